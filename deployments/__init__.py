@@ -1,0 +1,1 @@
+"""Model deployments: each module holds a plain analyzer class and a thin Ray Serve wrapper."""

@@ -1,0 +1,113 @@
+"""What the model deployments return: plain pydantic models, cheap to pickle between replicas.
+
+Coordinates are pixels of the original frame as displayed (x to the right, y down).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from serve_app.domain import EventType, GazeDirection, ScanMode
+
+
+class Box(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    x: int
+    y: int
+    width: int
+    height: int
+
+    def overlap(self, other: Box) -> float:
+        """Intersection over the smaller box's area (0..1)."""
+        w = min(self.x + self.width, other.x + other.width) - max(self.x, other.x)
+        h = min(self.y + self.height, other.y + other.height) - max(self.y, other.y)
+        smaller = min(self.width * self.height, other.width * other.height)
+        return (w * h) / smaller if w > 0 and h > 0 and smaller > 0 else 0.0
+
+
+class ModelStatus(BaseModel):
+    """Whether a model is loaded, and if not, why: the service never pretends it looked."""
+
+    model_config = ConfigDict(frozen=True)
+
+    available: bool
+    detail: str | None = None
+
+
+FaceDetector = Literal["hog", "mmod", "hog+mmod"]
+
+
+class DetectedFace(BaseModel):
+    box: Box
+    score: float = Field(description="HOG score, or MMOD confidence for faces only MMOD found")
+    detector: FaceDetector
+    landmarks: list[tuple[float, float]] = Field(default_factory=list, description="68 iBUG points")
+
+
+class EyePatch(BaseModel):
+    """A grey crop of the primary face's eye band, so the gaze deployment needs no full frame.
+
+    ``origin`` and ``scale`` map patch pixels back to the frame: frame = origin + patch / scale.
+    """
+
+    width: int
+    height: int
+    pixels: bytes  # row-major uint8, width * height bytes
+    origin: tuple[float, float]
+    scale: float
+
+
+class FaceAnalysis(BaseModel):
+    image_width: int
+    image_height: int
+    scan: ScanMode
+    faces: list[DetectedFace]
+    doubtful: list[Box] = Field(
+        default_factory=list, description="HOG candidates below the accept score, left unverified"
+    )
+    rejected: list[Box] = Field(default_factory=list, description="candidates the deep scan's MMOD rejected")
+    needs_fine: bool = Field(
+        False, description="deep scan found faces too small for the fast pass: ask for fine fast passes"
+    )
+    primary: int | None = Field(None, description="index of the candidate's face (the largest)")
+    eye_patch: EyePatch | None = None
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+
+    @property
+    def count(self) -> int:
+        return len(self.faces)
+
+
+class HeadPose(BaseModel):
+    yaw: float = Field(description="degrees, positive when the head turns toward image-right")
+    pitch: float = Field(description="degrees, positive when the head tilts up")
+    roll: float = Field(description="degrees, positive when the head tilts clockwise in the image")
+
+
+class GazeAnalysis(BaseModel):
+    available: bool = True
+    direction: GazeDirection = GazeDirection.UNKNOWN
+    attention: float = Field(0.0, ge=0, le=100)
+    head_pose: HeadPose | None = None
+    eye_aspect_ratio: float | None = None
+    mouth_aspect_ratio: float | None = None
+    blink: bool = False
+    method: str = "head_pose"
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+
+
+class DetectedObject(BaseModel):
+    label: str
+    confidence: float
+    box: Box
+    partial: bool = False
+    event: EventType | None = Field(None, description="the event this object supports, if any")
+
+
+class ObjectAnalysis(BaseModel):
+    status: ModelStatus
+    objects: list[DetectedObject] = Field(default_factory=list)
+    timings_ms: dict[str, float] = Field(default_factory=dict)

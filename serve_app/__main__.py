@@ -1,0 +1,74 @@
+"""``python -m serve_app``: start a local Ray, serve the application on API_HOST:API_PORT, block.
+
+The application's ``args`` are read from serve_config.yaml (or ``--config``), so this and
+``serve run serve_config.yaml`` run the same application; only the address comes from the
+environment here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import ray
+import yaml
+from ray import serve
+
+from serve_app.app import AppArgs, build_app
+from serve_app.settings import REPO_ROOT, Settings
+
+logger = logging.getLogger("serve_app")
+
+
+def app_args_from(config: Path) -> AppArgs:
+    with config.open(encoding="utf-8") as fh:
+        raw: dict[str, Any] = yaml.safe_load(fh) or {}
+    apps = raw.get("applications") or []
+    return AppArgs.model_validate(apps[0].get("args") or {} if apps else {})
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--config", type=Path, default=REPO_ROOT / "serve_config.yaml")
+    parser.add_argument("--no-dashboard", action="store_true", help="skip the Ray dashboard (saves ~350 MB)")
+    parser.add_argument("--metrics-port", type=int, default=8080, help="Prometheus export port of Ray")
+    options = parser.parse_args(argv)
+
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    args = app_args_from(options.config) if options.config.is_file() else AppArgs()
+
+    ray.init(
+        address="local",
+        include_dashboard=not options.no_dashboard,
+        dashboard_host="127.0.0.1",
+        _metrics_export_port=options.metrics_port,
+        logging_level=settings.log_level.upper(),
+    )
+    serve.start(http_options={"host": settings.api_host, "port": settings.api_port})
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        serve.run(build_app(args), name="interview-integrity", route_prefix="/")
+        logger.info("serving on http://%s:%s (docs at /docs)", settings.api_host, settings.api_port)
+        signal.pause()
+    except KeyboardInterrupt:
+        logger.info("shutting down")
+    finally:
+        serve.shutdown()
+        ray.shutdown()
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

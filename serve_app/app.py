@@ -1,0 +1,121 @@
+"""The application builder: ``serve run serve_config.yaml`` and ``python -m serve_app`` both call it.
+
+Resources are decided here, not in the YAML's ``ray_actor_options`` (which would replace the whole
+dict: giving only ``num_gpus`` silently resets ``num_cpus``), because a GPU share must fall back to
+CPU on a cluster without GPUs: ``num_gpus: 0.25`` there leaves the replica pending forever and
+requests to it hang.
+"""
+
+# No `from __future__ import annotations` here: Serve inspects the builder's annotation at run time
+# to validate the YAML's `args` into AppArgs.
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import ray
+from pydantic import BaseModel, ConfigDict, Field
+from ray.serve import Application
+
+from deployments.face import FaceConfig, FaceDeployment
+from deployments.gaze import GazeConfig, GazeDeployment
+from deployments.objects import ObjectDeployment
+from serve_app.ingress import IntegrityIngress
+from serve_app.risk.config import RiskConfig
+from serve_app.settings import REPO_ROOT, Settings
+
+logger = logging.getLogger(__name__)
+
+
+class Autoscaling(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    min_replicas: int = Field(1, ge=0)
+    max_replicas: int = Field(2, ge=1)
+    target_ongoing_requests: float = Field(2.0, gt=0)
+    upscale_delay_s: float = Field(3.0, ge=0)
+    downscale_delay_s: float = Field(60.0, ge=0)
+
+
+class DeploymentArgs(BaseModel):
+    """Per-deployment resources: fractional CPUs so all replicas fit on a small box, GPU share opt-in."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    num_cpus: float = Field(0.25, ge=0)
+    num_gpus: float = Field(0.0, ge=0, description="Applied only when the cluster has GPUs.")
+    memory_mb: int | None = Field(None, ge=1)
+    max_ongoing_requests: int = Field(8, ge=1)
+    autoscaling: Autoscaling = Field(default_factory=Autoscaling)
+
+
+class AppArgs(BaseModel):
+    """The ``args`` block of serve_config.yaml."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ingress: DeploymentArgs = Field(
+        default_factory=lambda: DeploymentArgs(num_cpus=0.25, max_ongoing_requests=64)
+    )
+    face: DeploymentArgs = Field(default_factory=lambda: DeploymentArgs(num_cpus=0.5, max_ongoing_requests=4))
+    gaze: DeploymentArgs = Field(default_factory=lambda: DeploymentArgs(num_cpus=0.25))
+    objects: DeploymentArgs = Field(
+        default_factory=lambda: DeploymentArgs(num_cpus=0.25, max_ongoing_requests=4)
+    )
+    face_config: Path = REPO_ROOT / "configs" / "face.yaml"
+    gaze_config: Path = REPO_ROOT / "configs" / "gaze.yaml"
+    settings: dict[str, Any] = Field(
+        default_factory=dict, description="Overrides of the environment settings (lower-case names)."
+    )
+
+
+def cluster_gpus() -> float:
+    if not ray.is_initialized():
+        return 0.0
+    return float(ray.cluster_resources().get("GPU", 0.0))
+
+
+def _options(args: DeploymentArgs, gpus_available: float, name: str) -> dict[str, Any]:
+    actor: dict[str, Any] = {"num_cpus": args.num_cpus}
+    if args.num_gpus > 0:
+        if gpus_available > 0:
+            actor["num_gpus"] = args.num_gpus
+        else:
+            logger.warning(
+                "%s asks for %.2f GPU but the cluster has none: running on CPU", name, args.num_gpus
+            )
+    if args.memory_mb is not None:
+        actor["memory"] = args.memory_mb * 1024 * 1024
+    scaling = args.autoscaling
+    return {
+        "ray_actor_options": actor,
+        "max_ongoing_requests": args.max_ongoing_requests,
+        "autoscaling_config": {
+            "min_replicas": scaling.min_replicas,
+            "initial_replicas": max(1, scaling.min_replicas),
+            "max_replicas": scaling.max_replicas,
+            "target_ongoing_requests": scaling.target_ongoing_requests,
+            "upscale_delay_s": scaling.upscale_delay_s,
+            "downscale_delay_s": scaling.downscale_delay_s,
+        },
+    }
+
+
+def build_app(args: AppArgs) -> Application:
+    if not isinstance(args, AppArgs):  # plain dict when called directly
+        args = AppArgs.model_validate(args or {})
+    settings = Settings(**args.settings)
+    risk_config = RiskConfig.load(settings.risk_config)
+    gpus = cluster_gpus()
+    logger.info("building the application (cluster GPUs: %s)", gpus)
+
+    face = FaceDeployment.options(**_options(args.face, gpus, "face")).bind(
+        settings.face_models_dir, FaceConfig.load(args.face_config)
+    )
+    gaze = GazeDeployment.options(**_options(args.gaze, gpus, "gaze")).bind(GazeConfig.load(args.gaze_config))
+    objects = ObjectDeployment.options(**_options(args.objects, gpus, "objects")).bind(
+        settings.model_path, settings.yolo_model, settings.confidence_threshold
+    )
+    return IntegrityIngress.options(**_options(args.ingress, gpus, "ingress")).bind(
+        face, gaze, objects, settings, risk_config
+    )

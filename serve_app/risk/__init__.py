@@ -1,0 +1,1 @@
+"""Risk engine: event table, debounce, cooldown, decay and verdict."""

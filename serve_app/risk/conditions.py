@@ -1,0 +1,87 @@
+"""From one frame's facts to per-condition observations (True / False / None = unknown).
+
+This is where "honest about what it knows" is decided: a condition the frame cannot judge (the
+object model is missing, a fast pass that cannot refute what a recent deep scan saw, unverified
+face candidates) is observed as unknown, which neither raises nor clears an event.
+"""
+
+from __future__ import annotations
+
+from serve_app.domain import EventType, ScanMode
+from serve_app.risk.config import FaceScanPolicy
+from serve_app.risk.engine import Observation
+from serve_app.sessions.state import FaceMemory, FrameFacts
+
+REJECTED_OVERLAP = 0.5
+
+OBJECT_EVENTS = (EventType.PHONE_DETECTED, EventType.PHONE_PARTIAL_DETECTED, EventType.SUSPICIOUS_OBJECT)
+
+
+def unresolved_candidates(facts: FrameFacts, memory: FaceMemory) -> int:
+    """Doubtful face candidates not already ruled out by the last deep scan."""
+    ruled_out = [*memory.rejected, *facts.rejected]
+    return sum(1 for box in facts.doubtful if not any(box.overlap(r) >= REJECTED_OVERLAP for r in ruled_out))
+
+
+def face_observations(
+    facts: FrameFacts, memory: FaceMemory, policy: FaceScanPolicy
+) -> dict[EventType, Observation]:
+    """MULTIPLE_FACES and NO_FACE for this frame, judged against the session's face memory."""
+    count, ts = facts.faces, facts.timestamp
+    recent_deep = memory.last_deep_at is not None and ts - memory.last_deep_at <= policy.deep_memory_s
+    # A fast pass that sees fewer faces than a recent deep scan cannot tell whether a face left or
+    # merely turned beyond what HOG detects; doubtful candidates may be faces too.
+    fewer_than_deep = facts.scan is ScanMode.FAST and recent_deep and count < memory.last_deep_count
+    in_doubt = fewer_than_deep or unresolved_candidates(facts, memory) > 0
+    evidence = {
+        "faces": count,
+        "scan": str(facts.scan),
+        "unverified_candidates": len(facts.doubtful),
+    }
+    if recent_deep:
+        evidence["last_deep_faces"] = memory.last_deep_count
+
+    multiple: bool | None = True if count >= 2 else (None if in_doubt else False)
+    no_face: bool | None = (None if in_doubt else True) if count == 0 else False
+    return {
+        EventType.MULTIPLE_FACES: Observation(value=multiple, evidence={**evidence, "threshold": 2}),
+        EventType.NO_FACE: Observation(value=no_face, evidence={**evidence, "threshold": 0}),
+    }
+
+
+def object_observations(facts: FrameFacts) -> dict[EventType, Observation]:
+    """Object events: unknown while the object model is unavailable, never "no phone"."""
+    if not facts.objects.status.available:
+        return {}
+    observations: dict[EventType, Observation] = {}
+    for event_type in OBJECT_EVENTS:
+        hits = [o for o in facts.objects.objects if o.event is event_type]
+        best = max(hits, key=lambda o: o.confidence, default=None)
+        evidence: dict[str, object] = {"objects": len(hits)}
+        if best is not None:
+            evidence |= {
+                "label": best.label,
+                "confidence": round(best.confidence, 3),
+                "box": best.box.model_dump(),
+            }
+        observations[event_type] = Observation(value=bool(hits), evidence=evidence)
+    return observations
+
+
+def frame_observations(
+    facts: FrameFacts, memory: FaceMemory, policy: FaceScanPolicy
+) -> dict[EventType, Observation]:
+    return {**face_observations(facts, memory, policy), **object_observations(facts)}
+
+
+def remember_faces(facts: FrameFacts, memory: FaceMemory) -> None:
+    """Update the face memory after a frame, including whether it leaves doubt for the next one."""
+    if facts.scan is ScanMode.DEEP:
+        memory.last_deep_at = facts.timestamp
+        memory.last_deep_count = facts.faces
+        memory.fine = facts.needs_fine
+        memory.rejected = list(facts.rejected)
+    changed = memory.last_count is not None and facts.faces != memory.last_count
+    fewer_than_deep = facts.scan is ScanMode.FAST and facts.faces < memory.last_deep_count
+    memory.doubt = changed or fewer_than_deep or unresolved_candidates(facts, memory) > 0
+    memory.last_count = facts.faces

@@ -1,0 +1,65 @@
+"""The service's one settings object, read from the environment (names as in the README).
+
+Built once by the app builder and passed to every deployment; nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+LogLevel = Literal["debug", "info", "warning", "error", "critical"]
+
+
+class Settings(BaseSettings):
+    """Environment variables of the service. Unknown variables are ignored."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False, frozen=True)
+
+    # --- seed variables -------------------------------------------------------------------------
+    api_host: str = Field("0.0.0.0", description="Interface the HTTP proxy binds to.")
+    api_port: int = Field(8000, ge=1, le=65535, description="Port of the HTTP proxy.")
+    log_level: LogLevel = "info"
+    model_path: Path = Field(REPO_ROOT / "models", description="Folder holding model weights.")
+    confidence_threshold: float = Field(0.25, ge=0.0, le=1.0, description="Minimum object confidence.")
+    session_expire_seconds: float = Field(900.0, gt=0, description="Idle time after which a session ends.")
+    use_redis: bool = False
+    redis_url: str = "redis://localhost:6379/0"
+    yolo_model: str = Field("yolo11n.pt", description="YOLO weights, a name under MODEL_PATH or a path.")
+    max_concurrent_sessions: int = Field(100, ge=1, description="Open sessions allowed at once.")
+
+    # --- our own ----------------------------------------------------------------------------------
+    risk_config: Path = Field(
+        REPO_ROOT / "configs" / "risk_engine.yaml",
+        description="Event table, debounce, decay, verdict thresholds and face-scan policy.",
+    )
+    session_shards: int = Field(2, ge=1, le=64, description="Ray actors the sessions are sharded over.")
+    session_shard_idle_exit_s: float = Field(
+        7200.0, ge=0, description="A shard actor with no session for this long exits (0: never)."
+    )
+    max_frame_bytes: int = Field(8 * 1024 * 1024, ge=1024, description="Largest decoded frame, in bytes.")
+    max_frame_pixels: int = Field(4096 * 4096, ge=64 * 64, description="Largest frame, width x height.")
+    max_metadata_bytes: int = Field(16 * 1024, ge=0, description="Largest session metadata, as JSON.")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @property
+    def face_models_dir(self) -> Path:
+        """Folder of dlib's .dat files, found without importing face_recognition_models.
+
+        Importing that package needs pkg_resources, which current setuptools no longer ships.
+        """
+        import importlib.util
+
+        spec = importlib.util.find_spec("face_recognition_models")
+        if spec is None or not spec.submodule_search_locations:
+            raise RuntimeError("face_recognition_models is not installed")
+        return Path(next(iter(spec.submodule_search_locations))) / "models"
