@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -87,7 +88,7 @@ def head_pose(landmarks: NDArray[np.float64], width: int, height: int) -> HeadPo
     eye_span = float(np.linalg.norm(image_points[3] - image_points[2])) or 1.0
     guess_r = np.zeros((3, 1), dtype=np.float64)
     guess_t = np.array([[0.0], [0.0], [focal * (2 * 43.3) / eye_span]], dtype=np.float64)
-    best: tuple[float, NDArray[np.float64]] | None = None
+    best: tuple[float, Any] | None = None
     for use_guess in (False, True):
         ok, rvec, tvec = cv2.solvePnP(
             model,

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, UnidentifiedImageError
 
-BGRImage = NDArray[np.uint8]
+# OpenCV's stubs type images loosely; uint8 BGR (or grey) arrays in practice.
+BGRImage = NDArray[Any]
 
 SUPPORTED_FORMATS = frozenset({"JPEG", "PNG"})
 

@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
         include_dashboard=not options.no_dashboard,
         dashboard_host="127.0.0.1",
         _metrics_export_port=options.metrics_port,
-        logging_level=settings.log_level.upper(),
+        logging_level=logging.getLevelNamesMapping()[settings.log_level.upper()],
     )
     serve.start(http_options={"host": settings.api_host, "port": settings.api_port})
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import ray
 from pydantic import BaseModel, ConfigDict, Field
-from ray.serve import Application
+from ray.serve import Application, Deployment
 
 from deployments.face import FaceConfig, FaceDeployment
 from deployments.gaze import GazeConfig, GazeDeployment
@@ -72,7 +72,8 @@ class AppArgs(BaseModel):
 def cluster_gpus() -> float:
     if not ray.is_initialized():
         return 0.0
-    return float(ray.cluster_resources().get("GPU", 0.0))
+    resources: dict[str, float] = ray.cluster_resources()
+    return float(resources.get("GPU", 0.0))
 
 
 def _options(args: DeploymentArgs, gpus_available: float, name: str) -> dict[str, Any]:
@@ -109,13 +110,20 @@ def build_app(args: AppArgs) -> Application:
     gpus = cluster_gpus()
     logger.info("building the application (cluster GPUs: %s)", gpus)
 
-    face = FaceDeployment.options(**_options(args.face, gpus, "face")).bind(
-        settings.face_models_dir, FaceConfig.load(args.face_config)
+    face = _deployment(FaceDeployment).options(**_options(args.face, gpus, "face"))
+    gaze = _deployment(GazeDeployment).options(**_options(args.gaze, gpus, "gaze"))
+    objects = _deployment(ObjectDeployment).options(**_options(args.objects, gpus, "objects"))
+    ingress = _deployment(IntegrityIngress).options(**_options(args.ingress, gpus, "ingress"))
+    return ingress.bind(
+        face.bind(settings.face_models_dir, FaceConfig.load(args.face_config)),
+        gaze.bind(GazeConfig.load(args.gaze_config)),
+        objects.bind(settings.model_path, settings.yolo_model, settings.confidence_threshold),
+        settings,
+        risk_config,
     )
-    gaze = GazeDeployment.options(**_options(args.gaze, gpus, "gaze")).bind(GazeConfig.load(args.gaze_config))
-    objects = ObjectDeployment.options(**_options(args.objects, gpus, "objects")).bind(
-        settings.model_path, settings.yolo_model, settings.confidence_threshold
-    )
-    return IntegrityIngress.options(**_options(args.ingress, gpus, "ingress")).bind(
-        face, gaze, objects, settings, risk_config
-    )
+
+
+def _deployment(decorated: object) -> Deployment:
+    """``@serve.deployment`` turns a class into a Deployment, which mypy cannot see."""
+    assert isinstance(decorated, Deployment)
+    return decorated

@@ -4,7 +4,6 @@ No `from __future__ import annotations` here: Serve rebuilds the route signature
 views, and FastAPI must see real types there, not strings.
 """
 
-
 import json
 import logging
 from typing import Any
@@ -200,9 +199,9 @@ class IntegrityIngress:
 
     def __init__(
         self,
-        face: DeploymentHandle,
-        gaze: DeploymentHandle,
-        objects: DeploymentHandle,
+        face: DeploymentHandle[Any],
+        gaze: DeploymentHandle[Any],
+        objects: DeploymentHandle[Any],
         settings: Settings,
         risk_config: RiskConfig,
     ) -> None:

@@ -57,9 +57,9 @@ class IntegrityService:
     def __init__(
         self,
         settings: Settings,
-        face: DeploymentHandle,
-        gaze: DeploymentHandle,
-        objects: DeploymentHandle,
+        face: DeploymentHandle[Any],
+        gaze: DeploymentHandle[Any],
+        objects: DeploymentHandle[Any],
         shards: SessionShards,
     ) -> None:
         self.settings = settings
@@ -97,7 +97,7 @@ class IntegrityService:
         return EndSessionResponse(
             session_id=outcome.session_id,
             final_risk_score=round(outcome.final_risk_score),
-            verdict=Verdict(outcome.verdict),
+            verdict=outcome.verdict,
             total_violations=outcome.total_violations,
             duration_seconds=outcome.duration_seconds,
             summary=outcome.summary,
@@ -170,7 +170,7 @@ class IntegrityService:
             events=[e.type for e in outcome.events],
             processing_time_ms=round(elapsed, 2),
             timestamp=outcome.timestamp,
-            verdict=Verdict(outcome.verdict),
+            verdict=outcome.verdict,
             event_details=outcome.events,
             details=FrameDetails(
                 image_width=face.image_width,

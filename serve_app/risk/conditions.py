@@ -29,11 +29,14 @@ def face_observations(
     """MULTIPLE_FACES and NO_FACE for this frame, judged against the session's face memory."""
     count, ts = facts.faces, facts.timestamp
     recent_deep = memory.last_deep_at is not None and ts - memory.last_deep_at <= policy.deep_memory_s
-    # A fast pass that sees fewer faces than a recent deep scan cannot tell whether a face left or
-    # merely turned beyond what HOG detects; doubtful candidates may be faces too.
-    fewer_than_deep = facts.scan is ScanMode.FAST and recent_deep and count < memory.last_deep_count
-    in_doubt = fewer_than_deep or unresolved_candidates(facts, memory) > 0
-    evidence = {
+    # Faces this frame may have missed: a fast pass that sees fewer faces than a recent deep scan
+    # cannot tell whether a face left or merely turned beyond what HOG detects, and doubtful
+    # candidates may be faces too. They make a condition unknown, never true.
+    missed_by_fast = 0
+    if facts.scan is ScanMode.FAST and recent_deep:
+        missed_by_fast = max(0, memory.last_deep_count - count)
+    maybe_missed = missed_by_fast + unresolved_candidates(facts, memory)
+    evidence: dict[str, object] = {
         "faces": count,
         "scan": str(facts.scan),
         "unverified_candidates": len(facts.doubtful),
@@ -41,8 +44,8 @@ def face_observations(
     if recent_deep:
         evidence["last_deep_faces"] = memory.last_deep_count
 
-    multiple: bool | None = True if count >= 2 else (None if in_doubt else False)
-    no_face: bool | None = (None if in_doubt else True) if count == 0 else False
+    multiple: bool | None = True if count >= 2 else (None if count + maybe_missed >= 2 else False)
+    no_face: bool | None = False if count > 0 else (None if maybe_missed else True)
     return {
         EventType.MULTIPLE_FACES: Observation(value=multiple, evidence={**evidence, "threshold": 2}),
         EventType.NO_FACE: Observation(value=no_face, evidence={**evidence, "threshold": 0}),
@@ -75,13 +78,20 @@ def frame_observations(
 
 
 def remember_faces(facts: FrameFacts, memory: FaceMemory) -> None:
-    """Update the face memory after a frame, including whether it leaves doubt for the next one."""
+    """Update the face memory after a frame, including whether it leaves doubt for the next one.
+
+    Doubt (the face count changed, unverified candidates, fewer faces than the last deep scan saw)
+    lasts until a deep scan has looked; that scan's own leftovers decide whether it goes on.
+    """
+    unresolved = unresolved_candidates(facts, memory) > 0
     if facts.scan is ScanMode.DEEP:
         memory.last_deep_at = facts.timestamp
         memory.last_deep_count = facts.faces
         memory.fine = facts.needs_fine
         memory.rejected = list(facts.rejected)
-    changed = memory.last_count is not None and facts.faces != memory.last_count
-    fewer_than_deep = facts.scan is ScanMode.FAST and facts.faces < memory.last_deep_count
-    memory.doubt = changed or fewer_than_deep or unresolved_candidates(facts, memory) > 0
+        memory.doubt = unresolved
+    else:
+        changed = memory.last_count is not None and facts.faces != memory.last_count
+        fewer_than_deep = facts.faces < memory.last_deep_count
+        memory.doubt = memory.doubt or changed or fewer_than_deep or unresolved
     memory.last_count = facts.faces

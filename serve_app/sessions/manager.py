@@ -7,12 +7,14 @@ idle expiry, which is about resources.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
-from collections.abc import Callable
+import weakref
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
-from serve_app.domain import ScanMode
 from serve_app.errors import SessionEnded, SessionExpired, SessionNotFound, TooManySessions
 from serve_app.risk.conditions import frame_observations, remember_faces
 from serve_app.risk.config import RiskConfig
@@ -44,6 +46,17 @@ class SessionManager:
         self.engine = RiskEngine(config)
         self.expire_seconds = expire_seconds
         self.clock = clock
+        # One update at a time per session: with Redis, a load-modify-save spans awaits, and two
+        # frames of one session interleaving there would lose one of them.
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    @asynccontextmanager
+    async def _exclusive(self, session_id: str) -> AsyncIterator[None]:
+        lock = self._locks.get(session_id)
+        if lock is None:
+            lock = self._locks[session_id] = asyncio.Lock()
+        async with lock:
+            yield
 
     # -- lifecycle --------------------------------------------------------------------------------
     async def create(
@@ -112,6 +125,10 @@ class SessionManager:
 
     async def record_frame(self, session_id: str, facts: FrameFacts) -> FrameOutcome:
         """Run the risk engine on one analysed frame and persist the session."""
+        async with self._exclusive(session_id):
+            return await self._record(session_id, facts)
+
+    async def _record(self, session_id: str, facts: FrameFacts) -> FrameOutcome:
         state = await self._active(session_id)
         ts = self._stream_time(state, facts.timestamp)
         facts = facts.model_copy(update={"timestamp": ts})
@@ -141,6 +158,10 @@ class SessionManager:
         )
 
     async def end(self, session_id: str) -> EndOutcome:
+        async with self._exclusive(session_id):
+            return await self._end(session_id)
+
+    async def _end(self, session_id: str) -> EndOutcome:
         state = await self._active(session_id)
         now = self.clock()
         ts = state.last_ts if state.last_ts is not None else now
@@ -189,7 +210,3 @@ class SessionManager:
 
     async def count(self) -> int:
         return await self.store.count()
-
-
-def scan_of(deep: bool) -> ScanMode:
-    return ScanMode.DEEP if deep else ScanMode.FAST

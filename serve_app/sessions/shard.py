@@ -179,7 +179,9 @@ class SessionShards:
             return await getattr(self.handle(index, refresh=True), method).remote(*args)
 
     async def count(self) -> int:
-        counts = await asyncio.gather(*(self.call_shard(i, "count") for i in range(len(self.names))))
+        counts: list[int] = await asyncio.gather(
+            *(self.call_shard(i, "count") for i in range(len(self.names)))
+        )
         if self.settings.use_redis:
             return max(counts)  # every shard sees the same Redis set
         return sum(counts)

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from deployments.results import Box, GazeAnalysis, ObjectAnalysis
-from serve_app.domain import ScanMode
+from serve_app.domain import ScanMode, Verdict
 from serve_app.risk.engine import EventRecord, RiskState
 
 
@@ -81,7 +81,7 @@ class FrameOutcome(BaseModel):
     risk_score: float
     peak_risk_score: float
     cheating: bool
-    verdict: str
+    verdict: Verdict
     events: list[EventRecord]
     timestamp: float
 
@@ -106,7 +106,7 @@ class SessionSummary(BaseModel):
 class EndOutcome(BaseModel):
     session_id: str
     final_risk_score: float
-    verdict: str
+    verdict: Verdict
     total_violations: int
     duration_seconds: float
     summary: SessionSummary

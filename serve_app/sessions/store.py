@@ -95,7 +95,7 @@ class RedisStore(SessionStore):
     prefix = "iis"
 
     def __init__(self, url: str, expire_seconds: float) -> None:
-        self._redis = aioredis.from_url(url, decode_responses=False)
+        self._redis = aioredis.from_url(url, decode_responses=True)
         self._ttl_ms = max(
             1000, int(expire_seconds * 1000) + 60_000
         )  # the sweeper decides; TTL is a backstop
@@ -132,11 +132,11 @@ class RedisStore(SessionStore):
 
     async def gone(self, session_id: str) -> GoneReason | None:
         raw = await self._redis.get(self._gone_key(session_id))
-        return None if raw is None else GoneReason(raw.decode())
+        return None if raw is None else GoneReason(str(raw))
 
     async def idle_before(self, cutoff: float) -> list[str]:
         ids = await self._redis.zrangebyscore(self._active_key, "-inf", f"({cutoff}")
-        return [i.decode() for i in ids]
+        return [str(i) for i in ids]
 
     async def count(self) -> int:
         return int(await self._redis.zcard(self._active_key))

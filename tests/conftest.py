@@ -1,0 +1,138 @@
+"""Shared test fixtures: the real photo fixtures, one local Ray per test session, Redis servers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = (REPO.parent / "shared" / "fixtures").resolve()
+
+# Face counts verified by eye in ../shared/fixtures/MANIFEST.md. A04: 4 whole faces plus one cut off
+# at the top edge, which may count either way.
+FACE_COUNTS: dict[str, tuple[int, ...]] = {
+    "A01_frontal_webcam_man.png": (1,),
+    "A02_frontal_portrait_man.png": (1,),
+    "A03_two_faces_webcam.png": (2,),
+    "A04_group_meeting_laptop_notebook.jpg": (4, 5),
+    "A05_head_turned_away_webcam.png": (1,),
+    "A06_person_from_behind_no_face.jpg": (0,),
+    "A07_no_person_pen_on_paper.jpg": (0,),
+    "A08_two_phones_laptop_no_face.jpg": (0,),
+    "A09_two_faces_landline_handsets.jpg": (2,),
+    "A10_book_page_closeup_no_face.jpg": (0,),
+    "A11_face_three_quarter_with_dog.jpg": (1,),
+}
+
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+os.environ.setdefault("YOLO_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    if not (FIXTURES / "MANIFEST.md").is_file():
+        pytest.skip(f"real photo fixtures not found at {FIXTURES} (expected ../shared/fixtures beside the repo)")
+    return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def fixture_bytes(fixtures_dir: Path) -> dict[str, bytes]:
+    return {name: (fixtures_dir / name).read_bytes() for name in FACE_COUNTS}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def ray_session() -> Iterator[None]:
+    """One local Ray instance for the whole test session (it costs ~5-12 s to start)."""
+    import ray
+
+    ray.init(
+        address="local",
+        num_cpus=4,  # logical CPUs: the replicas ask for fractions, several apps may be up in turn
+        include_dashboard=False,
+        object_store_memory=150 * 1024 * 1024,
+        logging_level="WARNING",
+        log_to_driver=False,
+    )
+    try:
+        yield
+    finally:
+        from ray import serve
+
+        serve.shutdown()
+        ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def serve_port(ray_session: None) -> int:
+    from ray import serve
+
+    port = free_port()
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    return port
+
+
+class RedisServer:
+    def __init__(self, port: int, workdir: Path) -> None:
+        self.port = port
+        self.url = f"redis://127.0.0.1:{port}/0"
+        self._proc = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        self._proc.terminate()
+        try:
+            self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A real redis-server on 127.0.0.1 (Debian's package; .ci/run installs it)."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run does this)")
+    with tempfile.TemporaryDirectory() as workdir:
+        server = RedisServer(free_port(), Path(workdir))
+        try:
+            yield server
+        finally:
+            server.stop()
