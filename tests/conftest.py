@@ -39,7 +39,9 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
     if not (FIXTURES / "MANIFEST.md").is_file():
-        pytest.skip(f"real photo fixtures not found at {FIXTURES} (expected ../shared/fixtures beside the repo)")
+        pytest.skip(
+            f"real photo fixtures not found at {FIXTURES} (expected ../shared/fixtures beside the repo)"
+        )
     return FIXTURES
 
 

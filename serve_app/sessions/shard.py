@@ -53,6 +53,7 @@ class SessionShard:
         self.idle_exit_s = settings.session_shard_idle_exit_s
         self.last_call = time.monotonic()
         self.expired_total = 0
+        self.started_at = time.time()
         self._sweeper: asyncio.Task[None] | None = None
 
     def _touch(self) -> None:
@@ -120,6 +121,7 @@ class SessionShard:
             "sessions": await self.manager.count(),
             "expired_total": self.expired_total,
             "store": type(self.store).__name__,
+            "started_at": self.started_at,
         }
         if isinstance(self.store, MemoryStore):
             stats["state_bytes"] = self.store.memory_bytes()

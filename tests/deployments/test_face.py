@@ -48,13 +48,17 @@ def test_fast_pass_is_right_on_clear_frames_and_says_when_in_doubt(
     assert len(group.doubtful) >= 1
 
 
-def test_deep_scan_uses_mmod_for_the_face_hog_doubts(analyzer: FaceAnalyzer, fixture_bytes: dict[str, bytes]) -> None:
+def test_deep_scan_uses_mmod_for_the_face_hog_doubts(
+    analyzer: FaceAnalyzer, fixture_bytes: dict[str, bytes]
+) -> None:
     group = analyzer.analyze(fixture_bytes["A04_group_meeting_laptop_notebook.jpg"], deep=True)
     assert {f.detector for f in group.faces} >= {"hog", "hog+mmod"}
     assert "verify" in group.timings_ms
 
 
-def test_small_faces_ask_for_fine_fast_passes(analyzer: FaceAnalyzer, fixture_bytes: dict[str, bytes]) -> None:
+def test_small_faces_ask_for_fine_fast_passes(
+    analyzer: FaceAnalyzer, fixture_bytes: dict[str, bytes]
+) -> None:
     data = fixture_bytes["A11_face_three_quarter_with_dog.jpg"]  # one ~65 px face in a 640x962 photo
     assert analyzer.analyze(data).count == 0  # the base fast pass cannot see it
     deep = analyzer.analyze(data, deep=True)
@@ -64,7 +68,9 @@ def test_small_faces_ask_for_fine_fast_passes(analyzer: FaceAnalyzer, fixture_by
     assert not frontal.needs_fine
 
 
-def test_landmarks_and_eye_patch_of_the_main_face(analyzer: FaceAnalyzer, fixture_bytes: dict[str, bytes]) -> None:
+def test_landmarks_and_eye_patch_of_the_main_face(
+    analyzer: FaceAnalyzer, fixture_bytes: dict[str, bytes]
+) -> None:
     result = analyzer.analyze(fixture_bytes["A01_frontal_webcam_man.png"])
     (face,) = result.faces
     assert (result.image_width, result.image_height) == (480, 270)
@@ -91,7 +97,9 @@ def test_boxes_are_in_original_pixels_at_any_frame_size(
 ) -> None:
     """x8 makes a 3840x2160 JPEG, decoded at half size inside libjpeg; boxes still map back."""
     small = analyzer.analyze(fixture_bytes["A01_frontal_webcam_man.png"]).faces[0]
-    image = cv2.imdecode(np.frombuffer(fixture_bytes["A01_frontal_webcam_man.png"], np.uint8), cv2.IMREAD_COLOR)
+    image = cv2.imdecode(
+        np.frombuffer(fixture_bytes["A01_frontal_webcam_man.png"], np.uint8), cv2.IMREAD_COLOR
+    )
     big = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
     result = analyzer.analyze(encode(big))
     assert (result.image_width, result.image_height) == (480 * factor, 270 * factor)
@@ -107,7 +115,7 @@ def test_undecodable_bytes_raise(analyzer: FaceAnalyzer, fixture_bytes: dict[str
         analyzer.analyze(b"definitely not an image")
     jpeg = fixture_bytes["A07_no_person_pen_on_paper.jpg"]
     with pytest.raises(ImageDecodeError):
-        analyzer.analyze(jpeg[:600])  # header intact, pixels gone
+        analyzer.analyze(jpeg[:5000])  # header intact, pixels gone
 
 
 def test_face_config_file_matches_the_model() -> None:

@@ -65,7 +65,10 @@ def test_objects_are_unknown_without_a_model_never_absent() -> None:
 
 def test_objects_with_a_model() -> None:
     phone = DetectedObject(
-        label="cell phone", confidence=0.8, box=Box(x=1, y=2, width=3, height=4), event=EventType.PHONE_DETECTED
+        label="cell phone",
+        confidence=0.8,
+        box=Box(x=1, y=2, width=3, height=4),
+        event=EventType.PHONE_DETECTED,
     )
     cup = DetectedObject(label="cup", confidence=0.9, box=Box(x=0, y=0, width=5, height=5))
     objects = ObjectAnalysis(status=ModelStatus(available=True), objects=[phone, cup])

@@ -42,7 +42,9 @@ def make_config(**risk: Any) -> RiskConfig:
                 "max_gap_s": 3.0,
                 "cooldown_s": 10.0,
             },
-            "events": {t.value: {"severity": s.value, "risk_increase": r} for t, (s, r) in SEED_TABLE.items()},
+            "events": {
+                t.value: {"severity": s.value, "risk_increase": r} for t, (s, r) in SEED_TABLE.items()
+            },
         }
     )
 
@@ -169,7 +171,12 @@ def test_risk_is_clamped_to_the_maximum() -> None:
     engine = RiskEngine(make_config(half_life_s=1e6))  # no decay: 30 + 25 + 20 + 30 would be 105
     state = RiskState()
     t = 0.0
-    for event in (EventType.PHONE_DETECTED, EventType.MULTIPLE_FACES, EventType.NO_FACE, EventType.PHONE_DETECTED):
+    for event in (
+        EventType.PHONE_DETECTED,
+        EventType.MULTIPLE_FACES,
+        EventType.NO_FACE,
+        EventType.PHONE_DETECTED,
+    ):
         feed(engine, state, event, [(t, YES), (t + 2.0, YES)])
         t += 12.0  # past the cooldown of the repeated phone
     assert state.score <= 100.0
@@ -224,7 +231,9 @@ def test_event_records_carry_evidence_and_the_threshold(engine: RiskEngine) -> N
     state = RiskState()
     records = []
     for ts in (0.0, 1.0, 2.0):
-        records += engine.observe(state, ts, {EventType.NO_FACE: Observation(value=True, evidence={"faces": 0})})
+        records += engine.observe(
+            state, ts, {EventType.NO_FACE: Observation(value=True, evidence={"faces": 0})}
+        )
     (record,) = records
     assert record.timestamp == 2.0
     assert record.severity is Severity.HIGH

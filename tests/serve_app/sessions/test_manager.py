@@ -203,5 +203,3 @@ async def test_redis_state_survives_a_new_manager(redis_server: RedisServer, clo
     assert raised == [(1.5, EventType.MULTIPLE_FACES)]
     assert (await second.end(sid)).summary.frames_analyzed == 4
     await second.store.close()
-
-

@@ -1,0 +1,90 @@
+"""The real Serve application over HTTP and WebSocket, one deployment per test module."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+from websockets.sync.client import ClientConnection, connect
+
+from serve_app.app import AppArgs, Autoscaling, DeploymentArgs, build_app
+
+APP_NAME = "iis-test"
+
+
+def small(num_cpus: float) -> DeploymentArgs:
+    """One replica each: the test box has two cores and autoscaling would only add noise."""
+    return DeploymentArgs(num_cpus=num_cpus, autoscaling=Autoscaling(min_replicas=1, max_replicas=1))
+
+
+@contextmanager
+def running_app(port: int, **settings: Any) -> Iterator[httpx.Client]:
+    """Deploy the application with these setting overrides; yield an HTTP client for it."""
+    from ray import serve
+
+    args = AppArgs(
+        ingress=small(0.25), face=small(0.5), gaze=small(0.25), objects=small(0.25), settings=settings
+    )
+    serve.run(build_app(args), name=APP_NAME, route_prefix="/")
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120)
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if client.get("/health").status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError("the application did not come up")
+        time.sleep(0.5)
+    try:
+        yield client
+    finally:
+        client.close()
+        serve.delete(APP_NAME)
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def start(client: httpx.Client, candidate: str = "candidate", **body: Any) -> str:
+    response = client.post("/start-session", json={"candidate_id": candidate, **body})
+    assert response.status_code == 200, response.text
+    session_id: str = response.json()["session_id"]
+    return session_id
+
+
+def analyze(client: httpx.Client, session_id: str, frame: bytes, ts: float | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"session_id": session_id, "frame": b64(frame)}
+    if ts is not None:
+        body["timestamp"] = ts
+    response = client.post("/analyze-frame", json=body)
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def end(client: httpx.Client, session_id: str) -> dict[str, Any]:
+    response = client.post("/end-session", json={"session_id": session_id})
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+class WsClient:
+    def __init__(self, port: int) -> None:
+        self.conn: ClientConnection = connect(f"ws://127.0.0.1:{port}/ws/stream", open_timeout=30)
+
+    def send(self, message: dict[str, Any] | str) -> dict[str, Any]:
+        self.conn.send(message if isinstance(message, str) else json.dumps(message))
+        reply: dict[str, Any] = json.loads(self.conn.recv(timeout=120))
+        return reply
+
+    def close(self) -> None:
+        self.conn.close()

@@ -1,0 +1,321 @@
+"""The real Serve application (one local Ray) on the real photo fixtures, over REST and WebSocket."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+from tests.conftest import FACE_COUNTS
+from tests.integration.conftest import WsClient, analyze, b64, end, running_app, start
+
+pytestmark = pytest.mark.integration
+
+EXPIRE_S = 8.0
+MAX_FRAME_BYTES = 2_000_000
+MAX_PIXELS = 9_000_000
+MAX_SESSIONS = 40
+
+
+@pytest.fixture(scope="module")
+def client(serve_port: int) -> Iterator[httpx.Client]:
+    with running_app(
+        serve_port,
+        session_expire_seconds=EXPIRE_S,
+        max_frame_bytes=MAX_FRAME_BYTES,
+        max_frame_pixels=MAX_PIXELS,
+        max_concurrent_sessions=MAX_SESSIONS,
+        session_shards=2,
+    ) as http:
+        yield http
+
+
+def test_health_reports_each_model_honestly(client: httpx.Client) -> None:
+    health = client.get("/health").json()
+    assert health["service"] == "interview-integrity"
+    assert health["models"]["face"]["available"] is True
+    assert health["models"]["gaze"]["available"] is True
+    objects = health["models"]["objects"]
+    assert objects["available"] is False and "no YOLO weights" in objects["detail"]
+    assert health["models_loaded"] is False and health["status"] == "degraded"
+    assert isinstance(health["active_sessions"], int) and health["uptime_seconds"] > 0
+
+
+def test_face_count_matches_the_manifest(client: httpx.Client, fixture_bytes: dict[str, bytes]) -> None:
+    counts = {}
+    for name, data in fixture_bytes.items():
+        session_id = start(client, name)
+        result = analyze(client, session_id, data, ts=0.0)
+        assert result["details"]["scan"] == "deep"  # a session's first frame is searched thoroughly
+        counts[name] = result["faces"]
+        end(client, session_id)
+    right = [name for name, n in counts.items() if n in FACE_COUNTS[name]]
+    assert len(right) >= 10, f"face counts {counts}"
+    assert counts["A03_two_faces_webcam.png"] == 2
+
+
+def test_two_faces_raise_multiple_faces_once_debounced(
+    client: httpx.Client, fixture_bytes: dict[str, bytes]
+) -> None:
+    session_id = start(client)
+    frames = [
+        analyze(client, session_id, fixture_bytes["A03_two_faces_webcam.png"], ts=t * 0.5) for t in range(7)
+    ]
+    assert [f["faces"] for f in frames] == [2] * 7
+    raised = [(f["timestamp"], e) for f in frames for e in f["events"]]
+    assert raised == [(1.5, "MULTIPLE_FACES")]  # held 1.5 s, then counted once (cooldown)
+    (event,) = next(f for f in frames if f["events"])["event_details"]
+    assert event["severity"] == "critical" and event["risk_increase"] == 25
+    assert event["evidence"]["faces"] == 2 and event["evidence"]["held_s"] == pytest.approx(1.5)
+    assert frames[-1]["risk_score"] == 25
+    summary = end(client, session_id)
+    assert summary["summary"]["event_counts"] == {"MULTIPLE_FACES": 1}
+    assert summary["total_violations"] == 1
+
+
+def test_no_face_after_about_two_seconds(client: httpx.Client, fixture_bytes: dict[str, bytes]) -> None:
+    session_id = start(client)
+    frames = [
+        analyze(client, session_id, fixture_bytes["A07_no_person_pen_on_paper.jpg"], ts=t * 0.5)
+        for t in range(7)
+    ]
+    assert all(f["faces"] == 0 for f in frames)
+    assert all(f["gaze"] == "unknown" and f["attention"] == 0 for f in frames)
+    raised = [(f["timestamp"], e) for f in frames for e in f["events"]]
+    assert raised == [(2.0, "NO_FACE")]
+    ended = end(client, session_id)
+    assert ended["summary"]["event_counts"] == {"NO_FACE": 1}
+    assert ended["summary"]["models_unavailable"]["objects"].startswith("no YOLO weights")
+
+
+def test_a_minute_of_a_frontal_candidate_ends_clean(
+    client: httpx.Client, fixture_bytes: dict[str, bytes]
+) -> None:
+    session_id = start(client, "honest-candidate", timestamp=5000.0)
+    frames = [
+        analyze(client, session_id, fixture_bytes["A01_frontal_webcam_man.png"], ts=5000.0 + t * 0.5)
+        for t in range(121)
+    ]
+    assert all(f["faces"] == 1 and f["events"] == [] and f["risk_score"] == 0 for f in frames)
+    assert all(f["gaze"] == "center" and f["attention"] >= 90 for f in frames)
+    scans = [f["details"]["scan"] for f in frames]
+    assert 10 <= scans.count("deep") <= 14  # first frame, then every 5 s of stream time
+    ended = end(client, session_id)
+    assert ended["verdict"] == "CLEAN"
+    assert ended["final_risk_score"] == 0 and ended["total_violations"] == 0
+    assert ended["duration_seconds"] == pytest.approx(60.0)
+    assert ended["summary"]["frames_analyzed"] == 121
+
+
+def _comparable(body: dict[str, Any]) -> dict[str, Any]:
+    """A response without what legitimately differs between two runs (ids, times measured)."""
+    body = {k: v for k, v in body.items() if k not in {"type", "session_id", "processing_time_ms"}}
+    if "details" in body:
+        body["details"] = {k: v for k, v in body["details"].items() if k != "timings_ms"}
+        if body["details"].get("gaze"):
+            body["details"]["gaze"] = {k: v for k, v in body["details"]["gaze"].items() if k != "timings_ms"}
+    if "summary" in body:
+        body["summary"] = {k: v for k, v in body["summary"].items() if k not in {"started_at", "ended_at"}}
+    return body
+
+
+def test_websocket_gives_the_same_results_as_rest(
+    client: httpx.Client, serve_port: int, fixture_bytes: dict[str, bytes]
+) -> None:
+    sequence = [
+        ("A03_two_faces_webcam.png", 0.0),
+        ("A03_two_faces_webcam.png", 0.5),
+        ("A03_two_faces_webcam.png", 1.0),
+        ("A03_two_faces_webcam.png", 1.5),
+        ("A07_no_person_pen_on_paper.jpg", 2.0),
+        ("A07_no_person_pen_on_paper.jpg", 2.5),
+        ("A07_no_person_pen_on_paper.jpg", 3.0),
+        ("A07_no_person_pen_on_paper.jpg", 4.0),
+        ("A07_no_person_pen_on_paper.jpg", 4.5),
+        ("A05_head_turned_away_webcam.png", 5.0),
+        ("A01_frontal_webcam_man.png", 5.5),
+    ]
+    session_id = start(client, "same-candidate", metadata={"round": 1})
+    rest = [analyze(client, session_id, fixture_bytes[name], ts=ts) for name, ts in sequence]
+    rest_end = end(client, session_id)
+
+    ws = WsClient(serve_port)
+    started = ws.send({"action": "start", "candidate_id": "same-candidate", "metadata": {"round": 1}})
+    assert started["type"] == "session_started" and started["message"] == "Session started"
+    socket = [
+        ws.send({"action": "frame", "frame": b64(fixture_bytes[name]), "timestamp": ts})
+        for name, ts in sequence
+    ]
+    ws_end = ws.send({"action": "end"})
+    ws.close()
+
+    assert all(m["type"] == "analysis" and m["session_id"] == started["session_id"] for m in socket)
+    assert [_comparable(m) for m in socket] == [_comparable(r) for r in rest]
+    assert ws_end["type"] == "session_ended"
+    assert _comparable(ws_end) == _comparable(rest_end)
+    assert rest_end["summary"]["event_counts"] == {"MULTIPLE_FACES": 1, "NO_FACE": 1}
+
+
+def _png(width: int, height: int) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (width, height), (90, 90, 90)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _refused(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    assert body["code"] == code and body["detail"]
+    return body
+
+
+def test_bad_input_is_refused_clearly_and_nothing_recorded_is_lost(
+    client: httpx.Client, fixture_bytes: dict[str, bytes]
+) -> None:
+    session_id = start(client)
+    for t in range(4):  # record a MULTIPLE_FACES event first
+        analyze(client, session_id, fixture_bytes["A03_two_faces_webcam.png"], ts=t * 0.5)
+
+    def post(frame: str, sid: str = session_id, **extra: Any) -> httpx.Response:
+        return client.post(
+            "/analyze-frame", json={"session_id": sid, "frame": frame, "timestamp": 2.0, **extra}
+        )
+
+    _refused(post("%%% not base64 %%%"), 400, "invalid_base64")
+    _refused(post(b64(b"just some text, not a picture")), 400, "not_an_image")
+    truncated = fixture_bytes["A07_no_person_pen_on_paper.jpg"][:5000]
+    assert "decoded" in _refused(post(b64(truncated)), 400, "not_an_image")["detail"]
+    _refused(post(b64(b"\xff\xd8\xff" + b"\0" * (MAX_FRAME_BYTES + 10))), 413, "frame_too_large")
+    body = _refused(post(b64(_png(3100, 3000))), 413, "frame_too_large")
+    assert "3100x3000" in body["detail"]
+    huge = client.post(
+        "/analyze-frame",
+        content=b"{" + b" " * (3 * MAX_FRAME_BYTES) + b"}",
+        headers={"content-type": "application/json"},
+    )
+    _refused(huge, 413, "frame_too_large")
+    _refused(
+        post(b64(fixture_bytes["A01_frontal_webcam_man.png"]), sid="no-such-session"),
+        404,
+        "session_not_found",
+    )
+    _refused(client.post("/analyze-frame", json={"session_id": session_id}), 422, "validation_error")
+    _refused(post(b64(fixture_bytes["A01_frontal_webcam_man.png"]), timestamp=-1), 422, "validation_error")
+    _refused(
+        client.post("/analyze-frame", content=b"{not json", headers={"content-type": "application/json"}),
+        422,
+        "validation_error",
+    )
+    _refused(client.post("/start-session", json={"candidate_id": ""}), 422, "validation_error")
+    _refused(
+        client.post("/start-session", json={"candidate_id": "x", "metadata": {"blob": "y" * 20_000}}),
+        400,
+        "bad_message",
+    )
+
+    good = analyze(client, session_id, fixture_bytes["A03_two_faces_webcam.png"], ts=2.5)
+    assert good["faces"] == 2
+    ended = end(client, session_id)
+    assert ended["summary"]["frames_analyzed"] == 5  # the refused frames were never booked
+    assert ended["summary"]["event_counts"] == {"MULTIPLE_FACES": 1}
+
+    _refused(post(b64(fixture_bytes["A01_frontal_webcam_man.png"])), 409, "session_ended")
+    _refused(client.post("/end-session", json={"session_id": session_id}), 409, "session_ended")
+    _refused(client.post("/end-session", json={"session_id": "never-was"}), 404, "session_not_found")
+
+
+def test_idle_sessions_expire(client: httpx.Client, fixture_bytes: dict[str, bytes]) -> None:
+    session_id = start(client)
+    analyze(client, session_id, fixture_bytes["A01_frontal_webcam_man.png"])
+    time.sleep(EXPIRE_S + 1.5)
+    _refused(
+        client.post(
+            "/analyze-frame",
+            json={"session_id": session_id, "frame": b64(fixture_bytes["A01_frontal_webcam_man.png"])},
+        ),
+        410,
+        "session_expired",
+    )
+    other = start(client)  # the service keeps serving
+    assert analyze(client, other, fixture_bytes["A01_frontal_webcam_man.png"])["faces"] == 1
+    end(client, other)
+
+
+def test_websocket_bad_messages_get_errors_and_the_socket_stays_open(
+    serve_port: int, fixture_bytes: dict[str, bytes]
+) -> None:
+    ws = WsClient(serve_port)
+    cases = [
+        ("this is not json", 400, "bad_message"),
+        ([1, 2, 3], 400, "bad_message"),
+        ({"action": "dance"}, 400, "bad_message"),
+        ({"no": "action"}, 400, "bad_message"),
+        ({"action": "frame", "frame": b64(fixture_bytes["A01_frontal_webcam_man.png"])}, 400, "bad_message"),
+        ({"action": "end"}, 400, "bad_message"),
+        ({"action": "start"}, 400, "bad_message"),
+        ({"action": "resume", "session_id": "no-such-session"}, 404, "session_not_found"),
+    ]
+    for message, status, code in cases:
+        reply = ws.send(message if isinstance(message, dict) else __import__("json").dumps(message))
+        assert (reply["type"], reply["status"], reply["code"]) == ("error", status, code), (message, reply)
+    started = ws.send({"action": "start", "candidate_id": "ws-candidate"})
+    assert started["type"] == "session_started"
+    for frame, code in (("@@@", "invalid_base64"), (b64(b"plain text"), "not_an_image")):
+        reply = ws.send({"action": "frame", "frame": frame})
+        assert (reply["type"], reply["code"]) == ("error", code)
+    good = ws.send(
+        {"action": "frame", "frame": b64(fixture_bytes["A01_frontal_webcam_man.png"]), "timestamp": 1.0}
+    )
+    assert good["type"] == "analysis" and good["faces"] == 1
+    ended = ws.send({"action": "end"})
+    assert ended["type"] == "session_ended" and ended["summary"]["frames_analyzed"] == 1
+    ws.close()
+
+
+def test_websocket_can_resume_a_rest_session(
+    client: httpx.Client, serve_port: int, fixture_bytes: dict[str, bytes]
+) -> None:
+    session_id = start(client)
+    analyze(client, session_id, fixture_bytes["A01_frontal_webcam_man.png"], ts=0.0)
+    ws = WsClient(serve_port)
+    assert ws.send({"action": "resume", "session_id": session_id}) == {
+        "type": "session_resumed",
+        "session_id": session_id,
+    }
+    reply = ws.send(
+        {"action": "frame", "frame": b64(fixture_bytes["A01_frontal_webcam_man.png"]), "timestamp": 0.5}
+    )
+    assert reply["session_id"] == session_id and reply["faces"] == 1
+    ws.close()
+    assert end(client, session_id)["summary"]["frames_analyzed"] == 2
+
+
+def test_open_session_limit(client: httpx.Client) -> None:
+    opened, refused = [], None
+    for i in range(MAX_SESSIONS + 1):
+        response = client.post("/start-session", json={"candidate_id": f"crowd-{i}"})
+        if response.status_code != 200:
+            refused = response
+            break
+        opened.append(response.json()["session_id"])
+    assert refused is not None
+    _refused(refused, 429, "too_many_sessions")
+    assert client.get("/health").json()["active_sessions"] == MAX_SESSIONS
+    for session_id in opened:
+        end(client, session_id)
+    start(client)  # room again
+
+
+def test_openapi_documents_the_api_with_examples(client: httpx.Client) -> None:
+    assert client.get("/docs").status_code == 200
+    spec = client.get("/openapi.json").json()
+    assert {"/start-session", "/analyze-frame", "/end-session", "/health"} <= set(spec["paths"])
+    request = spec["components"]["schemas"]["AnalyzeFrameRequest"]["properties"]
+    assert request["frame"]["examples"] and request["timestamp"]["examples"]
+    responses = spec["paths"]["/analyze-frame"]["post"]["responses"]
+    assert {"200", "400", "404", "413"} <= set(responses)

@@ -1,0 +1,61 @@
+"""USE_REDIS=true: sessions live in a real redis-server and survive their actor's restart."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import ray
+
+from serve_app.risk.config import RiskConfig
+from serve_app.sessions.shard import NAMESPACE, SessionShards
+from serve_app.settings import Settings
+from tests.conftest import RedisServer
+from tests.integration.conftest import analyze, end, running_app, start
+
+pytestmark = [pytest.mark.integration, pytest.mark.redis]
+
+
+@pytest.fixture(scope="module")
+def redis_settings(redis_server: RedisServer) -> dict[str, object]:
+    return {"use_redis": True, "redis_url": redis_server.url, "session_shards": 2}
+
+
+@pytest.fixture(scope="module")
+def client(serve_port: int, redis_settings: dict[str, object]) -> Iterator[httpx.Client]:
+    with running_app(serve_port, **redis_settings) as http:
+        yield http
+
+
+def test_session_survives_its_actor_being_killed(
+    client: httpx.Client, redis_settings: dict[str, object], fixture_bytes: dict[str, bytes]
+) -> None:
+    two_faces = fixture_bytes["A03_two_faces_webcam.png"]
+    session_id = start(client, "redis-candidate")
+    for t in range(3):  # 1.0 s of two faces: not yet an event (MULTIPLE_FACES holds 1.5 s)
+        assert analyze(client, session_id, two_faces, ts=t * 0.5)["events"] == []
+    assert client.get("/health").json()["active_sessions"] >= 1
+
+    settings = Settings(**redis_settings)  # type: ignore[arg-type]
+    shards = SessionShards(settings, RiskConfig.load(settings.risk_config))
+    actor = ray.get_actor(shards.names[shards.index_of(session_id)], namespace=NAMESPACE)
+    born = ray.get(actor.stats.remote())["started_at"]
+    ray.kill(actor, no_restart=False)  # the process dies; Ray restarts the actor with empty memory
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if ray.get(actor.stats.remote(), timeout=5)["started_at"] > born:
+                break
+        except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
+            pass
+        assert time.monotonic() < deadline, "the shard actor did not restart"
+        time.sleep(0.2)
+
+    raised = analyze(client, session_id, two_faces, ts=1.5)["events"]
+    assert raised == ["MULTIPLE_FACES"]  # the debounce run begun before the restart went on
+    ended = end(client, session_id)
+    assert ended["summary"]["frames_analyzed"] == 4
+    assert ended["summary"]["event_counts"] == {"MULTIPLE_FACES": 1}
+    assert client.post("/end-session", json={"session_id": session_id}).json()["code"] == "session_ended"

@@ -1,0 +1,75 @@
+"""Session shard actors on the test session's real Ray: routing, errors across the actor boundary, expiry."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+
+import pytest
+import ray
+
+from serve_app.errors import SessionExpired, SessionNotFound
+from serve_app.risk.config import RiskConfig
+from serve_app.service import unwrap
+from serve_app.sessions.shard import NAMESPACE, SessionShard, SessionShards, shard_fingerprint, shard_index
+from serve_app.settings import Settings
+
+
+def test_routing_is_stable_and_spreads_sessions() -> None:
+    ids = [f"session-{i}" for i in range(4000)]
+    assert [shard_index(i, 4) for i in ids] == [shard_index(i, 4) for i in ids]
+    spread = Counter(shard_index(i, 4) for i in ids)
+    assert set(spread) == {0, 1, 2, 3}
+    assert min(spread.values()) > 800  # ~1000 each
+
+
+def test_fingerprint_changes_with_what_the_shards_are_built_from() -> None:
+    config = RiskConfig.load(Settings().risk_config)
+    base = shard_fingerprint(Settings(), config)
+    assert base == shard_fingerprint(Settings(), config)
+    assert base != shard_fingerprint(Settings(session_expire_seconds=5), config)
+    assert base != shard_fingerprint(Settings(use_redis=True), config)
+
+
+async def test_errors_cross_the_actor_boundary_as_themselves(ray_session: None) -> None:
+    shards = SessionShards(
+        Settings(session_shards=2, session_expire_seconds=300), RiskConfig.load(Settings().risk_config)
+    )
+    with pytest.raises(SessionNotFound, match="does not exist"):
+        await unwrap(shards.call("missing", "plan_frame", "missing", None))
+    state = await unwrap(shards.call("abc", "create", "cand", {}, None, "abc", None))
+    assert state.session_id == "abc"
+    assert await shards.count() >= 1
+    await unwrap(shards.call("abc", "end", "abc"))
+
+
+async def test_idle_sessions_expire_and_the_actor_frees_them(ray_session: None) -> None:
+    settings = Settings(session_shards=1, session_expire_seconds=1.0)
+    config = RiskConfig.load(settings.risk_config)
+    shards = SessionShards(settings, config)
+    for i in range(3):
+        await unwrap(shards.call(f"s{i}", "create", "cand", {"i": i}, None, f"s{i}", None))
+    stats = (await shards.stats())[0]
+    assert stats["sessions"] == 3 and stats["state_bytes"] > 0
+
+    deadline = time.monotonic() + 10
+    while (await shards.stats())[0]["sessions"] and time.monotonic() < deadline:
+        await asyncio.sleep(0.25)  # the actor's own sweeper runs every 0.5 s here
+    stats = (await shards.stats())[0]
+    del stats["started_at"]
+    assert stats == {"shard": 0, "sessions": 0, "expired_total": 3, "store": "MemoryStore", "state_bytes": 0}
+    with pytest.raises(SessionExpired):
+        await unwrap(shards.call("s1", "plan_frame", "s1", None))
+
+
+def test_shards_are_named_detached_actors_any_replica_finds(ray_session: None) -> None:
+    settings = Settings(session_shards=2, session_expire_seconds=123)
+    config = RiskConfig.load(settings.risk_config)
+    first, second = SessionShards(settings, config), SessionShards(settings, config)
+    assert first.names == second.names
+    handle = first.handle(1)
+    assert ray.get(handle.count.remote()) == 0
+    found = ray.get_actor(first.names[1], namespace=NAMESPACE)
+    assert found._actor_id == second.handle(1)._actor_id == handle._actor_id
+    assert SessionShard is not None
