@@ -19,7 +19,7 @@ from ray.serve.handle import DeploymentHandle
 from deployments.imaging import ImageDecodeError
 from deployments.results import FaceAnalysis, GazeAnalysis, ModelStatus, ObjectAnalysis
 from serve_app import __version__
-from serve_app.domain import GazeDirection, Verdict
+from serve_app.domain import GazeDirection
 from serve_app.errors import AnalysisFailed, NotAnImage, ServiceError, TooManySessions
 from serve_app.frames import decode_frame
 from serve_app.metrics import ServiceMetrics

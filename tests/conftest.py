@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import socket
@@ -67,7 +68,7 @@ def ray_session() -> Iterator[None]:
         num_cpus=4,  # logical CPUs: the replicas ask for fractions, several apps may be up in turn
         include_dashboard=False,
         object_store_memory=150 * 1024 * 1024,
-        logging_level="WARNING",
+        logging_level=logging.WARNING,
         log_to_driver=False,
     )
     try:

@@ -100,6 +100,7 @@ def test_boxes_are_in_original_pixels_at_any_frame_size(
     image = cv2.imdecode(
         np.frombuffer(fixture_bytes["A01_frontal_webcam_man.png"], np.uint8), cv2.IMREAD_COLOR
     )
+    assert image is not None
     big = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
     result = analyzer.analyze(encode(big))
     assert (result.image_width, result.image_height) == (480 * factor, 270 * factor)

@@ -51,6 +51,7 @@ def test_turned_head_and_its_mirror_image(
     assert turned.attention < 50
 
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    assert image is not None
     ok, buf = cv2.imencode(".png", cv2.flip(image, 1))
     assert ok
     mirrored = analyse(face, gaze, buf.tobytes())

@@ -41,12 +41,14 @@ def test_session_survives_its_actor_being_killed(
     settings = Settings(**redis_settings)  # type: ignore[arg-type]
     shards = SessionShards(settings, RiskConfig.load(settings.risk_config))
     actor = ray.get_actor(shards.names[shards.index_of(session_id)], namespace=NAMESPACE)
-    born = ray.get(actor.stats.remote())["started_at"]
+    before: dict[str, float] = ray.get(actor.stats.remote())
+    born = before["started_at"]
     ray.kill(actor, no_restart=False)  # the process dies; Ray restarts the actor with empty memory
     deadline = time.monotonic() + 30
     while True:
         try:
-            if ray.get(actor.stats.remote(), timeout=5)["started_at"] > born:
+            stats: dict[str, float] = ray.get(actor.stats.remote(), timeout=5)
+            if stats["started_at"] > born:
                 break
         except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
             pass

@@ -13,7 +13,7 @@ NO_MODEL = ObjectAnalysis(status=ModelStatus(available=False, detail="no weights
 
 
 def frame(ts: float, faces: int, scan: ScanMode = ScanMode.FAST, **extra: object) -> FrameFacts:
-    return FrameFacts(timestamp=ts, faces=faces, scan=scan, objects=extra.pop("objects", NO_MODEL), **extra)  # type: ignore[arg-type]
+    return FrameFacts(timestamp=ts, faces=faces, scan=scan, objects=extra.pop("objects", NO_MODEL), **extra)
 
 
 def values(facts: FrameFacts, memory: FaceMemory) -> tuple[bool | None, bool | None]:
