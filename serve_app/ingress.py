@@ -80,6 +80,14 @@ async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
     return JSONResponse(status_code=exc.status, content=exc.body())
 
 
+@api.exception_handler(Exception)
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error on %s", request.url.path)
+    error = ServiceError("internal error")
+    _count_error(error.code)
+    return JSONResponse(status_code=error.status, content=error.body())
+
+
 @api.exception_handler(RequestValidationError)
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     _count_error("validation_error")
@@ -140,9 +148,13 @@ async def run_stream(websocket: WebSocket, service: IntegrityService) -> None:
     session_id: str | None = None
     try:
         while True:
-            raw = await websocket.receive_text()
+            incoming = await websocket.receive()
+            if incoming["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(incoming.get("code", 1000))
             try:
-                message = _parse_ws(raw)
+                if incoming.get("text") is None:
+                    raise BadMessage("send JSON text messages, not binary ones")
+                message = _parse_ws(incoming["text"])
                 if isinstance(message, WsStart):
                     _check_metadata(message.metadata, service.settings.max_metadata_bytes)
                     started = await service.start_session(
@@ -170,6 +182,11 @@ async def run_stream(websocket: WebSocket, service: IntegrityService) -> None:
             except ServiceError as exc:
                 _count_error(exc.code)
                 await websocket.send_json({"type": "error", "status": exc.status, **exc.body()})
+            except Exception:  # one bad turn must not drop the candidate's stream
+                logger.exception("websocket message failed")
+                error = ServiceError("internal error while handling the message")
+                _count_error(error.code)
+                await websocket.send_json({"type": "error", "status": error.status, **error.body()})
     except WebSocketDisconnect:
         # The session stays open (a client may resume it) until it ends or expires.
         return

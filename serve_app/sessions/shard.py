@@ -22,6 +22,7 @@ import ray
 from ray.exceptions import RayActorError
 
 from serve_app import __version__
+from serve_app.errors import SessionStoreUnavailable
 from serve_app.risk.config import RiskConfig
 from serve_app.sessions.manager import SessionManager
 from serve_app.sessions.state import EndOutcome, FrameFacts, FrameOutcome, FramePlan, SessionState
@@ -31,6 +32,7 @@ from serve_app.settings import Settings
 logger = logging.getLogger(__name__)
 
 NAMESPACE = "interview_integrity"
+REPEATABLE = frozenset({"get", "plan_frame", "count", "stats", "create"})  # safe to send twice
 
 
 def make_store(settings: Settings) -> SessionStore:
@@ -176,9 +178,13 @@ class SessionShards:
     async def call_shard(self, index: int, method: str, *args: Any) -> Any:
         try:
             return await getattr(self.handle(index), method).remote(*args)
-        except RayActorError:
-            # The shard exited (idle) or was lost for good: resolve the name again, once.
-            return await getattr(self.handle(index, refresh=True), method).remote(*args)
+        except RayActorError as exc:
+            # The shard exited (idle) or was lost for good: resolve the name again. Calls that
+            # change a session may have half-happened in the dead actor, so they are not replayed.
+            handle = self.handle(index, refresh=True)
+            if method not in REPEATABLE:
+                raise SessionStoreUnavailable(f"the session store restarted during {method}; retry") from exc
+            return await getattr(handle, method).remote(*args)
 
     async def count(self) -> int:
         counts: list[int] = await asyncio.gather(

@@ -81,8 +81,8 @@ class WsClient:
     def __init__(self, port: int) -> None:
         self.conn: ClientConnection = connect(f"ws://127.0.0.1:{port}/ws/stream", open_timeout=30)
 
-    def send(self, message: dict[str, Any] | str) -> dict[str, Any]:
-        self.conn.send(message if isinstance(message, str) else json.dumps(message))
+    def send(self, message: dict[str, Any] | str | bytes) -> dict[str, Any]:
+        self.conn.send(message if isinstance(message, (str, bytes)) else json.dumps(message))
         reply: dict[str, Any] = json.loads(self.conn.recv(timeout=120))
         return reply
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -259,9 +260,10 @@ def test_websocket_bad_messages_get_errors_and_the_socket_stays_open(
         ({"action": "end"}, 400, "bad_message"),
         ({"action": "start"}, 400, "bad_message"),
         ({"action": "resume", "session_id": "no-such-session"}, 404, "session_not_found"),
+        (b"\x00binary\xff", 400, "bad_message"),
     ]
     for message, status, code in cases:
-        reply = ws.send(message if isinstance(message, dict) else __import__("json").dumps(message))
+        reply = ws.send(message if isinstance(message, (str, bytes)) else json.dumps(message))
         assert (reply["type"], reply["status"], reply["code"]) == ("error", status, code), (message, reply)
     started = ws.send({"action": "start", "candidate_id": "ws-candidate"})
     assert started["type"] == "session_started"
