@@ -34,7 +34,9 @@ EXPECTED = {
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--config", type=Path, default=REPO_ROOT / "configs" / "face.yaml")
     options = parser.parse_args()
@@ -42,7 +44,9 @@ def main() -> None:
     analyzer = FaceAnalyzer(Settings().face_models_dir, FaceConfig.load(options.config))
     analyzer.load()
     right = dict.fromkeys(("fast", "fine", "deep"), 0)
-    print(f"{'image':40} {'size':>10}  {'fast ms':>8} {'n':>2}  {'fine ms':>8} {'n':>2}  {'deep ms':>8} {'n':>2}")
+    print(
+        f"{'image':40} {'size':>10}  {'fast ms':>8} {'n':>2}  {'fine ms':>8} {'n':>2}  {'deep ms':>8} {'n':>2}"
+    )
     for path in sorted(FIXTURES.glob("A[0-9][0-9]_*")):
         data = path.read_bytes()
         expected = EXPECTED[path.name[:3]]

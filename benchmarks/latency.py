@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import logging
 import statistics
 import sys
 import threading
@@ -135,7 +136,7 @@ def start_local(port: int) -> tuple[float, float]:
     from serve_app.app import build_app
 
     started = time.perf_counter()
-    ray.init(address="local", include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+    ray.init(address="local", include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     serve.run(
         build_app(app_args_from(REPO / "serve_config.yaml")), name="interview-integrity", route_prefix="/"
