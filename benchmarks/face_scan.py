@@ -44,9 +44,8 @@ def main() -> None:
     analyzer = FaceAnalyzer(Settings().face_models_dir, FaceConfig.load(options.config))
     analyzer.load()
     right = dict.fromkeys(("fast", "fine", "deep"), 0)
-    print(
-        f"{'image':40} {'size':>10}  {'fast ms':>8} {'n':>2}  {'fine ms':>8} {'n':>2}  {'deep ms':>8} {'n':>2}"
-    )
+    columns = "  ".join(f"{mode + ' ms':>8} {'n':>2}" for mode in ("fast", "fine", "deep"))
+    print(f"{'image':40} {'size':>10}  {columns}")
     for path in sorted(FIXTURES.glob("A[0-9][0-9]_*")):
         data = path.read_bytes()
         expected = EXPECTED[path.name[:3]]
