@@ -18,8 +18,8 @@ import json
 import logging
 import statistics
 import sys
-import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,7 +69,7 @@ def stream_rest(url: str, frame: bytes, count: int, fps: float, run: Run) -> Non
             elapsed = (time.perf_counter() - started) * 1000
             result = response.json()
             if response.status_code != 200:
-                sys.exit(f"analyze-frame failed: {result}")
+                raise RuntimeError(f"analyze-frame failed: {result}")
             record(run, elapsed, result)
         client.post("/end-session", json={"session_id": session})
 
@@ -86,7 +86,7 @@ def stream_ws(url: str, frame: bytes, count: int, fps: float, run: Run) -> None:
             result = json.loads(ws.recv())
             elapsed = (time.perf_counter() - started) * 1000
             if result.get("type") != "analysis":
-                sys.exit(f"frame failed: {result}")
+                raise RuntimeError(f"frame failed: {result}")
             record(run, elapsed, result)
         ws.send(json.dumps({"action": "end"}))
         ws.recv()
@@ -104,11 +104,9 @@ def measure(url: str, frame: bytes, count: int, fps: float, streams: int, transp
     # One warm-up stream so replicas, handles and the model are hot.
     target(url, frame, 3, fps, Run())
     started = time.perf_counter()
-    threads = [threading.Thread(target=target, args=(url, frame, count, fps, run)) for _ in range(streams)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with ThreadPoolExecutor(max_workers=streams) as pool:
+        for future in [pool.submit(target, url, frame, count, fps, run) for _ in range(streams)]:
+            future.result()  # re-raise a stream's failure here
     run.wall_s = time.perf_counter() - started
     return run
 

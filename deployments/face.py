@@ -15,6 +15,7 @@ degrees, small faces and some partly hidden ones: exactly the second person lean
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,6 +103,10 @@ class FaceAnalyzer:
         self._hog: Any = None
         self._mmod: Any = None
         self._landmarks: Any = None
+        # dlib's detectors and predictor are not thread-safe (concurrent calls crashed a replica
+        # with SIGSEGV) and Serve runs sync methods in a thread pool: one frame at a time per
+        # analyzer. Decoding, which is thread-safe, happens outside the lock.
+        self._lock = threading.Lock()
 
     def load(self) -> None:
         self._hog = dlib.get_frontal_face_detector()
@@ -135,6 +140,14 @@ class FaceAnalyzer:
         """Analyse a decoded BGR frame; ``scale`` is its size relative to the original frame."""
         if self._hog is None:
             raise RuntimeError("FaceAnalyzer.load() was not called")
+        waited = time.perf_counter()
+        with self._lock:
+            queued_ms = _ms_since(waited)
+            result = self._analyze_locked(image, deep, fine, scale)
+        result.timings_ms["queue"] = round(queued_ms, 2)
+        return result
+
+    def _analyze_locked(self, image: BGRImage, deep: bool, fine: bool, scale: float) -> FaceAnalysis:
         cfg = self.config
         timings: dict[str, float] = {}
         tick = time.perf_counter()

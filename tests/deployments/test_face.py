@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -122,3 +123,14 @@ def test_undecodable_bytes_raise(analyzer: FaceAnalyzer, fixture_bytes: dict[str
 def test_face_config_file_matches_the_model() -> None:
     config = FaceConfig.load(Path(REPO_ROOT / "configs" / "face.yaml"))
     assert config.detect_max_side <= config.deep_hog_max_side <= config.work_max_side
+
+
+def test_concurrent_calls_are_safe_and_give_the_sequential_answers(
+    analyzer: FaceAnalyzer, fixture_bytes: dict[str, bytes]
+) -> None:
+    """Serve runs sync methods in a thread pool; unguarded, concurrent dlib calls crashed the replica."""
+    names = ["A01_frontal_webcam_man.png", "A03_two_faces_webcam.png", "A05_head_turned_away_webcam.png"] * 4
+    expected = {name: analyzer.analyze(fixture_bytes[name]).faces for name in set(names)}
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(lambda name: analyzer.analyze(fixture_bytes[name]), names))
+    assert [r.faces for r in results] == [expected[name] for name in names]

@@ -6,6 +6,7 @@ import io
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -111,6 +112,24 @@ def test_a_minute_of_a_frontal_candidate_ends_clean(
     assert ended["final_risk_score"] == 0 and ended["total_violations"] == 0
     assert ended["duration_seconds"] == pytest.approx(60.0)
     assert ended["summary"]["frames_analyzed"] == 121
+
+
+def test_concurrent_streams_are_served_correctly(
+    client: httpx.Client, fixture_bytes: dict[str, bytes]
+) -> None:
+    """Several candidates at once: every frame answered, each with its own frame's faces."""
+    images = {1: fixture_bytes["A01_frontal_webcam_man.png"], 2: fixture_bytes["A03_two_faces_webcam.png"]}
+
+    def one_stream(expected_faces: int) -> list[int]:
+        session_id = start(client, f"parallel-{expected_faces}")
+        faces = [analyze(client, session_id, images[expected_faces], ts=t * 0.2)["faces"] for t in range(6)]
+        end(client, session_id)
+        return faces
+
+    wanted = [1, 2, 1, 2, 1, 2]
+    with ThreadPoolExecutor(max_workers=len(wanted)) as pool:
+        results = list(pool.map(one_stream, wanted))
+    assert results == [[n] * 6 for n in wanted]
 
 
 def _comparable(body: dict[str, Any]) -> dict[str, Any]:
