@@ -79,7 +79,7 @@ class IntegrityService:
             raise TooManySessions(f"the service holds its limit of {limit} open sessions; try again later")
         session_id = str(uuid.uuid4())
         state: SessionState = await unwrap(
-            self.shards.call(session_id, "create", candidate_id, metadata, timestamp, session_id, None)
+            self.shards.call(session_id, "create", candidate_id, metadata, timestamp, session_id)
         )
         self.metrics.sessions_started.inc()
         return StartSessionResponse(

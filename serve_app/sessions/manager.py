@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from serve_app.errors import SessionEnded, SessionExpired, SessionNotFound, TooManySessions
+from serve_app.errors import SessionEnded, SessionExpired, SessionNotFound
 from serve_app.risk.conditions import frame_observations, remember_faces
 from serve_app.risk.config import RiskConfig
 from serve_app.risk.engine import RiskEngine
@@ -65,10 +65,7 @@ class SessionManager:
         metadata: dict[str, Any] | None = None,
         timestamp: float | None = None,
         session_id: str | None = None,
-        max_sessions: int | None = None,
     ) -> SessionState:
-        if max_sessions is not None and await self.store.count() >= max_sessions:
-            raise TooManySessions(f"the service holds its limit of {max_sessions} open sessions")
         now = self.clock()
         state = SessionState(
             session_id=session_id or str(uuid.uuid4()),

@@ -91,10 +91,9 @@ class SessionShard:
         metadata: dict[str, Any],
         timestamp: float | None,
         session_id: str,
-        max_sessions: int | None,
     ) -> SessionState:
         self._touch()
-        return await self.manager.create(candidate_id, metadata, timestamp, session_id, max_sessions)
+        return await self.manager.create(candidate_id, metadata, timestamp, session_id)
 
     async def get(self, session_id: str) -> SessionState:
         self._touch()

@@ -10,7 +10,7 @@ import pytest
 
 from deployments.results import ModelStatus, ObjectAnalysis
 from serve_app.domain import EventType, ScanMode, Verdict
-from serve_app.errors import SessionEnded, SessionExpired, SessionNotFound, TooManySessions
+from serve_app.errors import SessionEnded, SessionExpired, SessionNotFound
 from serve_app.risk.config import RiskConfig
 from serve_app.sessions.manager import SessionManager
 from serve_app.sessions.state import FrameFacts
@@ -100,13 +100,6 @@ async def test_idle_sessions_expire_and_their_state_is_dropped(
     with pytest.raises(SessionExpired):
         await manager.get(busy.session_id)
     assert await manager.count() == 0
-
-
-async def test_session_limit(manager: SessionManager) -> None:
-    await manager.create("a", max_sessions=2)
-    await manager.create("b", max_sessions=2)
-    with pytest.raises(TooManySessions):
-        await manager.create("c", max_sessions=2)
 
 
 async def test_scan_plan_first_frame_periodic_and_doubt(manager: SessionManager) -> None:

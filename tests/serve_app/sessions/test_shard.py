@@ -38,7 +38,7 @@ async def test_errors_cross_the_actor_boundary_as_themselves(ray_session: None) 
     )
     with pytest.raises(SessionNotFound, match="does not exist"):
         await unwrap(shards.call("missing", "plan_frame", "missing", None))
-    state = await unwrap(shards.call("abc", "create", "cand", {}, None, "abc", None))
+    state = await unwrap(shards.call("abc", "create", "cand", {}, None, "abc"))
     assert state.session_id == "abc"
     assert await shards.count() >= 1
     await unwrap(shards.call("abc", "end", "abc"))
@@ -49,7 +49,7 @@ async def test_idle_sessions_expire_and_the_actor_frees_them(ray_session: None) 
     config = RiskConfig.load(settings.risk_config)
     shards = SessionShards(settings, config)
     for i in range(3):
-        await unwrap(shards.call(f"s{i}", "create", "cand", {"i": i}, None, f"s{i}", None))
+        await unwrap(shards.call(f"s{i}", "create", "cand", {"i": i}, None, f"s{i}"))
     stats = (await shards.stats())[0]
     assert stats["sessions"] == 3 and stats["state_bytes"] > 0
 
