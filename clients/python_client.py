@@ -175,7 +175,25 @@ def _ws_url(base_url: str) -> str:
 
 
 # -- REST ---------------------------------------------------------------------------------------------
-class InterviewClient:
+class _Closable:
+    """``with`` support for objects that hold a connection: leaving the block closes it."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class InterviewClient(_Closable):
     """Synchronous REST client. ``base_url`` is the service root, e.g. ``http://localhost:8000``.
 
     Reuses one HTTP connection pool; close it with :meth:`close` or use the client as a context
@@ -267,20 +285,9 @@ class InterviewClient:
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
 
 # -- WebSocket ----------------------------------------------------------------------------------------
-class InterviewStream:
+class InterviewStream(_Closable):
     """One WebSocket connection to ``/ws/stream``, carrying one session at a time.
 
     Call :meth:`start` (new session) or :meth:`resume` (a session opened earlier, over REST or a
@@ -376,17 +383,6 @@ class InterviewStream:
     def close(self) -> None:
         """Close the connection (the session, if any, stays open and can be resumed)."""
         self._conn.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def stream(base_url: str, timeout: float = 30.0, *, headers: dict[str, str] | None = None) -> InterviewStream:

@@ -24,12 +24,12 @@ from typing import Any
 import cv2
 import dlib
 import numpy as np
-import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from ray import serve
 
 from deployments.imaging import BGRImage, decode, read_header, resize_to_max_side
 from deployments.results import Box, DetectedFace, EyePatch, FaceAnalysis, FaceDetector, ModelStatus
+from serve_app.config_files import YamlConfig
 from serve_app.domain import ScanMode
 
 LANDMARK_MODEL = "shape_predictor_68_face_landmarks.dat"
@@ -37,10 +37,8 @@ MMOD_MODEL = "mmod_human_face_detector.dat"
 EYE_POINTS = slice(36, 48)  # iBUG 68: right eye 36-41, left eye 42-47 (subject's sides)
 
 
-class FaceConfig(BaseModel):
+class FaceConfig(YamlConfig):
     """configs/face.yaml."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     work_max_side: int = Field(1920, ge=160)
     detect_max_side: int = Field(640, ge=80)
@@ -58,11 +56,6 @@ class FaceConfig(BaseModel):
     min_face_px: int = Field(20, ge=1)
     max_faces: int = Field(16, ge=1)
     eye_patch_max_width: int = Field(320, ge=32)
-
-    @classmethod
-    def load(cls, path: Path) -> FaceConfig:
-        with path.open(encoding="utf-8") as fh:
-            return cls.model_validate(yaml.safe_load(fh) or {})
 
 
 @dataclass(slots=True)

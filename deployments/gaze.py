@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import math
 import time
-from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
-import yaml
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from ray import serve
 
 from deployments.results import EyePatch, GazeAnalysis, HeadPose, ModelStatus
+from serve_app.config_files import YamlConfig
 from serve_app.domain import GazeDirection
 
 # A generic face in millimetres (x right, y up, z toward the camera), for the points below.
@@ -40,21 +39,14 @@ _LEFT_EYE = list(range(42, 48))
 _INNER_LIPS = list(range(60, 68))
 
 
-class GazeConfig(BaseModel):
+class GazeConfig(YamlConfig):
     """configs/gaze.yaml."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     yaw_limit_deg: float = Field(20.0, gt=0)
     pitch_limit_deg: float = Field(15.0, gt=0)
     blink_ear: float = Field(0.18, ge=0)
     attention_free_deg: float = Field(10.0, ge=0)
     attention_per_deg: float = Field(2.0, ge=0)
-
-    @classmethod
-    def load(cls, path: Path) -> GazeConfig:
-        with path.open(encoding="utf-8") as fh:
-            return cls.model_validate(yaml.safe_load(fh) or {})
 
 
 def eye_aspect_ratio(points: NDArray[np.float64]) -> float:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from serve_app.config_files import read_mapping
 from serve_app.domain import EventType, Severity
 
 
@@ -86,8 +86,4 @@ class RiskConfig(_Frozen):
 
     @classmethod
     def load(cls, path: Path) -> RiskConfig:
-        with path.open(encoding="utf-8") as fh:
-            raw = yaml.safe_load(fh) or {}
-        if not isinstance(raw, dict):
-            raise ValueError(f"{path}: expected a mapping at the top level")
-        return cls.from_mapping(raw)
+        return cls.from_mapping(read_mapping(path))
