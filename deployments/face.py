@@ -146,13 +146,12 @@ class FaceAnalyzer:
         tick = time.perf_counter()
         work, work_scale = resize_to_max_side(image, cfg.work_max_side)
         scale *= work_scale
-        rgb = cv2.cvtColor(work, cv2.COLOR_BGR2RGB)
         gray = cv2.cvtColor(work, cv2.COLOR_BGR2GRAY)
 
         if deep or fine:
-            accepted, doubtful = self._hog_pass(rgb, cfg.deep_hog_max_side, twice=True)
+            accepted, doubtful = self._hog_pass(work, cfg.deep_hog_max_side, twice=True)
         else:
-            accepted, doubtful = self._hog_pass(rgb, cfg.detect_max_side, twice=False)
+            accepted, doubtful = self._hog_pass(work, cfg.detect_max_side, twice=False)
         timings["hog"] = _ms_since(tick)
 
         rejected: list[_Found] = []
@@ -160,15 +159,15 @@ class FaceAnalyzer:
         if deep:
             # Would the plain fast pass have seen the faces HOG finds at twice the size?
             tick = time.perf_counter()
-            base, _ = self._hog_pass(rgb, cfg.detect_max_side, twice=False)
+            base, _ = self._hog_pass(work, cfg.detect_max_side, twice=False)
             needs_fine = any(not any(a.overlap(b) >= cfg.same_face_overlap for b in base) for a in accepted)
             timings["hog_base"] = _ms_since(tick)
             tick = time.perf_counter()
-            doubtful, rejected = self._verify(rgb, accepted, doubtful)
+            doubtful, rejected = self._verify(work, accepted, doubtful)
             timings["verify"] = _ms_since(tick)
             if cfg.mmod_full_max_side > 0 and len(accepted) <= cfg.mmod_full_max_faces:
                 tick = time.perf_counter()
-                self._mmod_full(rgb, accepted)
+                self._mmod_full(work, accepted)
                 timings["mmod_full"] = _ms_since(tick)
 
         min_px = cfg.min_face_px * scale
@@ -195,10 +194,10 @@ class FaceAnalyzer:
         )
 
     # -- detection passes -------------------------------------------------------------------------
-    def _hog_pass(self, rgb: BGRImage, max_side: int, twice: bool) -> tuple[list[_Found], list[_Found]]:
+    def _hog_pass(self, work: BGRImage, max_side: int, twice: bool) -> tuple[list[_Found], list[_Found]]:
         """HOG at ``max_side``; at twice the base size, frames smaller than that are upsampled x2."""
         cfg = self.config
-        small, s = resize_to_max_side(rgb, max_side)
+        small, s = _rgb_at(work, max_side)
         upsample = cfg.hog_upsample
         if twice and max(small.shape[:2]) < min(max_side, 2 * cfg.detect_max_side):
             upsample += 1  # the frame is smaller than the wanted size: let dlib upsample it
@@ -208,7 +207,7 @@ class FaceAnalyzer:
         for rect, score in sorted(zip(rects, scores, strict=True), key=lambda rs: -rs[1]):
             found = _clip(
                 _Found(rect.left() / s, rect.top() / s, rect.right() / s, rect.bottom() / s, score, "hog"),
-                rgb,
+                work,
             )
             if found is None:
                 continue
@@ -221,7 +220,7 @@ class FaceAnalyzer:
         return accepted, doubtful
 
     def _verify(
-        self, rgb: BGRImage, accepted: list[_Found], doubtful: list[_Found]
+        self, work: BGRImage, accepted: list[_Found], doubtful: list[_Found]
     ) -> tuple[list[_Found], list[_Found]]:
         """Check the strongest doubtful candidates with MMOD on a crop.
 
@@ -234,14 +233,14 @@ class FaceAnalyzer:
             if any(cand.overlap(a) >= cfg.same_face_overlap for a in accepted):
                 continue
             margin = cand.width * cfg.verify_margin
-            height, width = rgb.shape[:2]
+            height, width = work.shape[:2]
             x0, y0 = max(0, int(cand.left - margin)), max(0, int(cand.top - margin))
             x1, y1 = min(width, int(cand.right + margin)), min(height, int(cand.bottom + margin))
             if x1 - x0 < 8 or y1 - y0 < 8:
                 continue
             s = cfg.verify_box_px / max(cand.width, 1.0)
             crop = cv2.resize(
-                rgb[y0:y1, x0:x1],
+                cv2.cvtColor(work[y0:y1, x0:x1], cv2.COLOR_BGR2RGB),
                 None,
                 fx=s,
                 fy=s,
@@ -262,22 +261,22 @@ class FaceAnalyzer:
             confirmed = [h for h in hits if h.overlap(cand) >= cfg.same_face_overlap]
             if confirmed:
                 best = max(confirmed, key=lambda h: h.area)
-                clipped = _clip(best, rgb)
+                clipped = _clip(best, work)
                 if clipped and not any(clipped.overlap(a) >= cfg.same_face_overlap for a in accepted):
                     accepted.append(clipped)
             else:
                 rejected.append(cand)  # no longer in doubt: MMOD looked closely and saw no face
         return left, rejected
 
-    def _mmod_full(self, rgb: BGRImage, accepted: list[_Found]) -> None:
+    def _mmod_full(self, work: BGRImage, accepted: list[_Found]) -> None:
         cfg = self.config
-        small, s = resize_to_max_side(rgb, cfg.mmod_full_max_side)
+        small, s = _rgb_at(work, cfg.mmod_full_max_side)
         for det in self._mmod(small, 0):
             if det.confidence < cfg.mmod_min_confidence:
                 continue
             r = det.rect
             found = _clip(
-                _Found(r.left() / s, r.top() / s, r.right() / s, r.bottom() / s, det.confidence, "mmod"), rgb
+                _Found(r.left() / s, r.top() / s, r.right() / s, r.bottom() / s, det.confidence, "mmod"), work
             )
             if found and not any(found.overlap(a) >= cfg.same_face_overlap for a in accepted):
                 accepted.append(found)
@@ -318,6 +317,12 @@ class FaceAnalyzer:
             origin=(round(left / scale, 2), round(top / scale, 2)),
             scale=patch_scale,
         )
+
+
+def _rgb_at(image: BGRImage, max_side: int) -> tuple[BGRImage, float]:
+    """dlib wants RGB: convert after downscaling, so the full-size frame is never converted."""
+    small, scale = resize_to_max_side(image, max_side)
+    return cv2.cvtColor(small, cv2.COLOR_BGR2RGB), scale
 
 
 def _clip(found: _Found, image: BGRImage) -> _Found | None:
