@@ -19,7 +19,7 @@ import zlib
 from typing import Any
 
 import ray
-from ray.exceptions import RayActorError
+from ray.exceptions import AsyncioActorExit, RayActorError
 
 from serve_app import __version__
 from serve_app.errors import SessionStoreUnavailable
@@ -68,15 +68,20 @@ class SessionShard:
             await asyncio.sleep(self.sweep_interval_s)
             try:
                 await self.sweep()
-                if (
+                idle = (
                     self.idle_exit_s > 0
                     and await self.manager.count() == 0
                     and time.monotonic() - self.last_call > self.idle_exit_s
-                ):
-                    logger.info("session shard %s idle for %.0f s: exiting", self.index, self.idle_exit_s)
-                    ray.actor.exit_actor()
+                )
             except Exception:  # keep sweeping whatever one pass hit (e.g. Redis briefly down)
                 logger.exception("session sweep failed")
+                continue
+            if idle:
+                logger.info("session shard %s idle for %.0f s: exiting", self.index, self.idle_exit_s)
+                try:
+                    ray.actor.exit_actor()  # marks the actor to exit (not restarted), then raises
+                except AsyncioActorExit:
+                    return
 
     async def sweep(self) -> list[str]:
         expired = await self.manager.expire_idle()

@@ -75,3 +75,18 @@ def test_shards_are_named_detached_actors_any_replica_finds(ray_session: None) -
     found = ray.get_actor(first.names[1], namespace=NAMESPACE)
     assert found._actor_id == second.handle(1)._actor_id == handle._actor_id
     assert SessionShard is not None
+
+
+async def test_an_idle_shard_exits_and_is_recreated_on_demand(ray_session: None) -> None:
+    """Detached shards must not outlive a deleted application forever: idle ones exit."""
+    settings = Settings(session_shards=1, session_expire_seconds=1.0, session_shard_idle_exit_s=1.0)
+    shards = SessionShards(settings, RiskConfig.load(settings.risk_config))
+    first = shards.handle(0)
+    assert await first.count.remote() == 0
+    await asyncio.sleep(4.0)  # no calls (a call is activity): idle 1 s, swept every 0.5 s
+    with pytest.raises(ray.exceptions.RayActorError):
+        await asyncio.wait_for(first.count.remote(), timeout=10)
+    # The next call finds the name free, starts a fresh shard and answers.
+    assert await shards.call_shard(0, "count") == 0
+    await unwrap(shards.call("after", "create", "cand", {}, None, "after"))
+    assert await shards.count() == 1
