@@ -1,8 +1,8 @@
 """Gaze deployment: head pose, blinks and mouth opening from the 68 landmarks of the primary face.
 
 It receives the landmarks and a small grey eye-band crop from the face deployment (never the full
-frame). This version derives the direction from the head pose; iris localisation inside the eye
-patch refines it where available.
+frame). This version derives the direction from the head pose alone and says so
+(``method="head_pose"``); the eye crop is there for iris localisation, which it does not do yet.
 """
 
 from __future__ import annotations

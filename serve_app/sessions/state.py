@@ -12,11 +12,6 @@ from serve_app.domain import ScanMode, Verdict
 from serve_app.risk.engine import EventRecord, RiskState
 
 
-class SessionStatus(StrEnum):
-    ACTIVE = "active"
-    ENDED = "ended"
-
-
 class GoneReason(StrEnum):
     """Why a session id no longer accepts frames."""
 
@@ -39,10 +34,8 @@ class SessionState(BaseModel):
     session_id: str
     candidate_id: str
     metadata: dict[str, Any] = Field(default_factory=dict)
-    status: SessionStatus = SessionStatus.ACTIVE
     created_at: float  # server wall clock
     last_activity: float  # server wall clock, drives expiry
-    ended_at: float | None = None
     clock_origin: float | None = None  # stream time of the session's start
     last_ts: float | None = None  # stream time of the latest frame
     frames: int = 0
