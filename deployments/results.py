@@ -87,15 +87,72 @@ class HeadPose(BaseModel):
     roll: float = Field(description="degrees, positive when the head tilts clockwise in the image")
 
 
+NeutralSource = Literal["default", "provisional", "calibrated"]
+
+
+class GazeNeutral(BaseModel):
+    """The candidate's neutral pose (looking at the screen), from the session's calibration.
+
+    Gaze decisions are made relative to it, so an off-centre camera does not read as looking away.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    yaw: float = 0.0
+    pitch: float = 0.0
+    h_ratio: float = 0.5
+    v_ratio: float = -0.1
+    eye_aspect_ratio: float = 0.28
+    source: NeutralSource = "default"
+    samples: int = 0
+
+
+class EyeIris(BaseModel):
+    side: Literal["image_left", "image_right"]
+    h_ratio: float = Field(description="iris between the eye corners: 0 image-left corner, 1 image-right")
+    v_ratio: float = Field(description="iris below (+) or above (-) the corner line, in eye widths")
+    confidence: float = Field(ge=0, le=1)
+    center: tuple[float, float] = Field(description="iris centre in frame pixels")
+
+
+class IrisReading(BaseModel):
+    """Both eyes' iris positions and their confidence-weighted mean."""
+
+    h_ratio: float
+    v_ratio: float
+    confidence: float = Field(ge=0, le=1)
+    eyes: list[EyeIris]
+
+
+class GazeAngles(BaseModel):
+    """Degrees relative to the neutral pose; yaw positive toward image-right, pitch positive up."""
+
+    head_yaw: float
+    head_pitch: float
+    eye_yaw: float | None = Field(None, description="eye-in-head rotation from the iris; None without iris")
+    eye_pitch: float | None = None
+    gaze_yaw: float = Field(description="head + eyes (head only without iris)")
+    gaze_pitch: float
+
+
 class GazeAnalysis(BaseModel):
     available: bool = True
     direction: GazeDirection = GazeDirection.UNKNOWN
     attention: float = Field(0.0, ge=0, le=100)
     head_pose: HeadPose | None = None
+    iris: IrisReading | None = Field(None, description="None when the eyes are too small, closed or unclear")
+    angles: GazeAngles | None = None
     eye_aspect_ratio: float | None = None
     mouth_aspect_ratio: float | None = None
+    mouth_width_px: float | None = None
     blink: bool = False
-    method: str = "head_pose"
+    eyes_off_screen: bool | None = Field(
+        None, description="iris-based gaze beyond the limit; None when the iris could not be judged"
+    )
+    head_turned: bool | None = Field(None, description="head beyond the yaw/pitch limit from neutral")
+    limits: dict[str, float] = Field(default_factory=dict, description="thresholds applied, in degrees")
+    neutral: GazeNeutral | None = None
+    method: str = "iris+head_pose"
     timings_ms: dict[str, float] = Field(default_factory=dict)
 
 

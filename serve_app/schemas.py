@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 from deployments.results import Box, DetectedObject, FaceDetector, GazeAnalysis, ModelStatus
+from serve_app.behaviour.tracker import BehaviourSnapshot
 from serve_app.domain import EventType, GazeDirection, ScanMode, Verdict
 from serve_app.risk.engine import EventRecord
 from serve_app.sessions.state import SessionSummary
@@ -100,7 +101,12 @@ class FrameDetails(BaseModel):
     unverified_face_candidates: int = Field(
         description="Weak face candidates not counted in `faces` (a later deep scan checks them)."
     )
-    gaze: GazeAnalysis | None = Field(None, description="Head pose and eye/mouth ratios of the main face.")
+    gaze: GazeAnalysis | None = Field(
+        None, description="Iris, head pose, gaze angles and eye/mouth ratios of the main face."
+    )
+    behaviour: BehaviourSnapshot | None = Field(
+        None, description="The candidate's calibration and blink/jitter rates against their baseline."
+    )
     models: dict[str, ModelStatus] = Field(description="Which analyses ran for this frame, and why not.")
     risk_score_exact: float
     peak_risk_score: float

@@ -131,22 +131,18 @@ class IntegrityService:
             raise AnalysisFailed(f"face analysis failed: {type(exc).__name__}") from None
         timings["face"] = _ms_since(tick)
 
-        gaze = await self._gaze(face)
+        gaze = await self._gaze(face, plan)
         timings["gaze_done"] = _ms_since(started)
         objects = await self._objects(objects_call)
         timings["objects_done"] = _ms_since(started)
 
         models = {"face": ModelStatus(available=True), "gaze": _gaze_status(gaze), "objects": objects.status}
-        facts = FrameFacts(
-            timestamp=plan.timestamp,
-            faces=face.count,
-            scan=face.scan,
-            doubtful=face.doubtful,
-            rejected=face.rejected,
-            needs_fine=face.needs_fine,
-            gaze=gaze,
-            objects=objects,
-            unavailable={name: s.detail or "unavailable" for name, s in models.items() if not s.available},
+        facts = FrameFacts.of(
+            plan.timestamp,
+            face,
+            gaze,
+            objects,
+            {name: s.detail or "unavailable" for name, s in models.items() if not s.available},
         )
         tick = time.perf_counter()
         outcome: FrameOutcome = await unwrap(self.shards.call(session_id, "record_frame", session_id, facts))
@@ -187,6 +183,7 @@ class IntegrityService:
                 ],
                 unverified_face_candidates=len(face.doubtful),
                 gaze=gaze,
+                behaviour=outcome.behaviour,
                 models=models,
                 risk_score_exact=round(outcome.risk_score, 3),
                 peak_risk_score=round(outcome.peak_risk_score, 3),
@@ -197,13 +194,15 @@ class IntegrityService:
             ),
         )
 
-    async def _gaze(self, face: FaceAnalysis) -> GazeAnalysis | None:
+    async def _gaze(self, face: FaceAnalysis, plan: FramePlan) -> GazeAnalysis | None:
         if face.primary is None:
             return None
         main = face.faces[face.primary]
         try:
             result: GazeAnalysis = await unwrap(
-                self.gaze.analyze.remote(main.landmarks, face.image_width, face.image_height, face.eye_patch)
+                self.gaze.analyze.remote(
+                    main.landmarks, face.image_width, face.image_height, face.eye_patch, plan.neutral
+                )
             )
             return result
         except Exception as exc:  # gaze is not essential: report it unavailable for this frame

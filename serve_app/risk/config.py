@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from serve_app.behaviour.config import BehaviourConfig
 from serve_app.config_files import read_mapping
 from serve_app.domain import EventType, Severity
 
@@ -64,6 +65,7 @@ class RiskConfig(_Frozen):
     debounce: Debounce = Debounce()
     events: dict[EventType, EventRule]
     face_scan: FaceScanPolicy = FaceScanPolicy()
+    behaviour: BehaviourConfig = BehaviourConfig()
 
     @classmethod
     def from_mapping(cls, raw: dict[str, Any]) -> RiskConfig:
@@ -82,6 +84,7 @@ class RiskConfig(_Frozen):
             debounce=debounce,
             events=events,
             face_scan=FaceScanPolicy.model_validate(raw.get("face_scan", {})),
+            behaviour=BehaviourConfig.model_validate(raw.get("behaviour", {})),
         )
 
     @classmethod

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+from serve_app.behaviour.tracker import BehaviourTracker
 from serve_app.errors import SessionEnded, SessionExpired, SessionNotFound
 from serve_app.risk.conditions import frame_observations, remember_faces
 from serve_app.risk.config import RiskConfig
@@ -44,6 +45,7 @@ class SessionManager:
         self.store = store
         self.config = config
         self.engine = RiskEngine(config)
+        self.behaviour = BehaviourTracker(config.behaviour)
         self.expire_seconds = expire_seconds
         self.clock = clock
         # One update at a time per session: with Redis, a load-modify-save spans awaits, and two
@@ -111,7 +113,12 @@ class SessionManager:
                 reference = state.clock_origin if state.clock_origin is not None else ts
             since = ts - reference
             deep = since >= policy.deep_interval_s or (memory.doubt and since >= policy.deep_min_interval_s)
-        return FramePlan(timestamp=ts, deep=deep, fine=memory.fine and not deep)
+        return FramePlan(
+            timestamp=ts,
+            deep=deep,
+            fine=memory.fine and not deep,
+            neutral=self.behaviour.neutral(state.behaviour),
+        )
 
     def _stream_time(self, state: SessionState, timestamp: float | None) -> float:
         ts = self.clock() if timestamp is None else timestamp
@@ -132,6 +139,9 @@ class SessionManager:
         if state.clock_origin is None:
             state.clock_origin = ts
         observations = frame_observations(facts, state.face, self.config.face_scan)
+        gaze = facts.gaze if facts.faces > 0 else None
+        behaviour, snapshot = self.behaviour.update(state.behaviour, gaze, ts)
+        observations |= behaviour
         events = self.engine.observe(state.risk, ts, observations)
         remember_faces(facts, state.face)
 
@@ -152,6 +162,7 @@ class SessionManager:
             verdict=verdict,
             events=events,
             timestamp=ts,
+            behaviour=snapshot,
         )
 
     async def end(self, session_id: str) -> EndOutcome:

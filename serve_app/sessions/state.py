@@ -7,7 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from deployments.results import Box, GazeAnalysis, ObjectAnalysis
+from deployments.results import Box, FaceAnalysis, GazeAnalysis, GazeNeutral, ObjectAnalysis
+from serve_app.behaviour.tracker import BehaviourSnapshot, BehaviourState
 from serve_app.domain import ScanMode, Verdict
 from serve_app.risk.engine import EventRecord, RiskState
 
@@ -43,6 +44,7 @@ class SessionState(BaseModel):
     attention_frames: int = 0
     risk: RiskState = Field(default_factory=RiskState)
     face: FaceMemory = Field(default_factory=FaceMemory)
+    behaviour: BehaviourState = Field(default_factory=BehaviourState)
     unavailable: dict[str, str] = Field(default_factory=dict)  # model -> why, seen during the session
 
 
@@ -52,6 +54,7 @@ class FramePlan(BaseModel):
     timestamp: float  # stream time the frame is booked at
     deep: bool
     fine: bool
+    neutral: GazeNeutral = Field(default_factory=GazeNeutral, description="the candidate's calibration")
 
 
 class FrameFacts(BaseModel):
@@ -67,6 +70,27 @@ class FrameFacts(BaseModel):
     objects: ObjectAnalysis
     unavailable: dict[str, str] = Field(default_factory=dict)
 
+    @classmethod
+    def of(
+        cls,
+        timestamp: float,
+        face: FaceAnalysis,
+        gaze: GazeAnalysis | None,
+        objects: ObjectAnalysis,
+        unavailable: dict[str, str] | None = None,
+    ) -> FrameFacts:
+        return cls(
+            timestamp=timestamp,
+            faces=face.count,
+            scan=face.scan,
+            doubtful=face.doubtful,
+            rejected=face.rejected,
+            needs_fine=face.needs_fine,
+            gaze=gaze,
+            objects=objects,
+            unavailable=unavailable or {},
+        )
+
 
 class FrameOutcome(BaseModel):
     """The session's answer after a frame: risk now and what the frame raised."""
@@ -77,6 +101,7 @@ class FrameOutcome(BaseModel):
     verdict: Verdict
     events: list[EventRecord]
     timestamp: float
+    behaviour: BehaviourSnapshot | None = None
 
 
 class SessionSummary(BaseModel):

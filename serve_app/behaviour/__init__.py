@@ -1,0 +1,1 @@
+"""Behaviour over time: calibration, blinks, lip movement, reading sweeps, stress baseline."""
