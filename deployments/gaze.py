@@ -243,12 +243,16 @@ class GazeAnalyzer:
             eye_pitch = -_asin_deg((iris.v_ratio - neutral.v_ratio) / cfg.eyeball_radius)
             gaze_yaw, gaze_pitch = head_yaw + eye_yaw, head_pitch + eye_pitch
 
+        # Without an iris the head alone decides, and it is judged by the (wider) head limits: head
+        # pose from a small face's landmarks wobbles by 10+ degrees between frames.
+        yaw_limit = cfg.gaze_yaw_limit_deg if iris is not None else cfg.head_yaw_limit_deg
+        pitch_limit = cfg.gaze_pitch_limit_deg if iris is not None else cfg.head_pitch_limit_deg
         direction = GazeDirection.CENTER
         if result.blink:
             direction = GazeDirection.UNKNOWN
-        elif abs(gaze_yaw) >= cfg.gaze_yaw_limit_deg and abs(gaze_yaw) >= abs(gaze_pitch):
+        elif abs(gaze_yaw) >= yaw_limit and abs(gaze_yaw) >= abs(gaze_pitch):
             direction = GazeDirection.RIGHT if gaze_yaw > 0 else GazeDirection.LEFT
-        elif abs(gaze_pitch) >= cfg.gaze_pitch_limit_deg:
+        elif abs(gaze_pitch) >= pitch_limit:
             direction = GazeDirection.UP if gaze_pitch > 0 else GazeDirection.DOWN
 
         eyes_off: bool | None = None

@@ -1,0 +1,99 @@
+"""Gaze and behaviour through the real Serve application, on the fixture clips."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import cv2
+import httpx
+import pytest
+
+from benchmarks.gaze_eval import frames as video_frames
+from tests.deployments.test_gaze import gif_frames
+from tests.integration.conftest import analyze, end, running_app, start
+
+pytestmark = pytest.mark.integration
+
+SEVERE = {"high", "critical"}
+
+
+@pytest.fixture(scope="module")
+def client(serve_port: int) -> Iterator[httpx.Client]:
+    with running_app(serve_port, session_shards=1) as http:
+        yield http
+
+
+def _jpeg(image: Any, quality: int = 90) -> bytes:
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    return buf.tobytes()
+
+
+def test_gaze_clip_raises_eyes_off_screen_in_the_left_segment_only(
+    client: httpx.Client, fixtures_dir: Path
+) -> None:
+    session_id = start(client, "gaze-clip", timestamp=0.0)
+    answers = [
+        analyze(client, session_id, _jpeg(frame), ts=t)
+        for t, frame in video_frames(fixtures_dir / "A_video_gaze_center_left_center.mp4", stride=2)
+    ]
+    assert len(answers) == 184
+    events = [e for a in answers for e in a["event_details"]]
+    off = [e for e in events if e["type"] == "EYES_OFF_SCREEN"]
+    assert len(off) == 1
+    assert 5.8 <= off[0]["timestamp"] <= 10.3  # MANIFEST: eyes toward image-left 5.8-10.3 s
+    assert off[0]["evidence"]["gaze_yaw_deg"] < 0 and off[0]["severity"] == "high"
+    assert [e for e in events if e["severity"] in SEVERE and e["type"] != "EYES_OFF_SCREEN"] == []
+    left = [a["gaze"] for a in answers if 6.2 <= a["timestamp"] <= 10.0]
+    assert left.count("left") / len(left) >= 0.95
+    details = answers[-1]["details"]
+    assert details["behaviour"]["calibration"] == "calibrated"
+    assert details["gaze"]["iris"]["confidence"] > 0.3 and details["gaze"]["angles"] is not None
+    end(client, session_id)
+
+
+def test_head_turned_photo_raises_looking_away(client: httpx.Client, fixture_bytes: dict[str, bytes]) -> None:
+    session_id = start(client, "turned", timestamp=0.0)
+    answers = [
+        analyze(client, session_id, fixture_bytes["A05_head_turned_away_webcam.png"], ts=i * 0.1)
+        for i in range(30)
+    ]
+    assert all(a["gaze"] == "left" and a["attention"] < 50 for a in answers)
+    fired = [e for a in answers for e in a["event_details"] if e["type"] == "LOOKING_AWAY"]
+    assert len(fired) == 1 and 2.0 <= fired[0]["timestamp"] <= 2.2
+    evidence = fired[0]["evidence"]
+    assert abs(evidence["head_yaw_deg"]) >= evidence["threshold_yaw_deg"]
+    end(client, session_id)
+
+
+def test_head_turn_clip_looking_away_while_turned_not_once_frontal(
+    client: httpx.Client, fixtures_dir: Path
+) -> None:
+    """The GIF at 12.5 fps with its turned frames (0-5) held 2.4 s, then turning back, then frontal
+    frames (9 and 19, squarely at the camera) for 3 s."""
+    frames = gif_frames(fixtures_dir)
+    order = [i for i in range(6) for _ in range(5)] + list(range(6, 23)) + [9, 19] * 19
+    session_id = start(client, "head-turn", timestamp=0.0)
+    answers = [analyze(client, session_id, frames[i], ts=n * 0.08) for n, i in enumerate(order)]
+    fired = [e for a in answers for e in a["event_details"] if e["type"] == "LOOKING_AWAY"]
+    assert len(fired) == 1 and 2.0 <= fired[0]["timestamp"] < 2.4  # while turned
+    frontal = answers[-38:]
+    assert all(a["details"]["gaze"]["head_turned"] is False for a in frontal)
+    assert all(a["gaze"] == "center" for a in frontal)
+    end(client, session_id)
+
+
+def test_frontal_webcam_clip_raises_nothing_severe(client: httpx.Client, fixtures_dir: Path) -> None:
+    session_id = start(client, "webcam", timestamp=0.0)
+    answers = [
+        analyze(client, session_id, _jpeg(frame), ts=t)
+        for t, frame in video_frames(fixtures_dir / "A_video_webcam_person_standing.mkv")
+    ]
+    assert len(answers) >= 100
+    assert sum(a["faces"] == 1 for a in answers) / len(answers) >= 0.95
+    severe = [e for a in answers for e in a["event_details"] if e["severity"] in SEVERE]
+    assert severe == []
+    ended = end(client, session_id)
+    assert ended["verdict"] == "CLEAN"
