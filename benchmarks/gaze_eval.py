@@ -41,7 +41,11 @@ from serve_app.settings import REPO_ROOT, Settings
 
 VIDEO = REPO_ROOT.parent / "shared" / "fixtures" / "A_video_gaze_center_left_center.mp4"
 # (start, end, label) in seconds; switches at about 5.65 s and 10.4 s.
-SEGMENTS = ((0.0, 5.5, GazeDirection.CENTER), (5.8, 10.3, GazeDirection.LEFT), (10.5, 99.0, GazeDirection.CENTER))
+SEGMENTS = (
+    (0.0, 5.5, GazeDirection.CENTER),
+    (5.8, 10.3, GazeDirection.LEFT),
+    (10.5, 99.0, GazeDirection.CENTER),
+)
 SWITCHES = (5.65, 10.4)
 EXCLUDE_S = 0.3
 
@@ -59,7 +63,8 @@ def side_light(frame: Image, rng: np.random.Generator) -> tuple[Image, int]:
 
 
 def half_res_q60(frame: Image, rng: np.random.Generator) -> tuple[Image, int]:
-    return cv2.resize(frame, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA), 60
+    small: Image = np.asarray(cv2.resize(frame, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA))
+    return small, 60
 
 
 def low_light_noise(frame: Image, rng: np.random.Generator) -> tuple[Image, int]:
@@ -110,7 +115,7 @@ def frames(video: Path, stride: int = 1) -> Iterator[tuple[float, Image]]:
             if not ok:
                 return
             if index % stride == 0:
-                yield index / fps, frame
+                yield index / fps, np.asarray(frame, dtype=np.uint8)
             index += 1
     finally:
         capture.release()
@@ -164,7 +169,9 @@ async def evaluate(
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--video", type=Path, default=VIDEO)
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--stride", type=int, default=1, help="use every n-th frame")

@@ -23,6 +23,7 @@ from deployments.iris import IrisParams, locate_iris
 from deployments.results import (
     EyeIris,
     EyePatch,
+    EyeSide,
     GazeAnalysis,
     GazeAngles,
     GazeNeutral,
@@ -147,7 +148,9 @@ class GazeAnalyzer:
 
     @property
     def status(self) -> ModelStatus:
-        return ModelStatus(available=True, detail="iris (gradient centre + dark area) and head pose (solvePnP)")
+        return ModelStatus(
+            available=True, detail="iris (gradient centre + dark area) and head pose (solvePnP)"
+        )
 
     def analyze(
         self,
@@ -202,7 +205,11 @@ class GazeAnalyzer:
         gray = np.frombuffer(eye_patch.pixels, np.uint8).reshape(eye_patch.height, eye_patch.width)
         origin = np.asarray(eye_patch.origin, dtype=np.float64)
         eyes: list[EyeIris] = []
-        for side, indices in (("image_left", _RIGHT_EYE), ("image_right", _LEFT_EYE)):
+        sides: tuple[tuple[EyeSide, list[int]], ...] = (
+            ("image_left", _RIGHT_EYE),
+            ("image_right", _LEFT_EYE),
+        )
+        for side, indices in sides:
             eye = points[indices]
             if np.linalg.norm(eye[3] - eye[0]) < cfg.min_eye_span_px:
                 continue
@@ -212,7 +219,7 @@ class GazeAnalyzer:
             center = origin + np.asarray(found.center) / eye_patch.scale
             eyes.append(
                 EyeIris(
-                    side=side,  # type: ignore[arg-type]
+                    side=side,
                     h_ratio=round(found.h, 4),
                     v_ratio=round(found.v, 4),
                     confidence=found.confidence,
@@ -258,7 +265,9 @@ class GazeAnalyzer:
         eyes_off: bool | None = None
         if eye_yaw is not None and eye_pitch is not None:
             sideways = abs(gaze_yaw) >= cfg.eyes_off_yaw_deg and abs(eye_yaw) >= cfg.eyes_off_min_eye_deg
-            vertical = abs(gaze_pitch) >= cfg.eyes_off_pitch_deg and abs(eye_pitch) >= cfg.eyes_off_min_eye_deg
+            vertical = (
+                abs(gaze_pitch) >= cfg.eyes_off_pitch_deg and abs(eye_pitch) >= cfg.eyes_off_min_eye_deg
+            )
             eyes_off = sideways or vertical
         # A head turned while the eyes stay on the screen (they rotate back) is not looking away;
         # without an iris reading the head alone decides.

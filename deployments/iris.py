@@ -72,7 +72,9 @@ def locate_iris(gray: Gray, eye: Points, params: IrisParams) -> IrisEstimate | N
     if span_px < params.min_span_px:
         return None
     matrix = canonical_transform(eye[0], eye[3])
-    crop = cv2.warpAffine(gray, matrix, (WIDTH, HEIGHT), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    crop = cv2.warpAffine(
+        gray, matrix, (WIDTH, HEIGHT), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
     pts = eye @ matrix[:, :2].T + matrix[:, 2]
 
     mask = np.zeros((HEIGHT, WIDTH), np.uint8)

@@ -107,8 +107,11 @@ class GazeNeutral(BaseModel):
     samples: int = 0
 
 
+EyeSide = Literal["image_left", "image_right"]
+
+
 class EyeIris(BaseModel):
-    side: Literal["image_left", "image_right"]
+    side: EyeSide
     h_ratio: float = Field(description="iris between the eye corners: 0 image-left corner, 1 image-right")
     v_ratio: float = Field(description="iris below (+) or above (-) the corner line, in eye widths")
     confidence: float = Field(ge=0, le=1)

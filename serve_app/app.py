@@ -19,7 +19,7 @@ from ray.serve import Application, Deployment
 
 from deployments.face import FaceConfig, FaceDeployment
 from deployments.gaze import GazeConfig, GazeDeployment
-from deployments.objects import ObjectDeployment
+from deployments.objects import ObjectDeployment, ObjectsConfig
 from serve_app.ingress import IntegrityIngress
 from serve_app.risk.config import RiskConfig
 from serve_app.settings import REPO_ROOT, Settings
@@ -64,6 +64,7 @@ class AppArgs(BaseModel):
     )
     face_config: Path = REPO_ROOT / "configs" / "face.yaml"
     gaze_config: Path = REPO_ROOT / "configs" / "gaze.yaml"
+    objects_config: Path = REPO_ROOT / "configs" / "objects.yaml"
     settings: dict[str, Any] = Field(
         default_factory=dict, description="Overrides of the environment settings (lower-case names)."
     )
@@ -117,7 +118,12 @@ def build_app(args: AppArgs) -> Application:
     return ingress.bind(
         face.bind(settings.face_models_dir, FaceConfig.load(args.face_config)),
         gaze.bind(GazeConfig.load(args.gaze_config)),
-        objects.bind(settings.model_path, settings.yolo_model, settings.confidence_threshold),
+        objects.bind(
+            settings.model_path,
+            settings.yolo_model,
+            settings.confidence_threshold,
+            ObjectsConfig.load(args.objects_config),
+        ),
         settings,
         risk_config,
     )

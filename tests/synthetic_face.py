@@ -71,10 +71,13 @@ def landmarks(pose: Pose) -> NDArray[np.float64]:
     points[65:68, 1] = middle + half
     points[48:60, 1] += np.where(points[48:60, 1] < middle, -half, half)
     points[[*range(27, 36), 8], 0] += pose.yaw_px
-    return points * pose.scale + np.array([WIDTH / 2.0, HEIGHT / 2.0])
+    placed: NDArray[np.float64] = points * pose.scale + np.array([WIDTH / 2.0, HEIGHT / 2.0])
+    return placed
 
 
-def render_eyes(points: NDArray[np.float64], pose: Pose, rng: np.random.Generator | None = None) -> NDArray[np.uint8]:
+def render_eyes(
+    points: NDArray[np.float64], pose: Pose, rng: np.random.Generator | None = None
+) -> NDArray[np.uint8]:
     """Grey frame with both eyes drawn: skin, sclera inside the lid polygon, iris and pupil."""
     image = np.full((HEIGHT, WIDTH), 150, np.uint8)
     for eye in EYES:
@@ -84,11 +87,15 @@ def render_eyes(points: NDArray[np.float64], pose: Pose, rng: np.random.Generato
         span = float(np.linalg.norm(pts[3] - pts[0]))
         center = pts[0] + pose.h * (pts[3] - pts[0]) + np.array([0.0, pose.v * span])
         iris = np.full_like(image, 225)
-        cv2.circle(iris, np.round(center * 8).astype(int).tolist(), round(0.22 * span * 8), 70, -1, cv2.LINE_AA, 3)
-        cv2.circle(iris, np.round(center * 8).astype(int).tolist(), round(0.09 * span * 8), 25, -1, cv2.LINE_AA, 3)
+        cv2.circle(
+            iris, np.round(center * 8).astype(int).tolist(), round(0.22 * span * 8), 70, -1, cv2.LINE_AA, 3
+        )
+        cv2.circle(
+            iris, np.round(center * 8).astype(int).tolist(), round(0.09 * span * 8), 25, -1, cv2.LINE_AA, 3
+        )
         alpha = opening.astype(np.float32) / 255.0
         image = (image * (1 - alpha) + iris * alpha).astype(np.uint8)
-    image = cv2.GaussianBlur(image, (3, 3), 0)
+    image = np.asarray(cv2.GaussianBlur(image, (3, 3), 0), dtype=np.uint8)
     if rng is not None:
         image = np.clip(image + rng.normal(0, 3, image.shape), 0, 255).astype(np.uint8)
     return image

@@ -10,7 +10,7 @@ import statistics
 
 from pydantic import BaseModel, Field
 
-from deployments.results import GazeAnalysis, GazeNeutral
+from deployments.results import GazeAnalysis, GazeNeutral, NeutralSource
 from serve_app.behaviour.config import CalibrationConfig
 
 
@@ -66,7 +66,7 @@ class Calibration(BaseModel):
             return self._median("provisional")
         return GazeNeutral()
 
-    def _median(self, source: str) -> GazeNeutral:
+    def _median(self, source: NeutralSource) -> GazeNeutral:
         default = GazeNeutral()
         hs = [s.h for s in self.samples if s.h is not None]
         vs = [s.v for s in self.samples if s.v is not None]
@@ -76,6 +76,6 @@ class Calibration(BaseModel):
             h_ratio=round(statistics.median(hs), 4) if hs else default.h_ratio,
             v_ratio=round(statistics.median(vs), 4) if vs else default.v_ratio,
             eye_aspect_ratio=round(statistics.median(s.ear for s in self.samples), 4),
-            source=source,  # type: ignore[arg-type]
+            source=source,
             samples=len(self.samples),
         )

@@ -6,6 +6,7 @@ measured values and the thresholds they were held against. The risk engine debou
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections.abc import Sequence
 
@@ -136,7 +137,7 @@ def reading(window: Sequence[Sample], cfg: ReadingConfig) -> Observation:
         if len(sweep_t) < 4 or sweep_t[-1] - sweep_t[0] < cfg.sweep_min_s:
             continue
         sweep, steadiness = _drift(sweep_t, sweep_g)
-        gradual = max(abs(b - a) for a, b in zip(sweep_g, sweep_g[1:], strict=False)) < cfg.jump_min_deg
+        gradual = max(abs(b - a) for a, b in itertools.pairwise(sweep_g)) < cfg.jump_min_deg
         if (
             gradual
             and steadiness >= cfg.sweep_min_r2
@@ -174,7 +175,9 @@ def stress(window: Tally, baseline: Tally | None, cfg: StressConfig) -> Observat
             value=None,
             evidence={"observed_s": round(window.observed_s, 2), "min_observed_s": cfg.min_window_observed_s},
         )
-    blink_limit = max(cfg.blink_ratio * baseline.blink_rate, baseline.blink_rate + cfg.blink_min_increase_per_min)
+    blink_limit = max(
+        cfg.blink_ratio * baseline.blink_rate, baseline.blink_rate + cfg.blink_min_increase_per_min
+    )
     jitter_limit = max(cfg.jitter_ratio * baseline.jitter, baseline.jitter + cfg.jitter_min_increase_deg_s)
     blinks_high = window.blink_rate >= blink_limit
     jitter_high = window.jitter >= jitter_limit

@@ -98,7 +98,9 @@ class BehaviourTracker:
             EventType.LOOKING_AWAY: self._looking_away(gaze),
             EventType.WHISPERING: whispering(whisper_window, cfg.whispering),
             EventType.READING_PATTERN: reading(reading_window, cfg.reading),
-            EventType.STRESS_HIGH: stress(window, state.baseline if state.baseline_done else None, cfg.stress),
+            EventType.STRESS_HIGH: stress(
+                window, state.baseline if state.baseline_done else None, cfg.stress
+            ),
         }
         return observations, self._snapshot(state)
 

@@ -108,7 +108,9 @@ def gif_frames(fixtures_dir: Path) -> list[bytes]:
     return frames
 
 
-def test_head_turn_clip_turned_then_frontal(face: FaceAnalyzer, gaze: GazeAnalyzer, fixtures_dir: Path) -> None:
+def test_head_turn_clip_turned_then_frontal(
+    face: FaceAnalyzer, gaze: GazeAnalyzer, fixtures_dir: Path
+) -> None:
     """MANIFEST: frames 0-5 turned strongly toward image-left, about frames 9-22 roughly frontal."""
     frames = gif_frames(fixtures_dir)
     assert len(frames) == 23
@@ -150,7 +152,9 @@ def test_synthetic_directions(gaze: GazeAnalyzer, pose: Pose, direction: GazeDir
     assert out.direction is direction
 
 
-@pytest.mark.parametrize(("pitch_offset", "direction"), [(30.0, GazeDirection.UP), (-30.0, GazeDirection.DOWN)])
+@pytest.mark.parametrize(
+    ("pitch_offset", "direction"), [(30.0, GazeDirection.UP), (-30.0, GazeDirection.DOWN)]
+)
 def test_head_pitch_beyond_the_limit_is_up_or_down(
     gaze: GazeAnalyzer, pitch_offset: float, direction: GazeDirection
 ) -> None:

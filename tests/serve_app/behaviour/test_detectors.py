@@ -15,7 +15,9 @@ from tests.synthetic_face import Pose
 CALIBRATE = [(t, Pose()) for t in timeline(3.5, 15)]
 
 
-def reading_lines(lines: int, start: float, fps: float = 15.0, sweep_s: float = 1.5) -> list[tuple[float, Pose]]:
+def reading_lines(
+    lines: int, start: float, fps: float = 15.0, sweep_s: float = 1.5
+) -> list[tuple[float, Pose]]:
     """Each line: the iris drifts from h 0.58 to 0.42 (toward image-left), then jumps back."""
     out = []
     t = start
@@ -54,7 +56,9 @@ def test_smooth_back_and_forth_without_return_jumps_is_not_reading(run_sequence:
 
 
 # -- WHISPERING ---------------------------------------------------------------------------------------
-def lips(seconds: float, start: float, amplitude: float, mean: float, head_px: float = 0.0) -> list[tuple[float, Pose]]:
+def lips(
+    seconds: float, start: float, amplitude: float, mean: float, head_px: float = 0.0
+) -> list[tuple[float, Pose]]:
     return [
         (
             t,
@@ -88,7 +92,9 @@ def test_closed_mouth_moving_head_or_open_speech_is_not_whispering(run_sequence:
 
 
 # -- blinks and STRESS_HIGH ---------------------------------------------------------------------------
-def behaviour(seconds: float, start: float, blink_every_s: float, jitter_px: float, seed: int) -> list[tuple[float, Pose]]:
+def behaviour(
+    seconds: float, start: float, blink_every_s: float, jitter_px: float, seed: int
+) -> list[tuple[float, Pose]]:
     """10 fps; a blink is two frames with the lids nearly shut; the head wobbles by ``jitter_px``."""
     rng = np.random.default_rng(seed)
     out = []
