@@ -67,7 +67,7 @@ class BehaviourTracker:
             state.closed_since = None
             state.samples = [s for s in state.samples if ts - s.t <= self._keep_s]
             observations = {e: Observation(value=None, evidence={"reason": "no face"}) for e in GAZE_EVENTS}
-            return observations, self._snapshot(state)
+            return observations, self.snapshot(state)
 
         if state.first_face_at is None:
             state.first_face_at = ts
@@ -102,7 +102,7 @@ class BehaviourTracker:
                 window, state.baseline if state.baseline_done else None, cfg.stress
             ),
         }
-        return observations, self._snapshot(state)
+        return observations, self.snapshot(state)
 
     @property
     def _keep_s(self) -> float:
@@ -180,7 +180,7 @@ class BehaviourTracker:
             },
         )
 
-    def _snapshot(self, state: BehaviourState) -> BehaviourSnapshot:
+    def snapshot(self, state: BehaviourState) -> BehaviourSnapshot:
         neutral = self.neutral(state)
         snapshot = BehaviourSnapshot(neutral=neutral, calibration=neutral.source)
         if state.baseline_done:

@@ -196,6 +196,7 @@ class SessionManager:
             timeline=state.risk.timeline,
             timeline_truncated=state.risk.timeline_dropped,
             models_unavailable=state.unavailable,
+            behaviour=self.behaviour.snapshot(state.behaviour),
         )
         await self.store.remove(session_id, GoneReason.ENDED)
         return EndOutcome(

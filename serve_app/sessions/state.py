@@ -119,6 +119,7 @@ class SessionSummary(BaseModel):
     timeline: list[EventRecord]
     timeline_truncated: int = 0
     models_unavailable: dict[str, str] = Field(default_factory=dict)
+    behaviour: BehaviourSnapshot | None = Field(None, description="calibration and baseline at the end")
 
 
 class EndOutcome(BaseModel):

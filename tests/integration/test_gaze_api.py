@@ -51,7 +51,10 @@ def test_gaze_clip_raises_eyes_off_screen_in_the_left_segment_only(
     details = answers[-1]["details"]
     assert details["behaviour"]["calibration"] == "calibrated"
     assert details["gaze"]["iris"]["confidence"] > 0.3 and details["gaze"]["angles"] is not None
-    end(client, session_id)
+    ended = end(client, session_id)
+    assert ended["summary"]["event_counts"] == {"EYES_OFF_SCREEN": 1}
+    assert ended["summary"]["behaviour"]["neutral"]["source"] == "calibrated"
+    assert ended["verdict"] == "CLEAN"  # one high event (+15) stays under the suspicious threshold
 
 
 def test_head_turned_photo_raises_looking_away(client: httpx.Client, fixture_bytes: dict[str, bytes]) -> None:
