@@ -1,0 +1,254 @@
+"""Latency of the objects deployment: onnxruntime vs torch, 320 vs 640, @serve.batch on vs off.
+
+    python benchmarks/objects_latency.py                       # everything below
+    python benchmarks/objects_latency.py --skip-serve --threads 2
+    python benchmarks/objects_latency.py --weights models/yolo11n.pt
+
+1. In process, per frame (decode + letterbox + inference + decoding/NMS + mapping), for each
+   ``--sizes``: the ONNX path the service runs (``ObjectDetector``), and the same pipeline with the
+   torch model's forward pass instead of onnxruntime (Ultralytics' own ``predict()`` cannot run
+   here: it needs torchvision's NMS, which this CPU torch cannot load).
+2. Through Ray Serve (``ObjectDeployment`` alone, called by handle): one frame at a time, then
+   ``--concurrency`` callers at once with ``@serve.batch`` off and on.
+
+Without ``--weights`` (and no ``YOLO_MODEL`` under ``MODEL_PATH``) a YOLO11n is built offline from
+Ultralytics' YAML with random weights: the same network and cost as the official weights, though
+its detections mean nothing (and are few, so NMS costs less than with a busy real scene).
+Prints p50/p95/p99 in milliseconds and frames/s for A01 as is (480x270 PNG) and scaled to 640x480.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO.parent / "shared" / "fixtures"
+sys.path.insert(0, str(REPO))
+
+os.environ.setdefault("YOLO_OFFLINE", "1")
+os.environ.setdefault("YOLO_AUTOINSTALL", "False")
+os.environ.setdefault("YOLO_VERBOSE", "False")
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+os.environ.setdefault("YOLO_CONFIG_DIR", str(Path(tempfile.gettempdir()) / "Ultralytics"))
+
+from deployments.object_mapping import BatchConfig, ObjectsConfig  # noqa: E402
+from deployments.objects import ObjectDeployment, ObjectDetector  # noqa: E402
+from deployments.yolo_onnx import to_batch  # noqa: E402
+from deployments.yolo_weights import resolve_weights  # noqa: E402
+
+BUILD = """
+import sys
+from pathlib import Path
+import torch, yaml, ultralytics
+from ultralytics import YOLO
+names = yaml.safe_load((Path(ultralytics.__file__).parent / "cfg/datasets/coco.yaml").read_text())["names"]
+torch.manual_seed(0)
+model = YOLO("yolo11n.yaml")
+model.model.names = names
+model.save(sys.argv[1])
+"""
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q))
+
+
+def line(name: str, latencies_ms: list[float], wall_s: float | None = None) -> str:
+    rate = len(latencies_ms) / wall_s if wall_s else 1000 / float(np.mean(latencies_ms))
+    return (
+        f"  {name:<44} p50 {percentile(latencies_ms, 50):6.1f}  p95 {percentile(latencies_ms, 95):6.1f}"
+        f"  p99 {percentile(latencies_ms, 99):6.1f} ms  {rate:6.1f} frames/s"
+    )
+
+
+def frames_to_test(source: Path) -> dict[str, bytes]:
+    raw = source.read_bytes()
+    image = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        sys.exit(f"cannot read {source}")
+    scaled = cv2.resize(image, (640, 480), interpolation=cv2.INTER_CUBIC)
+    ok, jpeg = cv2.imencode(".jpg", scaled, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    assert ok
+    return {
+        f"{source.name[:3]} {image.shape[1]}x{image.shape[0]} PNG": raw,
+        "A01 640x480 JPEG": jpeg.tobytes(),
+    }
+
+
+def weights_dir(weights: Path | None) -> tuple[Path, str]:
+    """(MODEL_PATH, YOLO_MODEL) to benchmark: given weights, the configured ones, or a random build."""
+    if weights is not None:
+        return weights.parent, weights.name
+    configured = resolve_weights(
+        Path(os.environ.get("MODEL_PATH", REPO / "models")), os.environ.get("YOLO_MODEL", "yolo11n.pt")
+    )
+    if configured.is_file():
+        return configured.parent, configured.name
+    directory = Path(tempfile.mkdtemp(prefix="yolo-bench-"))
+    env = {**os.environ, "YOLO_CONFIG_DIR": str(directory / "cfg")}
+    subprocess.run(
+        [sys.executable, "-c", BUILD, str(directory / "yolo11n.pt")], env=env, check=True, cwd=directory
+    )
+    print(f"no weights at {configured}: using YOLO11n built from its YAML (random weights) in {directory}")
+    return directory, "yolo11n.pt"
+
+
+def time_calls(call: Callable[[], object], count: int, warmup: int = 5) -> list[float]:
+    for _ in range(warmup):
+        call()
+    latencies = []
+    for _ in range(count):
+        started = time.perf_counter()
+        call()
+        latencies.append((time.perf_counter() - started) * 1000)
+    return latencies
+
+
+# -- in process -----------------------------------------------------------------------------------------
+def config_for(imgsz: int, threads: int, batch: bool = False) -> ObjectsConfig:
+    return ObjectsConfig(
+        imgsz_cpu=imgsz, imgsz_gpu=imgsz, threads=threads, batch=BatchConfig(enabled=batch, max_batch_size=4)
+    )
+
+
+def in_process(
+    model_path: Path, name: str, sizes: list[int], threads: int, count: int, torch_too: bool
+) -> None:
+    frames = frames_to_test(FIXTURES / "A01_frontal_webcam_man.png")
+    detectors = {}
+    for imgsz in sizes:
+        detector = ObjectDetector(model_path, name, 0.25, config_for(imgsz, threads))
+        detector.load()
+        if not detector.status.available:
+            sys.exit(f"object model unavailable: {detector.status.detail}")
+        detectors[imgsz] = detector
+    print(f"\nin process, {threads} inference thread(s), {count} frames each")
+    print(f"  model: {detectors[sizes[0]].status.detail}")
+    for imgsz, detector in detectors.items():
+        for label, frame in frames.items():
+
+            def single(d: ObjectDetector = detector, f: bytes = frame) -> object:
+                return d.analyze(f)
+
+            print(line(f"onnxruntime @{imgsz} {label}", time_calls(single, count)))
+    if not torch_too:
+        return
+    torch_forward = load_torch(model_path / name, threads)
+    for imgsz, detector in detectors.items():
+        for label, frame in frames.items():
+
+            def run(d: ObjectDetector = detector, f: bytes = frame) -> object:
+                prepared = d.preprocess(f)
+                assert prepared.image is not None
+                output = torch_forward(to_batch([prepared.image]))
+                return d.postprocess(prepared, output[0])
+
+            print(line(f"torch       @{imgsz} {label}", time_calls(run, count)))
+
+
+def load_torch(weights: Path, threads: int) -> Callable[[np.ndarray], np.ndarray]:
+    """The same network's forward pass in torch (fused, eval, inference mode)."""
+    import torch
+    from ultralytics import YOLO
+
+    torch.set_num_threads(max(1, threads))
+    model = YOLO(str(weights)).model.fuse().eval()
+
+    def forward(batch: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            out = model(torch.from_numpy(batch))
+        first = out[0] if isinstance(out, (list, tuple)) else out
+        result: np.ndarray = first.numpy()
+        return result
+
+    return forward
+
+
+# -- through Serve ----------------------------------------------------------------------------------------
+def through_serve(
+    model_path: Path, name: str, sizes: list[int], threads: int, count: int, concurrency: int
+) -> None:
+    import ray
+    from ray import serve
+
+    ray.init(address="local", include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
+    frame = frames_to_test(FIXTURES / "A01_frontal_webcam_man.png")["A01 640x480 JPEG"]
+    wrapped: Any = ObjectDeployment
+    print(f"\nthrough Ray Serve (handle calls), A01 640x480 JPEG, {threads} inference thread(s) per replica")
+    try:
+        for imgsz in sizes:
+            for batch in (False, True):
+                app = wrapped.options(
+                    name="objects", ray_actor_options={"num_cpus": 0.5}, max_ongoing_requests=8
+                ).bind(model_path, name, 0.25, config_for(imgsz, threads, batch))
+                handle: Any = serve.run(app, name="objects-bench", route_prefix=None)
+
+                def call(h: Any = handle) -> object:
+                    return h.analyze.remote(frame).result(timeout_s=60)
+
+                mode = "batch on " if batch else "batch off"
+                if not batch:
+                    print(line(f"@{imgsz} one at a time", time_calls(call, count)))
+                for _ in range(5):
+                    call()
+                latencies: list[float] = []
+
+                def worker(n: int, c: Callable[[], object] = call, out: list[float] = latencies) -> None:
+                    for _ in range(n):
+                        started = time.perf_counter()
+                        c()
+                        out.append((time.perf_counter() - started) * 1000)
+
+                started = time.perf_counter()
+                with ThreadPoolExecutor(concurrency) as pool:
+                    list(pool.map(worker, [count // concurrency] * concurrency))
+                wall = time.perf_counter() - started
+                print(line(f"@{imgsz} {concurrency} callers, {mode}", latencies, wall))
+                serve.delete("objects-bench")
+    finally:
+        serve.shutdown()
+        ray.shutdown()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--weights", type=Path, help="a .pt or .onnx (default: MODEL_PATH/YOLO_MODEL)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[320, 640])
+    parser.add_argument("--threads", type=int, default=1, help="onnxruntime/torch threads")
+    parser.add_argument("--frames", type=int, default=100)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--skip-torch", action="store_true")
+    parser.add_argument("--skip-serve", action="store_true")
+    options = parser.parse_args()
+
+    model_path, name = weights_dir(options.weights)
+    torch_too = not options.skip_torch and name.endswith(".pt")
+    try:
+        in_process(model_path, name, options.sizes, options.threads, options.frames, torch_too)
+        if not options.skip_serve:
+            through_serve(
+                model_path, name, options.sizes, options.threads, options.frames, options.concurrency
+            )
+    finally:
+        if model_path.name.startswith("yolo-bench-"):
+            shutil.rmtree(model_path, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
