@@ -14,6 +14,7 @@ from serve_app.sessions.state import FaceMemory, FrameFacts
 
 REJECTED_OVERLAP = 0.5
 
+PERSON = "person"
 OBJECT_EVENTS = (EventType.PHONE_DETECTED, EventType.PHONE_PARTIAL_DETECTED, EventType.SUSPICIOUS_OBJECT)
 
 
@@ -23,10 +24,22 @@ def unresolved_candidates(facts: FrameFacts, memory: FaceMemory) -> int:
     return sum(1 for box in facts.doubtful if not any(box.overlap(r) >= REJECTED_OVERLAP for r in ruled_out))
 
 
+def persons_seen(facts: FrameFacts) -> int | None:
+    """People the object model counted (None when it did not look)."""
+    if not facts.objects.status.available:
+        return None
+    return sum(1 for o in facts.objects.objects if o.label == PERSON)
+
+
 def face_observations(
     facts: FrameFacts, memory: FaceMemory, policy: FaceScanPolicy
 ) -> dict[EventType, Observation]:
-    """MULTIPLE_FACES and NO_FACE for this frame, judged against the session's face memory."""
+    """MULTIPLE_FACES and NO_FACE for this frame, judged against the session's face memory.
+
+    The object model's person count is a second signal: more people than faces (a second person
+    turned away or half out of the frame) makes "one face" unable to refute MULTIPLE_FACES.
+    It never raises the event by itself: a person box is weaker evidence than a face.
+    """
     count, ts = facts.faces, facts.timestamp
     recent_deep = memory.last_deep_at is not None and ts - memory.last_deep_at <= policy.deep_memory_s
     # Faces this frame may have missed: a fast pass that sees fewer faces than a recent deep scan
@@ -43,8 +56,12 @@ def face_observations(
     }
     if recent_deep:
         evidence["last_deep_faces"] = memory.last_deep_count
+    persons = persons_seen(facts)
+    if persons is not None:
+        evidence["persons"] = persons
 
-    multiple: bool | None = True if count >= 2 else (None if count + maybe_missed >= 2 else False)
+    unrefuted = count + maybe_missed >= 2 or (persons or 0) >= 2
+    multiple: bool | None = True if count >= 2 else (None if unrefuted else False)
     no_face: bool | None = False if count > 0 else (None if maybe_missed else True)
     return {
         EventType.MULTIPLE_FACES: Observation(value=multiple, evidence={**evidence, "threshold": 2}),

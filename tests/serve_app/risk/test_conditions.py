@@ -77,3 +77,21 @@ def test_objects_with_a_model() -> None:
     assert obs[EventType.PHONE_DETECTED].evidence["label"] == "cell phone"
     assert obs[EventType.PHONE_PARTIAL_DETECTED].value is False
     assert obs[EventType.SUSPICIOUS_OBJECT].value is False
+
+
+def test_more_people_than_faces_cannot_refute_a_second_person() -> None:
+    def people(n: int) -> ObjectAnalysis:
+        box = Box(x=0, y=0, width=50, height=120)
+        return ObjectAnalysis(
+            status=ModelStatus(available=True),
+            objects=[DetectedObject(label="person", confidence=0.8, box=box) for _ in range(n)],
+        )
+
+    memory = FaceMemory()
+    assert values(frame(0, 1, objects=people(1)), memory) == (False, False)
+    assert values(frame(0, 1, objects=people(2)), memory) == (None, False)  # unknown, never raised
+    assert values(frame(0, 2, objects=people(2)), memory) == (True, False)
+    obs = face_observations(frame(0, 0, objects=people(1)), memory, POLICY)
+    assert obs[EventType.NO_FACE].value is True and obs[EventType.NO_FACE].evidence["persons"] == 1
+    # Without the object model there is no person count in the evidence at all.
+    assert "persons" not in face_observations(frame(0, 1), memory, POLICY)[EventType.NO_FACE].evidence
