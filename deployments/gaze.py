@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
 
 import cv2
 import numpy as np
@@ -101,33 +100,12 @@ def head_pose(landmarks: NDArray[np.float64], width: int, height: int) -> HeadPo
     camera = np.array([[focal, 0, width / 2.0], [0, focal, height / 2.0], [0, 0, 1]], dtype=np.float64)
     # Flip the model's y (up) to the image's y (down) so the fitted rotation reads naturally.
     model = _MODEL_POINTS * np.array([1.0, -1.0, -1.0])
-    # The iterative solver can land on a mirrored solution (roll near 180 degrees) from either
-    # start: solve from its own start and from a frontal face at the distance the eye span implies,
-    # and keep the fit with the smaller reprojection error.
-    eye_span = float(np.linalg.norm(image_points[3] - image_points[2])) or 1.0
-    guess_r = np.zeros((3, 1), dtype=np.float64)
-    guess_t = np.array([[0.0], [0.0], [focal * (2 * 43.3) / eye_span]], dtype=np.float64)
-    best: tuple[float, Any] | None = None
-    for use_guess in (False, True):
-        ok, rvec, tvec = cv2.solvePnP(
-            model,
-            image_points,
-            camera,
-            np.zeros(4),
-            guess_r.copy(),
-            guess_t.copy(),
-            use_guess,
-            flags=cv2.SOLVEPNP_ITERATIVE,
-        )
-        if not ok:
-            continue
-        projected, _ = cv2.projectPoints(model, rvec, tvec, camera, np.zeros(4))
-        error = float(np.linalg.norm(projected.reshape(-1, 2) - image_points, axis=1).mean())
-        if best is None or error < best[0]:
-            best = (error, rvec)
-    if best is None:
+    # SQPnP finds the global optimum (the plain iterative solver can land on a mirrored pose with
+    # roll near 180 degrees); one Levenberg-Marquardt pass from it refines the fit. 0.1 ms in all.
+    ok, rvec, tvec = cv2.solvePnP(model, image_points, camera, np.zeros(4), flags=cv2.SOLVEPNP_SQPNP)
+    if not ok:
         return None
-    rvec = best[1]
+    rvec, tvec = cv2.solvePnPRefineLM(model, image_points, camera, np.zeros(4), rvec, tvec)
     rotation, _ = cv2.Rodrigues(rvec)
     # Euler angles of R = Rz(roll) Ry(yaw) Rx(pitch), in the camera frame (x right, y down, z ahead).
     yaw = math.degrees(math.asin(-max(-1.0, min(1.0, rotation[2, 0]))))
