@@ -32,7 +32,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
@@ -45,6 +44,7 @@ os.environ.setdefault("YOLO_VERBOSE", "False")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("YOLO_CONFIG_DIR", str(Path(tempfile.gettempdir()) / "Ultralytics"))
 
+from benchmarks.latency import frames_to_test, percentile  # noqa: E402
 from deployments.object_mapping import BatchConfig, ObjectsConfig  # noqa: E402
 from deployments.objects import ObjectDeployment, ObjectDetector  # noqa: E402
 from deployments.yolo_onnx import to_batch  # noqa: E402
@@ -63,30 +63,12 @@ model.save(sys.argv[1])
 """
 
 
-def percentile(values: list[float], q: float) -> float:
-    return float(np.percentile(np.asarray(values), q))
-
-
 def line(name: str, latencies_ms: list[float], wall_s: float | None = None) -> str:
     rate = len(latencies_ms) / wall_s if wall_s else 1000 / float(np.mean(latencies_ms))
     return (
-        f"  {name:<44} p50 {percentile(latencies_ms, 50):6.1f}  p95 {percentile(latencies_ms, 95):6.1f}"
+        f"  {name:<52} p50 {percentile(latencies_ms, 50):6.1f}  p95 {percentile(latencies_ms, 95):6.1f}"
         f"  p99 {percentile(latencies_ms, 99):6.1f} ms  {rate:6.1f} frames/s"
     )
-
-
-def frames_to_test(source: Path) -> dict[str, bytes]:
-    raw = source.read_bytes()
-    image = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        sys.exit(f"cannot read {source}")
-    scaled = cv2.resize(image, (640, 480), interpolation=cv2.INTER_CUBIC)
-    ok, jpeg = cv2.imencode(".jpg", scaled, [cv2.IMWRITE_JPEG_QUALITY, 90])
-    assert ok
-    return {
-        f"{source.name[:3]} {image.shape[1]}x{image.shape[0]} PNG": raw,
-        "A01 640x480 JPEG": jpeg.tobytes(),
-    }
 
 
 def weights_dir(weights: Path | None) -> tuple[Path, str]:
@@ -186,7 +168,7 @@ def through_serve(
     from ray import serve
 
     ray.init(address="local", include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
-    frame = frames_to_test(FIXTURES / "A01_frontal_webcam_man.png")["A01 640x480 JPEG"]
+    frame = frames_to_test(FIXTURES / "A01_frontal_webcam_man.png")["A01 scaled to 640x480 (JPEG q90)"]
     wrapped: Any = ObjectDeployment
     print(f"\nthrough Ray Serve (handle calls), A01 640x480 JPEG, {threads} inference thread(s) per replica")
     try:

@@ -120,6 +120,16 @@ class GazeAnalyzer:
     def __init__(self, config: GazeConfig) -> None:
         self.config = config
         self.iris_params = IrisParams(iris_area_ratio=config.iris_area_ratio, lid_trim=config.lid_trim)
+        # The thresholds every answer reports with its per-frame conditions (constant per replica).
+        self.limits = {
+            "gaze_yaw_deg": config.gaze_yaw_limit_deg,
+            "gaze_pitch_deg": config.gaze_pitch_limit_deg,
+            "eyes_off_yaw_deg": config.eyes_off_yaw_deg,
+            "eyes_off_pitch_deg": config.eyes_off_pitch_deg,
+            "eyes_off_min_eye_deg": config.eyes_off_min_eye_deg,
+            "head_yaw_deg": config.head_yaw_limit_deg,
+            "head_pitch_deg": config.head_pitch_limit_deg,
+        }
 
     def load(self) -> None:
         return None  # geometry only: nothing to load
@@ -149,15 +159,6 @@ class GazeAnalyzer:
         mar = mouth_aspect_ratio(points[_INNER_LIPS])
         blink = ear < cfg.blink_ratio * neutral.eye_aspect_ratio
         iris = None if blink else self.iris(points, eye_patch)
-        limits = {
-            "gaze_yaw_deg": cfg.gaze_yaw_limit_deg,
-            "gaze_pitch_deg": cfg.gaze_pitch_limit_deg,
-            "eyes_off_yaw_deg": cfg.eyes_off_yaw_deg,
-            "eyes_off_pitch_deg": cfg.eyes_off_pitch_deg,
-            "eyes_off_min_eye_deg": cfg.eyes_off_min_eye_deg,
-            "head_yaw_deg": cfg.head_yaw_limit_deg,
-            "head_pitch_deg": cfg.head_pitch_limit_deg,
-        }
         result = GazeAnalysis(
             available=pose is not None,
             head_pose=pose,
@@ -166,7 +167,7 @@ class GazeAnalyzer:
             mouth_aspect_ratio=round(mar, 4),
             mouth_width_px=round(float(np.linalg.norm(points[48] - points[54])), 2),
             blink=blink,
-            limits=limits,
+            limits=self.limits,
             neutral=neutral,
             method="unavailable" if pose is None else ("iris+head_pose" if iris else "head_pose"),
         )

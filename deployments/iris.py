@@ -87,18 +87,19 @@ def locate_iris(gray: Gray, eye: Points, params: IrisParams) -> IrisEstimate | N
     opening = bottom - top
     if opening < 1.5 or mask.sum() < 20:
         return None
+    opening_mask = mask.astype(bool)
     rows = np.arange(HEIGHT, dtype=np.float64)[:, None]
-    trimmed = mask.astype(bool) & (rows >= top + params.lid_trim * opening)
+    trimmed = opening_mask & (rows >= top + params.lid_trim * opening)
 
     smooth = cv2.GaussianBlur(crop, (3, 3), 0).astype(np.float64)
-    inside = smooth[mask.astype(bool)]
+    inside = smooth[opening_mask]
     lo, hi, cut = np.quantile(inside, [0.05, 0.95, params.iris_area_ratio])
     if hi - lo < 1.0:
         return None
     norm = np.clip((smooth - lo) / (hi - lo), 0.0, 1.0)
 
-    dark = _dark_centroid(norm, trimmed if trimmed.sum() >= 12 else mask.astype(bool), params)
-    grad = _gradient_centre(smooth, norm, mask.astype(bool))
+    dark = _dark_centroid(norm, trimmed if trimmed.sum() >= 12 else opening_mask, params)
+    grad = _gradient_centre(smooth, norm, opening_mask)
     if dark is None:
         return None
     if grad is None:

@@ -90,9 +90,7 @@ class BehaviourTracker:
 
         whisper_window = [s for s in state.samples if ts - s.t <= cfg.whispering.window_s]
         reading_window = [s for s in state.samples if ts - s.t <= cfg.reading.window_s]
-        window = Tally()
-        for tally in state.recent:
-            window.add(tally)
+        window = _window(state)
         observations = {
             EventType.EYES_OFF_SCREEN: self._eyes_off(gaze),
             EventType.LOOKING_AWAY: self._looking_away(gaze),
@@ -184,9 +182,7 @@ class BehaviourTracker:
         neutral = self.neutral(state)
         snapshot = BehaviourSnapshot(neutral=neutral, calibration=neutral.source)
         if state.baseline_done:
-            window = Tally()
-            for tally in state.recent:
-                window.add(tally)
+            window = _window(state)
             snapshot.baseline_blink_rate_per_min = round(state.baseline.blink_rate, 2)
             snapshot.baseline_head_jitter_deg_s = round(state.baseline.jitter, 2)
             if window.observed_s > 0:
@@ -196,3 +192,11 @@ class BehaviourTracker:
             snapshot.blink_rate_per_min = round(state.baseline.blink_rate, 2)
             snapshot.head_jitter_deg_s = round(state.baseline.jitter, 2)
         return snapshot
+
+
+def _window(state: BehaviourState) -> Tally:
+    """The rolling window's blinks, motion and observed time: the sum of its 1 s tallies."""
+    window = Tally()
+    for tally in state.recent:
+        window.add(tally)
+    return window
