@@ -58,7 +58,7 @@ bench: install
 ## against models/checksums.sha256 and export them to ONNX. Needs a network. PIN=1 records the
 ## checksum of weights not listed yet.
 models: install
-	$(BIN)/python -m deployments.yolo_weights fetch $(if $(YOLO_MODEL),$(YOLO_MODEL),yolo11n.pt) $(if $(PIN),--pin)
+	$(BIN)/python -m integrity.vision.yolo_weights fetch $(if $(YOLO_MODEL),$(YOLO_MODEL),yolo11n.pt) $(if $(PIN),--pin)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

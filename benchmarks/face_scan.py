@@ -14,7 +14,7 @@ import statistics
 import time
 from pathlib import Path
 
-from deployments.face import FaceAnalyzer, FaceConfig
+from integrity.vision.face import FaceAnalyzer, FaceConfig
 from serve_app.settings import REPO_ROOT, Settings
 
 FIXTURES = REPO_ROOT.parent / "shared" / "fixtures"

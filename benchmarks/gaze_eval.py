@@ -29,14 +29,14 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from deployments.face import FaceAnalyzer, FaceConfig
-from deployments.gaze import GazeAnalyzer, GazeConfig
-from deployments.results import ModelStatus, ObjectAnalysis
-from serve_app.domain import EventType, GazeDirection
-from serve_app.risk.config import RiskConfig
-from serve_app.sessions.manager import SessionManager
-from serve_app.sessions.state import FrameFacts
-from serve_app.sessions.store import MemoryStore
+from integrity.core.enums import EventType, GazeDirection
+from integrity.core.results import ModelStatus, ObjectAnalysis
+from integrity.session.manager import SessionManager
+from integrity.session.risk.config import RiskConfig
+from integrity.session.state import FrameFacts
+from integrity.session.store import MemoryStore
+from integrity.vision.face import FaceAnalyzer, FaceConfig
+from integrity.vision.gaze import GazeAnalyzer, GazeConfig
 from serve_app.settings import REPO_ROOT, Settings
 
 VIDEO = REPO_ROOT.parent / "shared" / "fixtures" / "A_video_gaze_center_left_center.mp4"
@@ -132,7 +132,7 @@ async def evaluate(
     variant: str, face: FaceAnalyzer, gaze: GazeAnalyzer, video: Path = VIDEO, stride: int = 1
 ) -> Result:
     """Run one variant of the clip through a fresh session; return its scores and events."""
-    config = RiskConfig.load(Settings().risk_config)
+    config = RiskConfig.load()
     sessions = SessionManager(MemoryStore(), config, expire_seconds=3600.0)
     session = await sessions.create("gaze-eval", timestamp=0.0)
     no_objects = ObjectAnalysis(status=ModelStatus(available=False, detail="not evaluated here"))

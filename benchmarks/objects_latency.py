@@ -45,10 +45,11 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("YOLO_CONFIG_DIR", str(Path(tempfile.gettempdir()) / "Ultralytics"))
 
 from benchmarks.latency import frames_to_test, percentile  # noqa: E402
-from deployments.object_mapping import BatchConfig, ObjectsConfig  # noqa: E402
-from deployments.objects import ObjectDeployment, ObjectDetector  # noqa: E402
-from deployments.yolo_onnx import to_batch  # noqa: E402
-from deployments.yolo_weights import resolve_weights  # noqa: E402
+from deployments.objects import ObjectDeployment  # noqa: E402
+from integrity.vision.object_mapping import BatchConfig, ObjectsConfig  # noqa: E402
+from integrity.vision.objects import ObjectDetector  # noqa: E402
+from integrity.vision.yolo_onnx import to_batch  # noqa: E402
+from integrity.vision.yolo_weights import resolve_weights  # noqa: E402
 
 BUILD = """
 import sys

@@ -1,3 +1,5 @@
-"""Interview-integrity service: Ray Serve ingress, app builder, schemas, settings, sessions."""
+"""The HTTP/WebSocket layer, the per-frame pipeline, the app builder and the settings."""
 
-__version__ = "0.1.0"
+from integrity import __version__
+
+__all__ = ["__version__"]

@@ -17,12 +17,16 @@ import ray
 from pydantic import BaseModel, ConfigDict, Field
 from ray.serve import Application, Deployment
 
-from deployments.face import FaceConfig, FaceDeployment
-from deployments.gaze import GazeConfig, GazeDeployment
-from deployments.objects import ObjectDeployment, ObjectsConfig
+from deployments.face import FaceDeployment
+from deployments.gaze import GazeDeployment
+from deployments.objects import ObjectDeployment
+from integrity.core.paths import CONFIGS, RISK_CONFIG
+from integrity.session.risk.config import RiskConfig
+from integrity.vision.face import FaceConfig
+from integrity.vision.gaze import GazeConfig
+from integrity.vision.object_mapping import ObjectsConfig
 from serve_app.ingress import IntegrityIngress
-from serve_app.risk.config import RiskConfig
-from serve_app.settings import REPO_ROOT, Settings
+from serve_app.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -62,9 +66,12 @@ class AppArgs(BaseModel):
     objects: DeploymentArgs = Field(
         default_factory=lambda: DeploymentArgs(num_cpus=0.25, max_ongoing_requests=4)
     )
-    face_config: Path = REPO_ROOT / "configs" / "face.yaml"
-    gaze_config: Path = REPO_ROOT / "configs" / "gaze.yaml"
-    objects_config: Path = REPO_ROOT / "configs" / "objects.yaml"
+    face_config: Path = CONFIGS / "face.yaml"
+    gaze_config: Path = CONFIGS / "gaze.yaml"
+    objects_config: Path = CONFIGS / "objects.yaml"
+    risk_config: Path = Field(
+        RISK_CONFIG, description="Event table, debounce, decay, verdict, face-scan policy."
+    )
     settings: dict[str, Any] = Field(
         default_factory=dict, description="Overrides of the environment settings (lower-case names)."
     )
@@ -107,7 +114,7 @@ def build_app(args: AppArgs) -> Application:
     if not isinstance(args, AppArgs):  # plain dict when called directly
         args = AppArgs.model_validate(args or {})
     settings = Settings(**args.settings)
-    risk_config = RiskConfig.load(settings.risk_config)
+    risk_config = RiskConfig.load(args.risk_config)
     gpus = cluster_gpus()
     logger.info("building the application (cluster GPUs: %s)", gpus)
 

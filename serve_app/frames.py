@@ -10,8 +10,8 @@ import base64
 import binascii
 import re
 
-from deployments.imaging import ImageDecodeError, ImageHeader, ImageTooLarge, read_header
-from serve_app.errors import FrameTooLarge, InvalidBase64, NotAnImage
+from integrity.core.errors import FrameTooLarge, InvalidBase64, NotAnImage
+from integrity.vision.imaging import ImageDecodeError, ImageHeader, ImageTooLarge, read_header
 
 _DATA_URL = re.compile(r"^data:(?P<mime>[\w.+/-]*)(?:;[\w=.+-]+)*;base64,", re.IGNORECASE)
 _WHITESPACE = re.compile(r"\s+")

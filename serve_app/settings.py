@@ -11,7 +11,10 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from integrity.core.paths import REPO_ROOT
+
+__all__ = ["REPO_ROOT", "LogLevel", "Settings"]
+
 
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
 
@@ -34,10 +37,6 @@ class Settings(BaseSettings):
     max_concurrent_sessions: int = Field(100, ge=1, description="Open sessions allowed at once.")
 
     # --- our own ----------------------------------------------------------------------------------
-    risk_config: Path = Field(
-        REPO_ROOT / "configs" / "risk_engine.yaml",
-        description="Event table, debounce, decay, verdict thresholds and face-scan policy.",
-    )
     session_shards: int = Field(2, ge=1, le=64, description="Ray actors the sessions are sharded over.")
     session_shard_idle_exit_s: float = Field(
         7200.0, ge=0, description="A shard actor with no session for this long exits (0: never)."

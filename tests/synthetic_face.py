@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from deployments.results import EyePatch
+from integrity.core.results import EyePatch
 
 # dlib's 68 points on A02_frontal_portrait_man.png, centred on their mean (a 130 px face).
 TEMPLATE = np.array(

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from benchmarks.gaze_eval import VARIANTS, evaluate, label_at
-from deployments.face import FaceAnalyzer, FaceConfig
-from deployments.gaze import GazeAnalyzer, GazeConfig
-from serve_app.domain import EventType, GazeDirection
+from integrity.core.enums import EventType, GazeDirection
+from integrity.vision.face import FaceAnalyzer, FaceConfig
+from integrity.vision.gaze import GazeAnalyzer, GazeConfig
 from serve_app.settings import REPO_ROOT, Settings
 
 

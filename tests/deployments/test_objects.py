@@ -19,13 +19,14 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from deployments.object_mapping import ObjectsConfig
-from deployments.objects import ObjectDeployment, ObjectDetector, resolve_weights
-from deployments.results import ObjectAnalysis
-from deployments.yolo_weights import cached_onnx_is_current, prepare_onnx, sha256_of
-from serve_app.domain import EventType
+from deployments.objects import ObjectDeployment
+from integrity.core.enums import EventType
+from integrity.core.results import ObjectAnalysis
+from integrity.vision.object_mapping import ObjectsConfig
+from integrity.vision.objects import ObjectDetector, resolve_weights
+from integrity.vision.yolo_weights import cached_onnx_is_current, prepare_onnx, sha256_of
 from serve_app.settings import REPO_ROOT
-from tests.deployments.objects_model import WEIGHTS, copy_model_dir, exported_model_dir
+from tests.integrity.vision.objects_model import WEIGHTS, copy_model_dir, exported_model_dir
 
 PHONE_EVENTS = {EventType.PHONE_DETECTED, EventType.PHONE_PARTIAL_DETECTED}
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from benchmarks.gaze_eval import frames as video_frames
-from tests.deployments.test_gaze import gif_frames
+from tests.integrity.vision.test_gaze import gif_frames
 from tests.integration.conftest import analyze, end, running_app, start
 
 pytestmark = pytest.mark.integration

@@ -16,12 +16,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from deployments.object_mapping import BatchConfig, ObjectsConfig
 from deployments.objects import ObjectDeployment
-from deployments.results import ObjectAnalysis
-from serve_app.domain import EventType
-from tests.deployments.objects_model import WEIGHTS, copy_model_dir
+from integrity.core.enums import EventType
+from integrity.core.results import ObjectAnalysis
+from integrity.vision.object_mapping import BatchConfig, ObjectsConfig
 from tests.integration.conftest import analyze, end, running_app, start
+from tests.integrity.vision.objects_model import WEIGHTS, copy_model_dir
 
 pytestmark = pytest.mark.integration
 

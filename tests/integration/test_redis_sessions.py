@@ -10,9 +10,10 @@ import httpx
 import pytest
 import ray
 
-from serve_app.risk.config import RiskConfig
-from serve_app.sessions.shard import NAMESPACE, SessionShards
+from deployments.sessions import ShardStats
+from integrity.session.risk.config import RiskConfig
 from serve_app.settings import Settings
+from serve_app.shard_client import NAMESPACE, SessionShards
 from tests.conftest import RedisServer
 from tests.integration.conftest import analyze, end, running_app, start
 
@@ -40,16 +41,16 @@ def test_session_survives_its_actor_being_killed(
     assert client.get("/health").json()["active_sessions"] >= 1
 
     settings = Settings(**redis_settings)  # type: ignore[arg-type]
-    shards = SessionShards(settings, RiskConfig.load(settings.risk_config))
+    shards = SessionShards(settings, RiskConfig.load())
     actor = ray.get_actor(shards.names[shards.index_of(session_id)], namespace=NAMESPACE)
     shard: Any = actor  # Ray's stubs type actor method results loosely
-    born: float = ray.get(shard.stats.remote())["started_at"]
+    born: float = ray.get(shard.stats.remote()).started_at
     ray.kill(actor, no_restart=False)  # the process dies; Ray restarts the actor with empty memory
     deadline = time.monotonic() + 30
     while True:
         try:
-            stats: dict[str, float] = ray.get(shard.stats.remote(), timeout=5)
-            if stats["started_at"] > born:
+            stats: ShardStats = ray.get(shard.stats.remote(), timeout=5)
+            if stats.started_at > born:
                 break
         except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
             pass

@@ -8,7 +8,7 @@ import io
 import pytest
 from PIL import Image
 
-from serve_app.errors import FrameTooLarge, InvalidBase64, NotAnImage
+from integrity.core.errors import FrameTooLarge, InvalidBase64, NotAnImage
 from serve_app.frames import decode_frame
 
 LIMIT_BYTES, LIMIT_PIXELS = 1_000_000, 1_000_000

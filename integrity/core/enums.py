@@ -1,0 +1,62 @@
+"""Enums shared by the API, the risk engine and the model deployments."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class EventType(StrEnum):
+    PHONE_DETECTED = "PHONE_DETECTED"
+    PHONE_PARTIAL_DETECTED = "PHONE_PARTIAL_DETECTED"
+    MULTIPLE_FACES = "MULTIPLE_FACES"
+    EYES_OFF_SCREEN = "EYES_OFF_SCREEN"
+    LOOKING_AWAY = "LOOKING_AWAY"
+    NO_FACE = "NO_FACE"
+    SUSPICIOUS_OBJECT = "SUSPICIOUS_OBJECT"
+    WHISPERING = "WHISPERING"
+    READING_PATTERN = "READING_PATTERN"
+    STRESS_HIGH = "STRESS_HIGH"
+
+
+OBJECT_EVENTS = (EventType.PHONE_DETECTED, EventType.PHONE_PARTIAL_DETECTED, EventType.SUSPICIOUS_OBJECT)
+
+# The object model's label for a person (COCO): counted beside the faces, never an event by itself.
+PERSON_LABEL = "person"
+
+
+class Severity(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3, Severity.CRITICAL: 4}
+
+
+class Verdict(StrEnum):
+    CLEAN = "CLEAN"
+    SUSPICIOUS = "SUSPICIOUS"
+    CHEATING = "CHEATING"
+
+
+class GazeDirection(StrEnum):
+    """Directions in the image as displayed: "left" is the image's left edge."""
+
+    CENTER = "center"
+    LEFT = "left"
+    RIGHT = "right"
+    UP = "up"
+    DOWN = "down"
+    UNKNOWN = "unknown"
+
+
+class ScanMode(StrEnum):
+    """How thoroughly a frame's faces were searched."""
+
+    FAST = "fast"  # HOG at the base detection size
+    DEEP = "deep"  # HOG at twice the size, doubtful candidates and the full frame checked by the MMOD CNN

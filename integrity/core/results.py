@@ -1,0 +1,164 @@
+"""What the model deployments return: plain pydantic models, cheap to pickle between replicas.
+
+Coordinates are pixels of the original frame as displayed (x to the right, y down).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from integrity.core.enums import EventType, GazeDirection, ScanMode
+from integrity.core.geometry import Box
+
+__all__ = ["Box"]  # re-exported: results carry boxes
+
+
+class ModelStatus(BaseModel):
+    """Whether a model is loaded, and if not, why: the service never pretends it looked."""
+
+    model_config = ConfigDict(frozen=True)
+
+    available: bool
+    detail: str | None = None
+
+
+FaceDetector = Literal["hog", "mmod", "hog+mmod"]
+
+
+class DetectedFace(BaseModel):
+    box: Box
+    score: float = Field(description="HOG score, or MMOD confidence for faces only MMOD found")
+    detector: FaceDetector
+    landmarks: list[tuple[float, float]] = Field(default_factory=list, description="68 iBUG points")
+
+
+class EyePatch(BaseModel):
+    """A grey crop of the primary face's eye band, so the gaze deployment needs no full frame.
+
+    ``origin`` and ``scale`` map patch pixels back to the frame: frame = origin + patch / scale.
+    """
+
+    width: int
+    height: int
+    pixels: bytes  # row-major uint8, width * height bytes
+    origin: tuple[float, float]
+    scale: float
+
+
+class FaceAnalysis(BaseModel):
+    image_width: int
+    image_height: int
+    scan: ScanMode
+    faces: list[DetectedFace]
+    doubtful: list[Box] = Field(
+        default_factory=list, description="HOG candidates below the accept score, left unverified"
+    )
+    rejected: list[Box] = Field(default_factory=list, description="candidates the deep scan's MMOD rejected")
+    needs_fine: bool = Field(
+        False, description="deep scan found faces too small for the fast pass: ask for fine fast passes"
+    )
+    primary: int | None = Field(None, description="index of the candidate's face (the largest)")
+    eye_patch: EyePatch | None = None
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+
+    @property
+    def count(self) -> int:
+        return len(self.faces)
+
+
+class HeadPose(BaseModel):
+    yaw: float = Field(description="degrees, positive when the head turns toward image-right")
+    pitch: float = Field(description="degrees, positive when the head tilts up")
+    roll: float = Field(description="degrees, positive when the head tilts clockwise in the image")
+
+
+NeutralSource = Literal["default", "provisional", "calibrated"]
+
+
+class GazeNeutral(BaseModel):
+    """The candidate's neutral pose (looking at the screen), from the session's calibration.
+
+    Gaze decisions are made relative to it, so an off-centre camera does not read as looking away.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    yaw: float = 0.0
+    pitch: float = 0.0
+    h_ratio: float = 0.5
+    v_ratio: float = -0.1
+    eye_aspect_ratio: float = 0.28
+    source: NeutralSource = "default"
+    samples: int = 0
+
+
+EyeSide = Literal["image_left", "image_right"]
+
+
+class EyeIris(BaseModel):
+    side: EyeSide
+    h_ratio: float = Field(description="iris between the eye corners: 0 image-left corner, 1 image-right")
+    v_ratio: float = Field(description="iris below (+) or above (-) the corner line, in eye widths")
+    confidence: float = Field(ge=0, le=1)
+    center: tuple[float, float] = Field(description="iris centre in frame pixels")
+
+
+class IrisReading(BaseModel):
+    """Both eyes' iris positions and their confidence-weighted mean."""
+
+    h_ratio: float
+    v_ratio: float
+    confidence: float = Field(ge=0, le=1)
+    eyes: list[EyeIris]
+
+
+class GazeAngles(BaseModel):
+    """Degrees relative to the neutral pose; yaw positive toward image-right, pitch positive up."""
+
+    head_yaw: float
+    head_pitch: float
+    eye_yaw: float | None = Field(None, description="eye-in-head rotation from the iris; None without iris")
+    eye_pitch: float | None = None
+    gaze_yaw: float = Field(description="head + eyes (head only without iris)")
+    gaze_pitch: float
+
+
+GazeMethod = Literal["iris+head_pose", "head_pose", "none"]
+
+
+class GazeAnalysis(BaseModel):
+    available: bool = True
+    direction: GazeDirection = GazeDirection.UNKNOWN
+    attention: float = Field(0.0, ge=0, le=100)
+    head_pose: HeadPose | None = None
+    iris: IrisReading | None = Field(None, description="None when the eyes are too small, closed or unclear")
+    angles: GazeAngles | None = None
+    eye_aspect_ratio: float | None = None
+    mouth_aspect_ratio: float | None = None
+    mouth_width_px: float | None = None
+    blink: bool = False
+    eyes_off_screen: bool | None = Field(
+        None, description="iris-based gaze beyond the limit; None when the iris could not be judged"
+    )
+    head_turned: bool | None = Field(None, description="head beyond the yaw/pitch limit from neutral")
+    limits: dict[str, float] = Field(default_factory=dict, description="thresholds applied, in degrees")
+    neutral: GazeNeutral | None = None
+    method: GazeMethod = Field("iris+head_pose", description="what the direction was judged from")
+    failure: str | None = Field(None, description="why the gaze is unavailable for this frame")
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+
+
+class DetectedObject(BaseModel):
+    label: str
+    confidence: float
+    box: Box
+    partial: bool = False
+    event: EventType | None = Field(None, description="the event this object supports, if any")
+
+
+class ObjectAnalysis(BaseModel):
+    status: ModelStatus
+    objects: list[DetectedObject] = Field(default_factory=list)
+    timings_ms: dict[str, float] = Field(default_factory=dict)

@@ -1,0 +1,67 @@
+"""Typed view of the ``behaviour`` section of configs/risk_engine.yaml."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from integrity.core.config import ConfigSection
+
+
+class CalibrationConfig(ConfigSection):
+    """The first seconds with a face establish the candidate's neutral gaze and head pose."""
+
+    duration_s: float = Field(3.0, ge=0, description="stream time after the first face")
+    min_samples: int = Field(5, ge=1)
+    max_samples: int = Field(90, ge=1)
+    # Frames further from "straight at the camera" than this are not taken as neutral: a camera
+    # can sit off-centre, but a candidate turned 40 degrees is not looking at the screen.
+    max_yaw_deg: float = Field(25.0, gt=0)
+    max_pitch_deg: float = Field(25.0, gt=0)
+    max_h_offset: float = Field(0.15, gt=0, description="iris offset from the eye's middle, eye widths")
+
+
+class WhisperConfig(ConfigSection):
+    window_s: float = Field(1.5, gt=0)
+    min_samples: int = Field(8, ge=3)
+    min_mouth_width_px: float = Field(20.0, ge=0, description="smaller mouths give no reading")
+    min_mar_std: float = Field(0.03, ge=0, description="mouth-aspect-ratio variation over the window")
+    max_mean_mar: float = Field(0.3, gt=0, description="wider average openings are speech, not whispers")
+    min_cycles: int = Field(2, ge=1, description="open/close cycles of the lips over the window")
+    max_head_motion_deg: float = Field(2.5, ge=0, description="head yaw/pitch spread: the face stays still")
+
+
+class ReadingConfig(ConfigSection):
+    window_s: float = Field(8.0, gt=0)
+    min_lines: int = Field(3, ge=1, description="sweeps with a return jump, all the same way")
+    jump_min_deg: float = Field(10.0, gt=0, description="a return jump moves the gaze at least this far")
+    jump_max_dt_s: float = Field(0.3, gt=0, description="...between two consecutive frames this close")
+    sweep_min_deg: float = Field(5.0, gt=0, description="the gradual sweep before it covers this much")
+    sweep_min_s: float = Field(0.5, gt=0)
+    sweep_min_r2: float = Field(0.6, ge=0, le=1, description="how steadily the sweep drifts (R^2 of a line)")
+    sweep_return_ratio: float = Field(0.4, ge=0, description="sweep at least this share of the jump")
+    min_coverage: float = Field(0.6, ge=0, le=1, description="share of the window's frames with an iris")
+
+
+class StressConfig(ConfigSection):
+    """Blink rate and head jitter against the candidate's own baseline, never a population norm."""
+
+    baseline_s: float = Field(60.0, gt=0, description="stream time after the first face")
+    baseline_min_observed_s: float = Field(30.0, gt=0, description="face time the baseline needs")
+    window_s: float = Field(30.0, gt=0)
+    min_window_observed_s: float = Field(15.0, gt=0)
+    max_frame_gap_s: float = Field(0.5, gt=0, description="longer gaps are not observed time")
+    max_blink_s: float = Field(0.5, gt=0, description="longer closures are not blinks")
+    blink_ratio: float = Field(2.0, ge=1)
+    blink_min_increase_per_min: float = Field(6.0, ge=0)
+    jitter_ratio: float = Field(2.0, ge=1)
+    jitter_min_increase_deg_s: float = Field(2.0, ge=0)
+    require: Literal["both", "either"] = "both"
+
+
+class BehaviourConfig(ConfigSection):
+    calibration: CalibrationConfig = CalibrationConfig()
+    whispering: WhisperConfig = WhisperConfig()
+    reading: ReadingConfig = ReadingConfig()
+    stress: StressConfig = StressConfig()

@@ -1,0 +1,131 @@
+"""Serialisable session state, and the compact per-frame facts the ingress sends to a session."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from integrity.core.enums import ScanMode, Verdict
+from integrity.core.results import Box, FaceAnalysis, GazeAnalysis, GazeNeutral, ObjectAnalysis
+from integrity.session.behaviour.tracker import BehaviourSnapshot, BehaviourState
+from integrity.session.risk.engine import EventRecord, RiskState
+
+
+class GoneReason(StrEnum):
+    """Why a session id no longer accepts frames."""
+
+    ENDED = "ended"
+    EXPIRED = "expired"
+
+
+class FaceMemory(BaseModel):
+    """What the session remembers of earlier face scans, to decide how hard to look next."""
+
+    last_deep_at: float | None = None
+    last_deep_count: int = 0
+    last_count: int | None = None
+    fine: bool = False  # faces too small for the base fast pass were seen: fast passes run at 2x
+    doubt: bool = False  # the last frame left doubt: the next frame may get a deep scan
+    rejected: list[Box] = Field(default_factory=list)  # regions the last deep scan ruled out
+
+
+class SessionState(BaseModel):
+    session_id: str
+    candidate_id: str
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    created_at: float  # server wall clock
+    last_activity: float  # server wall clock, drives expiry
+    clock_origin: float | None = None  # stream time of the session's start
+    last_ts: float | None = None  # stream time of the latest frame
+    frames: int = 0
+    attention_sum: float = 0.0
+    attention_frames: int = 0
+    risk: RiskState = Field(default_factory=RiskState)
+    face: FaceMemory = Field(default_factory=FaceMemory)
+    behaviour: BehaviourState = Field(default_factory=BehaviourState)
+    unavailable: dict[str, str] = Field(default_factory=dict)  # model -> why, seen during the session
+
+
+class FramePlan(BaseModel):
+    """The session's answer before a frame is analysed."""
+
+    timestamp: float  # stream time the frame is booked at
+    deep: bool
+    fine: bool
+    neutral: GazeNeutral = Field(default_factory=GazeNeutral, description="the candidate's calibration")
+
+
+class FrameFacts(BaseModel):
+    """The part of a frame's analysis the risk engine needs (no landmarks or pixels)."""
+
+    timestamp: float
+    faces: int
+    scan: ScanMode
+    doubtful: list[Box] = Field(default_factory=list)
+    rejected: list[Box] = Field(default_factory=list)
+    needs_fine: bool = False
+    gaze: GazeAnalysis | None = None
+    objects: ObjectAnalysis
+    unavailable: dict[str, str] = Field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls,
+        timestamp: float,
+        face: FaceAnalysis,
+        gaze: GazeAnalysis | None,
+        objects: ObjectAnalysis,
+        unavailable: dict[str, str] | None = None,
+    ) -> FrameFacts:
+        return cls(
+            timestamp=timestamp,
+            faces=face.count,
+            scan=face.scan,
+            doubtful=face.doubtful,
+            rejected=face.rejected,
+            needs_fine=face.needs_fine,
+            gaze=gaze,
+            objects=objects,
+            unavailable=unavailable or {},
+        )
+
+
+class FrameOutcome(BaseModel):
+    """The session's answer after a frame: risk now and what the frame raised."""
+
+    risk_score: float
+    peak_risk_score: float
+    cheating: bool
+    verdict: Verdict
+    events: list[EventRecord]
+    timestamp: float
+    behaviour: BehaviourSnapshot | None = None
+
+
+class SessionSummary(BaseModel):
+    candidate_id: str
+    metadata: dict[str, Any]
+    started_at: float
+    ended_at: float
+    frames_analyzed: int
+    event_counts: dict[str, int]
+    peak_risk_score: float
+    peak_at: float | None
+    final_risk_score: float
+    verdict_reason: str
+    average_attention: float | None
+    timeline: list[EventRecord]
+    timeline_truncated: int = 0
+    models_unavailable: dict[str, str] = Field(default_factory=dict)
+    behaviour: BehaviourSnapshot | None = Field(None, description="calibration and baseline at the end")
+
+
+class EndOutcome(BaseModel):
+    session_id: str
+    final_risk_score: float
+    verdict: Verdict
+    total_violations: int
+    duration_seconds: float
+    summary: SessionSummary

@@ -1,0 +1,145 @@
+"""Where session state lives: process memory (default) or Redis (USE_REDIS=true).
+
+Both keep a tombstone for sessions that ended or expired, so a late frame gets "ended" or "expired"
+rather than "unknown".
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections import OrderedDict
+
+import redis.asyncio as aioredis
+
+from integrity.session.state import GoneReason, SessionState
+
+TOMBSTONE_TTL_S = 24 * 3600
+TOMBSTONE_LIMIT = 100_000
+
+
+class SessionStore(ABC):
+    @abstractmethod
+    async def load(self, session_id: str) -> SessionState | None: ...
+
+    @abstractmethod
+    async def save(self, state: SessionState) -> None: ...
+
+    @abstractmethod
+    async def remove(self, session_id: str, reason: GoneReason) -> None:
+        """Forget the session's state and remember why it is gone."""
+
+    @abstractmethod
+    async def gone(self, session_id: str) -> GoneReason | None: ...
+
+    @abstractmethod
+    async def idle_before(self, cutoff: float) -> list[str]:
+        """Sessions whose last activity (server clock) is older than ``cutoff``."""
+
+    @abstractmethod
+    async def count(self) -> int:
+        """Open sessions in this store (for Redis: in the whole deployment)."""
+
+    async def close(self) -> None:
+        return None
+
+
+class MemoryStore(SessionStore):
+    """Sessions as live objects in the actor's memory: nothing is serialised per frame."""
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, SessionState] = {}
+        self._gone: OrderedDict[str, tuple[GoneReason, float]] = OrderedDict()
+
+    async def load(self, session_id: str) -> SessionState | None:
+        return self._sessions.get(session_id)
+
+    async def save(self, state: SessionState) -> None:
+        self._sessions[state.session_id] = state
+
+    async def remove(self, session_id: str, reason: GoneReason) -> None:
+        self._sessions.pop(session_id, None)
+        self._gone[session_id] = (reason, time.time())
+        self._gone.move_to_end(session_id)
+        while len(self._gone) > TOMBSTONE_LIMIT:
+            self._gone.popitem(last=False)
+
+    async def gone(self, session_id: str) -> GoneReason | None:
+        entry = self._gone.get(session_id)
+        if entry is None:
+            return None
+        reason, at = entry
+        if time.time() - at > TOMBSTONE_TTL_S:
+            del self._gone[session_id]
+            return None
+        return reason
+
+    async def idle_before(self, cutoff: float) -> list[str]:
+        return [sid for sid, state in self._sessions.items() if state.last_activity < cutoff]
+
+    async def count(self) -> int:
+        return len(self._sessions)
+
+    def memory_bytes(self) -> int:
+        """Rough size of the held state (its JSON), for stats and the expiry test."""
+        return sum(len(state.model_dump_json()) for state in self._sessions.values())
+
+
+class RedisStore(SessionStore):
+    """Session JSON under ``iis:session:<id>`` with a TTL of the expiry time, refreshed on each save.
+
+    A sorted set ``iis:active`` (id -> last activity) counts open sessions across all actors and
+    lets any actor sweep the idle ones.
+    """
+
+    prefix = "iis"
+
+    def __init__(self, url: str, expire_seconds: float) -> None:
+        self._redis = aioredis.from_url(url, decode_responses=True)
+        self._ttl_ms = max(
+            1000, int(expire_seconds * 1000) + 60_000
+        )  # the sweeper decides; TTL is a backstop
+
+    def _key(self, session_id: str) -> str:
+        return f"{self.prefix}:session:{session_id}"
+
+    def _gone_key(self, session_id: str) -> str:
+        return f"{self.prefix}:gone:{session_id}"
+
+    @property
+    def _active_key(self) -> str:
+        return f"{self.prefix}:active"
+
+    async def ping(self) -> None:
+        await self._redis.ping()
+
+    async def load(self, session_id: str) -> SessionState | None:
+        raw = await self._redis.get(self._key(session_id))
+        return None if raw is None else SessionState.model_validate_json(raw)
+
+    async def save(self, state: SessionState) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(self._key(state.session_id), state.model_dump_json(), px=self._ttl_ms)
+            pipe.zadd(self._active_key, {state.session_id: state.last_activity})
+            await pipe.execute()
+
+    async def remove(self, session_id: str, reason: GoneReason) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self._key(session_id))
+            pipe.zrem(self._active_key, session_id)
+            pipe.set(self._gone_key(session_id), reason.value, ex=TOMBSTONE_TTL_S)
+            await pipe.execute()
+
+    async def gone(self, session_id: str) -> GoneReason | None:
+        raw = await self._redis.get(self._gone_key(session_id))
+        return None if raw is None else GoneReason(str(raw))
+
+    async def idle_before(self, cutoff: float) -> list[str]:
+        ids = await self._redis.zrangebyscore(self._active_key, "-inf", f"({cutoff}")
+        return [str(i) for i in ids]
+
+    async def count(self) -> int:
+        return int(await self._redis.zcard(self._active_key))
+
+    async def close(self) -> None:
+        await self._redis.aclose()

@@ -1,0 +1,163 @@
+"""From detector classes to the service's objects and events (configs/objects.yaml).
+
+Plain data in, plain data out, so the rules are unit-tested on hand-made detections:
+
+* a class listed in ``classes`` is reported; its event (``PHONE_DETECTED``, ``SUSPICIOUS_OBJECT``)
+  or none (``person``: reported so the risk engine can count people beside faces);
+* a class not listed is not reported at all;
+* a phone (a class mapped to ``PHONE_DETECTED``) is *partial*, and supports
+  ``PHONE_PARTIAL_DETECTED`` instead, when its box is cut by the frame edge or its confidence sits
+  in the band ``[threshold - phone_partial_band, threshold)``. Other objects cut by the edge are
+  marked ``partial`` but keep their event.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from pydantic import Field, field_validator
+
+from integrity.core.config import ConfigSection, YamlConfig
+from integrity.core.enums import OBJECT_EVENTS, PERSON_LABEL, EventType
+from integrity.core.results import Box, DetectedObject
+
+# A class maps to a whole phone or another object; PHONE_PARTIAL_DETECTED is derived from a phone.
+MAPPABLE_EVENTS = frozenset(OBJECT_EVENTS) - {EventType.PHONE_PARTIAL_DETECTED}
+
+
+def normalize_label(label: str) -> str:
+    """``Cell_Phone`` and ``cell phone`` are one class name."""
+    return " ".join(label.replace("_", " ").lower().split())
+
+
+class BatchConfig(ConfigSection):
+    enabled: bool = False
+    max_batch_size: int = Field(4, ge=1, le=64)
+    wait_timeout_s: float = Field(0.005, ge=0, le=1)
+
+
+class ObjectsConfig(YamlConfig):
+    """configs/objects.yaml."""
+
+    classes: dict[str, EventType | None] = Field(
+        default_factory=lambda: {
+            "cell phone": EventType.PHONE_DETECTED,
+            "book": EventType.SUSPICIOUS_OBJECT,
+            "laptop": EventType.SUSPICIOUS_OBJECT,
+            "remote": EventType.SUSPICIOUS_OBJECT,
+            "tv": EventType.SUSPICIOUS_OBJECT,
+            "tablet": EventType.SUSPICIOUS_OBJECT,
+            PERSON_LABEL: None,
+        }
+    )
+    min_confidence: dict[str, float] = Field(
+        default_factory=dict, description="per-class floor instead of CONFIDENCE_THRESHOLD"
+    )
+    phone_partial_band: float = Field(0.10, ge=0, le=1)
+    edge_margin: float = Field(0.01, ge=0, le=0.25, description="fraction of the frame side")
+    edge_margin_min_px: int = Field(2, ge=0)
+    iou_threshold: float = Field(0.5, gt=0, le=1)
+    max_detections: int = Field(50, ge=1)
+    imgsz_cpu: int = Field(320, ge=32, le=2048)
+    imgsz_gpu: int = Field(640, ge=32, le=2048)
+    rect: bool = True
+    device: str = Field("auto", pattern="^(auto|cpu|cuda)$")
+    threads: int = Field(1, ge=0, le=64, description="onnxruntime intra-op threads (0: all cores)")
+    batch: BatchConfig = Field(default_factory=BatchConfig)
+
+    @field_validator("classes")
+    @classmethod
+    def _object_events_only(cls, value: dict[str, EventType | None]) -> dict[str, EventType | None]:
+        for label, event in value.items():
+            if event is not None and event not in MAPPABLE_EVENTS:
+                raise ValueError(f"{label}: {event} is not an object event ({sorted(MAPPABLE_EVENTS)})")
+        return {normalize_label(k): v for k, v in value.items()}
+
+    @field_validator("min_confidence")
+    @classmethod
+    def _normalize(cls, value: dict[str, float]) -> dict[str, float]:
+        if any(not 0 <= v <= 1 for v in value.values()):
+            raise ValueError("min_confidence values must be within 0..1")
+        return {normalize_label(k): v for k, v in value.items()}
+
+    def floor(self, label: str, threshold: float) -> float:
+        """Confidence a detection of ``label`` needs to count (``threshold``: CONFIDENCE_THRESHOLD)."""
+        return self.min_confidence.get(label, threshold)
+
+    def decode_floor(self, labels: list[str], threshold: float) -> float:
+        """Lowest confidence any reported class can use: phones reach into the partial band."""
+        floors = [
+            self.floor(label, threshold) - (self.phone_partial_band if self.is_phone(label) else 0.0)
+            for label in labels
+        ]
+        return max(1e-3, min(floors, default=threshold))
+
+    def is_phone(self, label: str) -> bool:
+        return self.classes.get(label) == EventType.PHONE_DETECTED
+
+
+@dataclass(frozen=True, slots=True)
+class FrameDetection:
+    """A detection in original-frame pixels (float, not clipped: a box may reach past the edge)."""
+
+    label: str
+    confidence: float
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+
+
+def cut_by_edge(det: FrameDetection, width: int, height: int, config: ObjectsConfig) -> bool:
+    mx = max(config.edge_margin_min_px, config.edge_margin * width)
+    my = max(config.edge_margin_min_px, config.edge_margin * height)
+    return det.x1 <= mx or det.y1 <= my or det.x2 >= width - mx or det.y2 >= height - my
+
+
+def clip_box(det: FrameDetection, width: int, height: int) -> Box | None:
+    left = min(max(det.x1, 0.0), float(width))
+    top = min(max(det.y1, 0.0), float(height))
+    right = min(max(det.x2, 0.0), float(width))
+    bottom = min(max(det.y2, 0.0), float(height))
+    x, y = math.floor(left), math.floor(top)
+    w, h = math.ceil(right) - x, math.ceil(bottom) - y
+    if right - left < 1 or bottom - top < 1:
+        return None
+    return Box(x=x, y=y, width=w, height=h)
+
+
+def map_detections(
+    detections: list[FrameDetection], width: int, height: int, config: ObjectsConfig, threshold: float
+) -> list[DetectedObject]:
+    """Apply the class table, thresholds and the partial-phone rule; strongest first."""
+    found: list[DetectedObject] = []
+    for det in detections:
+        label = normalize_label(det.label)
+        if label not in config.classes:
+            continue
+        event = config.classes[label]
+        floor = config.floor(label, threshold)
+        cut = cut_by_edge(det, width, height, config)
+        if config.is_phone(label):
+            if det.confidence >= floor:
+                partial = cut
+            elif det.confidence >= floor - config.phone_partial_band:
+                partial = True
+            else:
+                continue
+            event = EventType.PHONE_PARTIAL_DETECTED if partial else EventType.PHONE_DETECTED
+        else:
+            if det.confidence < floor:
+                continue
+            partial = cut
+        box = clip_box(det, width, height)
+        if box is None:
+            continue
+        found.append(
+            DetectedObject(
+                label=label, confidence=round(det.confidence, 4), box=box, partial=partial, event=event
+            )
+        )
+    found.sort(key=lambda o: o.confidence, reverse=True)
+    return found

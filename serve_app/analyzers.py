@@ -1,0 +1,108 @@
+"""The pipeline's analyzers, two ways: over Serve DeploymentHandles (production) and in-process
+(unit tests, benchmarks' floor). Both satisfy the protocols of ``serve_app.pipeline``."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from integrity.core.results import FaceAnalysis, GazeAnalysis, GazeNeutral, ModelStatus, ObjectAnalysis
+from integrity.session.state import FramePlan
+from integrity.vision.face import FaceAnalyzer
+from integrity.vision.gaze import GazeAnalyzer
+from integrity.vision.objects import ObjectDetector
+from serve_app.pipeline import Analyzers
+from serve_app.remote import unwrap
+
+
+def _primary_inputs(face: FaceAnalysis) -> tuple[list[tuple[float, float]], int, int]:
+    assert face.primary is not None, "gaze needs a face"
+    return face.faces[face.primary].landmarks, face.image_width, face.image_height
+
+
+# -- over Serve -------------------------------------------------------------------------------------
+class RemoteFace:
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+
+    async def analyze(self, data: bytes, plan: FramePlan) -> FaceAnalysis:
+        result: FaceAnalysis = await unwrap(self.handle.analyze.remote(data, plan.deep, plan.fine))
+        return result
+
+    async def status(self) -> ModelStatus:
+        result: ModelStatus = await unwrap(self.handle.status.remote())
+        return result
+
+
+class RemoteGaze:
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+
+    async def analyze(self, face: FaceAnalysis, neutral: GazeNeutral) -> GazeAnalysis:
+        landmarks, width, height = _primary_inputs(face)
+        result: GazeAnalysis = await unwrap(
+            self.handle.analyze.remote(landmarks, width, height, face.eye_patch, neutral)
+        )
+        return result
+
+    async def status(self) -> ModelStatus:
+        result: ModelStatus = await unwrap(self.handle.status.remote())
+        return result
+
+
+class RemoteObjects:
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+
+    async def analyze(self, data: bytes) -> ObjectAnalysis:
+        result: ObjectAnalysis = await unwrap(self.handle.analyze.remote(data))
+        return result
+
+    async def status(self) -> ModelStatus:
+        result: ModelStatus = await unwrap(self.handle.status.remote())
+        return result
+
+
+def remote_analyzers(face: Any, gaze: Any, objects: Any) -> Analyzers:
+    return Analyzers(RemoteFace(face), RemoteGaze(gaze), RemoteObjects(objects))
+
+
+# -- in-process -------------------------------------------------------------------------------------
+class LocalFace:
+    def __init__(self, analyzer: FaceAnalyzer) -> None:
+        self.analyzer = analyzer
+
+    async def analyze(self, data: bytes, plan: FramePlan) -> FaceAnalysis:
+        return await asyncio.to_thread(self.analyzer.analyze, data, plan.deep, plan.fine)
+
+    async def status(self) -> ModelStatus:
+        return self.analyzer.status
+
+
+class LocalGaze:
+    def __init__(self, analyzer: GazeAnalyzer) -> None:
+        self.analyzer = analyzer
+
+    async def analyze(self, face: FaceAnalysis, neutral: GazeNeutral) -> GazeAnalysis:
+        landmarks, width, height = _primary_inputs(face)
+        return self.analyzer.analyze(landmarks, width, height, face.eye_patch, neutral)
+
+    async def status(self) -> ModelStatus:
+        return self.analyzer.status
+
+
+class LocalObjects:
+    def __init__(self, detector: ObjectDetector) -> None:
+        self.detector = detector
+
+    async def analyze(self, data: bytes) -> ObjectAnalysis:
+        if not self.detector.status.available:
+            return ObjectAnalysis(status=self.detector.status)
+        return await asyncio.to_thread(self.detector.analyze, data)
+
+    async def status(self) -> ModelStatus:
+        return self.detector.status
+
+
+def local_analyzers(face: FaceAnalyzer, gaze: GazeAnalyzer, objects: ObjectDetector) -> Analyzers:
+    return Analyzers(LocalFace(face), LocalGaze(gaze), LocalObjects(objects))

@@ -1,0 +1,90 @@
+"""The one table from error to HTTP status, and the JSON error handlers.
+
+Every error answer is ``{"detail": ..., "code": ...}`` (validation errors add ``errors``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from integrity.core import errors
+from serve_app.api.schemas import ErrorResponse
+from serve_app.metrics import ServiceMetrics
+
+logger = logging.getLogger(__name__)
+
+HTTP_STATUS: dict[type[errors.IntegrityError], int] = {
+    errors.InvalidBase64: 400,
+    errors.NotAnImage: 400,
+    errors.BadMessage: 400,
+    errors.SessionNotFound: 404,
+    errors.SessionEnded: 409,
+    errors.SessionExpired: 410,
+    errors.FrameTooLarge: 413,
+    errors.TooManySessions: 429,
+    errors.AnalysisFailed: 503,
+    errors.SessionStoreUnavailable: 503,
+}
+
+# What each status means, for the OpenAPI schema of every route.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": text}
+    for status, text in {
+        400: "Malformed base64 or not a JPEG/PNG image",
+        404: "Unknown session",
+        409: "Session already ended",
+        410: "Session expired (idle too long)",
+        413: "Frame over the byte or pixel limit",
+        429: "Too many open sessions",
+        503: "A model or the session store failed; nothing was recorded",
+    }.items()
+}
+
+
+def status_of(error: errors.IntegrityError) -> int:
+    for cls in type(error).__mro__:
+        if cls in HTTP_STATUS:
+            return HTTP_STATUS[cls]
+    return 500
+
+
+def error_response(error: errors.IntegrityError, metrics: ServiceMetrics | None) -> JSONResponse:
+    if metrics is not None:
+        metrics.errors.inc(tags={"code": error.code})
+    return JSONResponse(status_code=status_of(error), content=error.body())
+
+
+def install_error_handlers(app: FastAPI, metrics: ServiceMetrics) -> None:
+    @app.exception_handler(errors.IntegrityError)
+    async def _known(request: Request, exc: errors.IntegrityError) -> JSONResponse:
+        return error_response(exc, metrics)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error on %s", request.url.path)
+        return error_response(errors.IntegrityError("internal error"), metrics)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        metrics.errors.inc(tags={"code": "validation_error"})
+        found = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        return JSONResponse(
+            status_code=422,
+            content={"detail": first_message(found), "code": "validation_error", "errors": found},
+        )
+
+
+def first_message(found: list[dict[str, Any]]) -> str:
+    if not found:
+        return "invalid request"
+    first = found[0]
+    where = ".".join(str(p) for p in first["loc"] if p != "body")
+    return f"{where}: {first['msg']}" if where else str(first["msg"])

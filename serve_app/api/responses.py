@@ -1,0 +1,89 @@
+"""Response bodies built from what the service returns (one place, for REST and WebSocket)."""
+
+from __future__ import annotations
+
+import time
+
+from integrity.core.enums import GazeDirection
+from integrity.session.state import EndOutcome
+from serve_app.api.schemas import (
+    AnalyzeFrameResponse,
+    EndSessionResponse,
+    FaceSummary,
+    FrameDetails,
+    HealthResponse,
+    StartSessionResponse,
+)
+from serve_app.service import AnalyzedFrame, Health
+
+
+def started(session_id: str) -> StartSessionResponse:
+    return StartSessionResponse(session_id=session_id, message="Session started", timestamp=time.time())
+
+
+def ended(outcome: EndOutcome) -> EndSessionResponse:
+    return EndSessionResponse(
+        session_id=outcome.session_id,
+        final_risk_score=round(outcome.final_risk_score),
+        verdict=outcome.verdict,
+        total_violations=outcome.total_violations,
+        duration_seconds=outcome.duration_seconds,
+        summary=outcome.summary,
+    )
+
+
+def analyzed(session_id: str, frame: AnalyzedFrame, include_landmarks: bool) -> AnalyzeFrameResponse:
+    result = frame.result
+    face, gaze, outcome = result.face, result.gaze, result.outcome
+    attention = gaze.attention if gaze is not None and gaze.available else 0.0
+    return AnalyzeFrameResponse(
+        session_id=session_id,
+        cheating=outcome.cheating,
+        risk_score=round(outcome.risk_score),
+        attention=round(attention),
+        gaze=gaze.direction if gaze is not None else GazeDirection.UNKNOWN,
+        faces=face.count,
+        objects=result.objects.objects,
+        events=[e.type for e in outcome.events],
+        processing_time_ms=round(frame.elapsed_ms, 2),
+        timestamp=outcome.timestamp,
+        verdict=outcome.verdict,
+        event_details=outcome.events,
+        details=FrameDetails(
+            image_width=face.image_width,
+            image_height=face.image_height,
+            scan=face.scan,
+            faces=[
+                FaceSummary(
+                    box=f.box,
+                    score=f.score,
+                    detector=f.detector,
+                    landmarks=f.landmarks if include_landmarks else None,
+                )
+                for f in face.faces
+            ],
+            unverified_face_candidates=len(face.doubtful),
+            gaze=gaze,
+            behaviour=outcome.behaviour,
+            models=result.models,
+            risk_score_exact=round(outcome.risk_score, 3),
+            peak_risk_score=round(outcome.peak_risk_score, 3),
+            timings_ms={
+                **{k: round(v, 2) for k, v in result.timings_ms.items()},
+                **{f"face.{k}": v for k, v in face.timings_ms.items()},
+            },
+        ),
+    )
+
+
+def health(report: Health) -> HealthResponse:
+    all_loaded = all(m.available for m in report.models.values())
+    return HealthResponse(
+        status="ok" if all_loaded and report.active_sessions >= 0 else "degraded",
+        service=report.service,
+        uptime_seconds=report.uptime_seconds,
+        active_sessions=max(report.active_sessions, 0),
+        models_loaded=all_loaded,
+        models=report.models,
+        version=report.version,
+    )

@@ -1,0 +1,19 @@
+"""/analyze-frame."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from serve_app.api import responses
+from serve_app.api.deps import Service
+from serve_app.api.errors import ERROR_RESPONSES
+from serve_app.api.schemas import AnalyzeFrameRequest, AnalyzeFrameResponse
+
+router = APIRouter(tags=["frames"], responses=ERROR_RESPONSES)
+
+
+@router.post("/analyze-frame", response_model=AnalyzeFrameResponse)
+async def analyze_frame(body: AnalyzeFrameRequest, service: Service) -> AnalyzeFrameResponse:
+    """Analyse one frame: faces, gaze, objects; update the session's risk and events."""
+    frame = await service.analyze(body.session_id, body.frame, body.timestamp)
+    return responses.analyzed(body.session_id, frame, body.include_landmarks)

@@ -1,0 +1,102 @@
+"""WS /ws/stream: start / resume / frame / end as JSON messages on one connection.
+
+Each answer carries the REST body plus ``type``. Errors come back as ``{"type": "error", "status",
+"code", "detail"}`` and the connection stays open; ``end`` answers with the summary and closes it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import ValidationError
+
+from integrity.core.errors import BadMessage, IntegrityError
+from serve_app.api import responses
+from serve_app.api.deps import Service
+from serve_app.api.errors import status_of
+from serve_app.api.limits import check_metadata
+from serve_app.api.schemas import WsEnd, WsFrame, WsResume, WsStart, ws_message_adapter
+from serve_app.service import IntegrityService
+
+logger = logging.getLogger(__name__)
+router = APIRouter(tags=["stream"])
+
+Message = WsStart | WsResume | WsFrame | WsEnd
+
+
+@router.websocket("/ws/stream")
+async def stream(websocket: WebSocket, service: Service) -> None:
+    await websocket.accept()
+    session_id: str | None = None
+    try:
+        while True:
+            incoming = await websocket.receive()
+            if incoming["type"] == "websocket.disconnect":
+                raise WebSocketDisconnect(incoming.get("code", 1000))
+            try:
+                if incoming.get("text") is None:
+                    raise BadMessage("send JSON text messages, not binary ones")
+                message = parse_message(incoming["text"])
+                session_id, done = await _turn(websocket, service, message, session_id)
+                if done:
+                    return
+            except IntegrityError as exc:
+                await _send_error(websocket, service, exc)
+            except Exception:  # one bad turn must not drop the candidate's stream
+                logger.exception("websocket message failed")
+                await _send_error(
+                    websocket, service, IntegrityError("internal error while handling the message")
+                )
+    except WebSocketDisconnect:
+        # The session stays open (a client may resume it) until it ends or expires.
+        return
+
+
+async def _turn(
+    websocket: WebSocket, service: IntegrityService, message: Message, session_id: str | None
+) -> tuple[str | None, bool]:
+    """Answer one message; returns the connection's session and whether the connection is done."""
+    if isinstance(message, WsStart):
+        check_metadata(message.metadata, service.settings.max_metadata_bytes)
+        new_id = await service.start_session(message.candidate_id, message.metadata, message.timestamp)
+        opened = responses.started(new_id)
+        await websocket.send_json({"type": "session_started", **opened.model_dump(mode="json")})
+        return new_id, False
+    if isinstance(message, WsResume):
+        resumed = await service.resume_session(message.session_id)
+        await websocket.send_json({"type": "session_resumed", "session_id": resumed})
+        return resumed, False
+    if session_id is None:
+        raise BadMessage("no session on this connection: send start (or resume) first")
+    if isinstance(message, WsFrame):
+        frame = await service.analyze(session_id, message.frame, message.timestamp, "websocket")
+        body = responses.analyzed(session_id, frame, message.include_landmarks)
+        await websocket.send_json({"type": "analysis", **body.model_dump(mode="json")})
+        return session_id, False
+    ended = responses.ended(await service.end_session(session_id))
+    await websocket.send_json({"type": "session_ended", **ended.model_dump(mode="json")})
+    await websocket.close(code=1000)
+    return session_id, True
+
+
+async def _send_error(websocket: WebSocket, service: IntegrityService, error: IntegrityError) -> None:
+    service.metrics.errors.inc(tags={"code": error.code})
+    await websocket.send_json({"type": "error", "status": status_of(error), **error.body()})
+
+
+def parse_message(raw: str) -> Message:
+    try:
+        payload = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise BadMessage(f"message is not JSON: {exc.msg}") from None
+    if not isinstance(payload, dict):
+        raise BadMessage("message must be a JSON object with an 'action'")
+    try:
+        return ws_message_adapter.validate_python(payload)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        actions = "start, resume, frame, end"
+        raise BadMessage(f"invalid message ({where}: {first.get('msg')}); actions: {actions}") from None

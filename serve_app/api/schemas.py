@@ -1,0 +1,175 @@
+"""Request and response bodies of the REST and WebSocket API.
+
+The seed's fields and types are kept as they were (``faces`` is a count, ``events`` lists event
+names, ``risk_score`` is an integer) so existing clients keep working; everything new is added
+beside them (``event_details``, ``details``, ``verdict``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+
+from integrity.core.enums import EventType, GazeDirection, ScanMode, Verdict
+from integrity.core.results import Box, DetectedObject, FaceDetector, GazeAnalysis, ModelStatus
+from integrity.session.behaviour.tracker import BehaviourSnapshot
+from integrity.session.risk.engine import EventRecord
+from integrity.session.state import SessionSummary
+
+_TINY_JPEG = "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8U..."
+
+
+def _finite_timestamp(value: float | None) -> float | None:
+    if value is not None and (not math.isfinite(value) or value < 0):
+        raise ValueError("timestamp must be a finite, non-negative number of seconds")
+    return value
+
+
+Timestamp = Annotated[float | None, AfterValidator(_finite_timestamp)]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+
+# -- sessions ---------------------------------------------------------------------------------------
+class StartSessionRequest(_Request):
+    candidate_id: str = Field(min_length=1, max_length=256, examples=["candidate-12345"])
+    metadata: dict[str, Any] = Field(
+        default_factory=dict, examples=[{"position": "backend engineer", "interviewer": "jane"}]
+    )
+    timestamp: Timestamp = Field(
+        None, description="Client clock (seconds) at the start; frames are timed against the same clock."
+    )
+
+    @field_validator("metadata", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: object) -> object:
+        return {} if value is None else value
+
+
+class StartSessionResponse(BaseModel):
+    session_id: str = Field(examples=["6f1c7f0e-3b5e-4a8e-9c55-7d1f1b7c2a10"])
+    message: str = Field(examples=["Session started"])
+    timestamp: float = Field(description="Server time (Unix seconds).", examples=[1764072000.12])
+
+
+class EndSessionRequest(_Request):
+    session_id: str = Field(min_length=1, max_length=128)
+
+
+class EndSessionResponse(BaseModel):
+    session_id: str
+    final_risk_score: int = Field(ge=0, le=100)
+    verdict: Verdict
+    total_violations: int = Field(ge=0, description="Events raised during the session.")
+    duration_seconds: float = Field(ge=0)
+    summary: SessionSummary
+
+
+# -- frames -----------------------------------------------------------------------------------------
+class AnalyzeFrameRequest(_Request):
+    session_id: str = Field(min_length=1, max_length=128)
+    frame: str = Field(
+        min_length=1,
+        description="Base64 JPEG or PNG; a data-URL prefix (data:image/jpeg;base64,) is accepted.",
+        examples=[_TINY_JPEG],
+    )
+    timestamp: Timestamp = Field(
+        None,
+        description="Capture time in seconds (any clock, used consistently). Debounce, decay and "
+        "durations run on these timestamps; the server's clock is used when absent.",
+        examples=[1764072001.5],
+    )
+    include_landmarks: bool = Field(False, description="Add the 68 landmarks of each face to details.")
+
+
+class FaceSummary(BaseModel):
+    box: Box
+    score: float
+    detector: FaceDetector
+    landmarks: list[tuple[float, float]] | None = None
+
+
+class FrameDetails(BaseModel):
+    image_width: int
+    image_height: int
+    scan: ScanMode = Field(description="fast: HOG only; deep: HOG at 2x plus the MMOD CNN.")
+    faces: list[FaceSummary]
+    unverified_face_candidates: int = Field(
+        description="Weak face candidates not counted in `faces` (a later deep scan checks them)."
+    )
+    gaze: GazeAnalysis | None = Field(
+        None, description="Iris, head pose, gaze angles and eye/mouth ratios of the main face."
+    )
+    behaviour: BehaviourSnapshot | None = Field(
+        None, description="The candidate's calibration and blink/jitter rates against their baseline."
+    )
+    models: dict[str, ModelStatus] = Field(description="Which analyses ran for this frame, and why not.")
+    risk_score_exact: float
+    peak_risk_score: float
+    timings_ms: dict[str, float]
+
+
+class AnalyzeFrameResponse(BaseModel):
+    session_id: str
+    cheating: bool = Field(description="Risk at the cheating threshold, backed by a high/critical event.")
+    risk_score: int = Field(ge=0, le=100)
+    attention: int = Field(ge=0, le=100)
+    gaze: GazeDirection
+    faces: int = Field(ge=0, description="Faces in the frame.")
+    objects: list[DetectedObject]
+    events: list[EventType] = Field(description="Events this frame raised (after debounce).")
+    processing_time_ms: float
+    timestamp: float = Field(description="The frame's stream time (the request's timestamp if given).")
+    verdict: Verdict = Field(description="The verdict if the session ended now.")
+    event_details: list[EventRecord] = Field(description="The same events with severity and evidence.")
+    details: FrameDetails
+
+
+# -- health -----------------------------------------------------------------------------------------
+class HealthResponse(BaseModel):
+    status: Literal["ok", "degraded"] = Field(description="degraded: an optional model is unavailable.")
+    service: str
+    uptime_seconds: float
+    active_sessions: int
+    models_loaded: bool = Field(description="True only when every model is loaded.")
+    models: dict[str, ModelStatus]
+    version: str
+
+
+class ErrorResponse(BaseModel):
+    detail: str
+    code: str
+
+
+# -- WebSocket --------------------------------------------------------------------------------------
+class WsStart(_Request):
+    action: Literal["start"]
+    candidate_id: str = Field(min_length=1, max_length=256)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    timestamp: Timestamp = None
+
+
+class WsResume(_Request):
+    """Attach this connection to a session started earlier (over REST or another connection)."""
+
+    action: Literal["resume"]
+    session_id: str = Field(min_length=1, max_length=128)
+
+
+class WsFrame(_Request):
+    action: Literal["frame"]
+    frame: str = Field(min_length=1)
+    timestamp: Timestamp = None
+    include_landmarks: bool = False
+
+
+class WsEnd(_Request):
+    action: Literal["end"]
+
+
+WsMessage = Annotated[WsStart | WsResume | WsFrame | WsEnd, Field(discriminator="action")]
+ws_message_adapter: TypeAdapter[WsStart | WsResume | WsFrame | WsEnd] = TypeAdapter(WsMessage)

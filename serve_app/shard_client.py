@@ -1,0 +1,142 @@
+"""A typed client for the session shard actors: one method per actor call, retry policy per method.
+
+Every ingress replica computes the same shard for a session id (a stable hash), so any replica can
+serve any session. Shard actor names carry a fingerprint of the code version and of everything the
+shards are built from, so a redeploy with other settings gets fresh actors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import zlib
+from collections.abc import Awaitable, Callable
+from enum import Enum
+from typing import Any, TypeVar
+
+from ray.exceptions import RayActorError
+
+from deployments.sessions import SessionShard, ShardOptions, ShardStats
+from integrity import __version__
+from integrity.core.errors import SessionStoreUnavailable
+from integrity.session.risk.config import RiskConfig
+from integrity.session.state import EndOutcome, FrameFacts, FrameOutcome, FramePlan, SessionState
+from serve_app.remote import unwrap
+from serve_app.settings import Settings
+
+NAMESPACE = "interview_integrity"
+T = TypeVar("T")
+
+
+class Retry(Enum):
+    """What to do when a shard actor died under a call."""
+
+    ONCE = "once"  # reads, and writes that are safe to send twice: resolve the name again and resend
+    NEVER = "never"  # changes that may have half-happened in the dead actor: refuse, the client retries
+
+
+def shard_options(settings: Settings) -> ShardOptions:
+    return ShardOptions(
+        use_redis=settings.use_redis,
+        redis_url=settings.redis_url,
+        expire_seconds=settings.session_expire_seconds,
+        idle_exit_s=settings.session_shard_idle_exit_s,
+        log_level=settings.log_level,
+    )
+
+
+def shard_fingerprint(settings: Settings, config: RiskConfig) -> str:
+    """Changes whenever the code version or anything the shards are built from changes."""
+    options = shard_options(settings)
+    material = "|".join(
+        [
+            __version__,
+            str(options.use_redis),
+            options.redis_url if options.use_redis else "",
+            repr(options.expire_seconds),
+            repr(options.idle_exit_s),
+            config.model_dump_json(),
+        ]
+    )
+    return hashlib.sha1(material.encode(), usedforsecurity=False).hexdigest()[:10]
+
+
+def shard_index(session_id: str, shards: int) -> int:
+    return zlib.crc32(session_id.encode()) % shards
+
+
+class SessionShards:
+    """Finds (or creates) the shard actors and routes each session id to its shard."""
+
+    def __init__(self, settings: Settings, config: RiskConfig) -> None:
+        self.use_redis = settings.use_redis
+        self.options = shard_options(settings)
+        self.config = config
+        fingerprint = shard_fingerprint(settings, config)
+        self.names = [f"sessions-{fingerprint}-{i}" for i in range(settings.session_shards)]
+        self._handles: list[Any] = [None] * settings.session_shards
+
+    def handle(self, index: int, refresh: bool = False) -> Any:
+        if refresh or self._handles[index] is None:
+            self._handles[index] = SessionShard.options(  # type: ignore[attr-defined]
+                name=self.names[index],
+                namespace=NAMESPACE,
+                lifetime="detached",
+                get_if_exists=True,
+            ).remote(self.options, self.config, index)
+        return self._handles[index]
+
+    def index_of(self, session_id: str) -> int:
+        return shard_index(session_id, len(self.names))
+
+    # -- one method per actor call --------------------------------------------------------------
+    async def create(
+        self, session_id: str, candidate_id: str, metadata: dict[str, Any], timestamp: float | None
+    ) -> SessionState:
+        # Safe to resend: the id is new, so a create that half-happened is simply overwritten.
+        return await self._call(
+            self.index_of(session_id),
+            Retry.ONCE,
+            lambda h: h.create.remote(candidate_id, metadata, timestamp, session_id),
+        )
+
+    async def get(self, session_id: str) -> SessionState:
+        return await self._call(self.index_of(session_id), Retry.ONCE, lambda h: h.get.remote(session_id))
+
+    async def plan_frame(self, session_id: str, timestamp: float | None) -> FramePlan:
+        return await self._call(
+            self.index_of(session_id), Retry.ONCE, lambda h: h.plan_frame.remote(session_id, timestamp)
+        )
+
+    async def record_frame(self, session_id: str, facts: FrameFacts) -> FrameOutcome:
+        return await self._call(
+            self.index_of(session_id), Retry.NEVER, lambda h: h.record_frame.remote(session_id, facts)
+        )
+
+    async def end(self, session_id: str) -> EndOutcome:
+        return await self._call(self.index_of(session_id), Retry.NEVER, lambda h: h.end.remote(session_id))
+
+    async def count(self) -> int:
+        counts: list[int] = await asyncio.gather(
+            *(self._call(i, Retry.ONCE, lambda h: h.count.remote()) for i in range(len(self.names)))
+        )
+        if self.use_redis:
+            return max(counts)  # every shard sees the same Redis set
+        return sum(counts)
+
+    async def stats(self) -> list[ShardStats]:
+        return list(
+            await asyncio.gather(
+                *(self._call(i, Retry.ONCE, lambda h: h.stats.remote()) for i in range(len(self.names)))
+            )
+        )
+
+    async def _call(self, index: int, retry: Retry, send: Callable[[Any], Awaitable[T]]) -> T:
+        try:
+            return await unwrap(send(self.handle(index)))
+        except RayActorError as exc:
+            # The shard exited (idle) or was lost for good: resolve the name again.
+            handle = self.handle(index, refresh=True)
+            if retry is Retry.NEVER:
+                raise SessionStoreUnavailable("the session store restarted during the call; retry") from exc
+            return await unwrap(send(handle))

@@ -1,0 +1,260 @@
+"""Unit tests of the risk engine: debounce, cooldown, decay, clamping, verdicts."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+
+from integrity.core.enums import EventType, Severity, Verdict
+from integrity.session.risk.config import RiskConfig
+from integrity.session.risk.engine import Observation, RiskEngine, RiskState
+
+SEED_TABLE = {
+    EventType.PHONE_DETECTED: (Severity.CRITICAL, 30),
+    EventType.PHONE_PARTIAL_DETECTED: (Severity.HIGH, 20),
+    EventType.MULTIPLE_FACES: (Severity.CRITICAL, 25),
+    EventType.EYES_OFF_SCREEN: (Severity.HIGH, 15),
+    EventType.LOOKING_AWAY: (Severity.MEDIUM, 10),
+    EventType.NO_FACE: (Severity.HIGH, 20),
+    EventType.SUSPICIOUS_OBJECT: (Severity.MEDIUM, 15),
+    EventType.WHISPERING: (Severity.MEDIUM, 10),
+    EventType.READING_PATTERN: (Severity.MEDIUM, 12),
+    EventType.STRESS_HIGH: (Severity.LOW, 5),
+}
+
+YES = Observation(value=True, evidence={"measured": 1})
+NO = Observation(value=False)
+UNKNOWN = Observation(value=None)
+
+
+def make_config(**risk: Any) -> RiskConfig:
+    """The seed's table with round debounce numbers, so the tests read plainly."""
+    return RiskConfig.from_mapping(
+        {
+            "risk": {"half_life_s": 60, "suspicious_threshold": 30, "cheating_threshold": 60, **risk},
+            "debounce": {
+                "min_duration_s": 2.0,
+                "min_observations": 2,
+                "release_s": 1.0,
+                "max_gap_s": 3.0,
+                "cooldown_s": 10.0,
+            },
+            "events": {
+                t.value: {"severity": s.value, "risk_increase": r} for t, (s, r) in SEED_TABLE.items()
+            },
+        }
+    )
+
+
+def feed(
+    engine: RiskEngine, state: RiskState, event: EventType, frames: list[tuple[float, Observation]]
+) -> list[float]:
+    """Observe ``event`` at each (time, observation); return the times at which it fired."""
+    fired = []
+    for ts, observation in frames:
+        for record in engine.observe(state, ts, {event: observation}):
+            assert record.type is event
+            fired.append(ts)
+    return fired
+
+
+@pytest.fixture
+def engine() -> RiskEngine:
+    return RiskEngine(make_config())
+
+
+def test_shipped_config_holds_the_seed_event_table() -> None:
+    config = RiskConfig.load()
+    assert {t: (r.severity, r.risk_increase) for t, r in config.events.items()} == SEED_TABLE
+    # NO_FACE is debounced for about two seconds, as the product asks.
+    assert config.events[EventType.NO_FACE].min_duration_s == pytest.approx(2.0)
+
+
+def test_config_rejects_a_missing_event_and_disordered_thresholds() -> None:
+    raw = {"events": {t.value: {"severity": s.value, "risk_increase": r} for t, (s, r) in SEED_TABLE.items()}}
+    del raw["events"]["STRESS_HIGH"]
+    with pytest.raises(ValueError, match="STRESS_HIGH"):
+        RiskConfig.from_mapping(raw)
+    with pytest.raises(ValueError, match="suspicious_threshold"):
+        make_config(suspicious_threshold=70, cheating_threshold=60)
+
+
+def test_condition_must_persist_before_it_becomes_an_event(engine: RiskEngine) -> None:
+    state = RiskState()
+    frames = [(t, YES) for t in (0.0, 0.5, 1.0, 1.5, 1.99, 2.0, 2.5)]
+    assert feed(engine, state, EventType.NO_FACE, frames) == [2.0]
+    assert state.counts == {EventType.NO_FACE: 1}
+    assert state.peak == pytest.approx(20)
+
+
+def test_a_single_frame_never_raises_an_event(engine: RiskEngine) -> None:
+    # min_observations=2: one positive frame followed by silence is not evidence of anything.
+    state = RiskState()
+    assert feed(engine, state, EventType.PHONE_DETECTED, [(0.0, YES), (2.5, NO)]) == []
+    assert state.score == 0
+
+
+def test_short_absences_are_tolerated_long_ones_restart_the_run(engine: RiskEngine) -> None:
+    state = RiskState()
+    # One missed detection (False for < release_s) does not break the run...
+    assert feed(engine, state, EventType.NO_FACE, [(0.0, YES), (0.5, NO), (1.0, YES), (2.0, YES)]) == [2.0]
+
+    state = RiskState()
+    # ...a second's absence does: the run restarts at 2.0 and needs 2 s more.
+    frames = [(0.0, YES), (0.5, NO), (1.5, NO), (2.0, YES), (3.0, YES), (4.0, YES)]
+    assert feed(engine, state, EventType.NO_FACE, frames) == [4.0]
+
+
+def test_unknown_neither_confirms_nor_breaks_unless_it_lasts(engine: RiskEngine) -> None:
+    state = RiskState()
+    frames = [(0.0, YES), (0.7, UNKNOWN), (1.4, UNKNOWN), (2.1, YES)]
+    assert feed(engine, state, EventType.MULTIPLE_FACES, frames) == [2.1]
+
+    state = RiskState()
+    # Unknown for longer than max_gap_s (3 s): we cannot claim the condition persisted.
+    frames = [(0.0, YES), (1.0, UNKNOWN), (2.0, UNKNOWN), (3.5, UNKNOWN), (4.0, YES), (5.0, YES)]
+    assert feed(engine, state, EventType.MULTIPLE_FACES, frames) == []
+
+
+def test_frames_too_far_apart_do_not_prove_persistence(engine: RiskEngine) -> None:
+    state = RiskState()
+    # Two positive frames 10 s apart say nothing about the 10 s between them.
+    assert feed(engine, state, EventType.NO_FACE, [(0.0, YES), (10.0, YES)]) == []
+    assert feed(engine, state, EventType.NO_FACE, [(11.0, YES), (12.0, YES)]) == [12.0]
+
+
+def test_ongoing_condition_is_not_recounted_within_the_cooldown(engine: RiskEngine) -> None:
+    state = RiskState()
+    frames = [(t / 2, YES) for t in range(0, 61)]  # 30 s of a phone in view, 2 frames per second
+    fired = feed(engine, state, EventType.PHONE_DETECTED, frames)
+    assert fired == [2.0, 12.0, 22.0]  # min_duration 2 s, then once per 10 s cooldown
+    assert state.counts[EventType.PHONE_DETECTED] == 3
+
+
+def test_cooldown_also_holds_across_separate_occurrences(engine: RiskEngine) -> None:
+    state = RiskState()
+    frames = [(0.0, YES), (1.0, YES), (2.0, YES), (3.0, NO), (4.5, NO), (5.0, YES), (6.0, YES), (7.0, YES)]
+    assert feed(engine, state, EventType.NO_FACE, frames) == [2.0]  # 7.0 is within 10 s of 2.0
+    # The second occurrence goes on and is counted once the cooldown since 2.0 has passed.
+    assert feed(engine, state, EventType.NO_FACE, [(t, YES) for t in (8.0, 9.0, 10.0, 11.0, 12.0)]) == [12.0]
+
+
+def test_risk_decays_with_the_configured_half_life(engine: RiskEngine) -> None:
+    state = RiskState()
+    feed(engine, state, EventType.PHONE_DETECTED, [(0.0, YES), (2.0, YES)])
+    assert engine.score_at(state, 2.0) == pytest.approx(30)
+    assert engine.score_at(state, 62.0) == pytest.approx(15)  # one half-life (60 s) later
+    assert engine.score_at(state, 122.0) == pytest.approx(7.5)
+    # Observing without events advances the stored score the same way.
+    engine.observe(state, 62.0, {EventType.PHONE_DETECTED: NO})
+    assert state.score == pytest.approx(15)
+    assert state.peak == pytest.approx(30)  # the peak is history, it does not decay
+
+
+def test_decay_uses_stream_time_not_frame_count() -> None:
+    engine = RiskEngine(make_config(half_life_s=10))
+    state = RiskState()
+    feed(engine, state, EventType.NO_FACE, [(0.0, YES), (2.0, YES)])
+    # One frame 10 s later or many frames over the same 10 s give the same risk.
+    sparse, dense = state.model_copy(deep=True), state.model_copy(deep=True)
+    engine.observe(sparse, 12.0, {})
+    for i in range(1, 101):
+        engine.observe(dense, 2.0 + i / 10, {})
+    assert sparse.score == pytest.approx(10.0)
+    assert dense.score == pytest.approx(10.0)
+
+
+def test_risk_is_clamped_to_the_maximum() -> None:
+    engine = RiskEngine(make_config(half_life_s=1e6))  # no decay: 30 + 25 + 20 + 30 would be 105
+    state = RiskState()
+    t = 0.0
+    for event in (
+        EventType.PHONE_DETECTED,
+        EventType.MULTIPLE_FACES,
+        EventType.NO_FACE,
+        EventType.PHONE_DETECTED,
+    ):
+        feed(engine, state, event, [(t, YES), (t + 2.0, YES)])
+        t += 12.0  # past the cooldown of the repeated phone
+    assert state.score <= 100.0
+    assert state.peak == pytest.approx(100.0)
+    assert state.counts[EventType.PHONE_DETECTED] == 2
+    assert all(0 <= r.risk_after <= 100 for r in state.timeline)
+
+
+def test_verdict_thresholds_on_the_peak(engine: RiskEngine) -> None:
+    state = RiskState()
+    assert engine.verdict(state, 0.0)[0] is Verdict.CLEAN
+
+    feed(engine, state, EventType.PHONE_DETECTED, [(0.0, YES), (2.0, YES)])  # 30: suspicious
+    assert engine.verdict(state, 2.0)[0] is Verdict.SUSPICIOUS
+    assert not engine.is_cheating(state, 2.0)
+
+    feed(engine, state, EventType.MULTIPLE_FACES, [(3.0, YES), (5.0, YES)])  # ~54.6
+    assert engine.verdict(state, 5.0)[0] is Verdict.SUSPICIOUS
+    feed(engine, state, EventType.NO_FACE, [(6.0, YES), (8.0, YES)])  # ~73
+    verdict, reason = engine.verdict(state, 8.0)
+    assert verdict is Verdict.CHEATING
+    assert "peak risk" in reason
+    assert engine.is_cheating(state, 8.0)
+
+    # Much later the current risk has decayed, but the session's verdict rests on its peak.
+    assert not engine.is_cheating(state, 600.0)
+    assert engine.verdict(state, 600.0)[0] is Verdict.CHEATING
+
+
+def test_final_basis_and_weak_evidence_caps_at_suspicious() -> None:
+    engine = RiskEngine(make_config(verdict_basis="final"))
+    state = RiskState()
+    feed(engine, state, EventType.PHONE_DETECTED, [(0.0, YES), (2.0, YES)])
+    assert engine.verdict(state, 2.0)[0] is Verdict.SUSPICIOUS
+    assert engine.verdict(state, 300.0)[0] is Verdict.CLEAN  # 30 halved five times
+
+    # Only medium events: even at a high score the verdict stops at SUSPICIOUS.
+    engine = RiskEngine(make_config())
+    state = RiskState()
+    t = 0.0
+    for event in [EventType.LOOKING_AWAY, EventType.SUSPICIOUS_OBJECT, EventType.READING_PATTERN] * 3:
+        feed(engine, state, event, [(t, YES), (t + 2.0, YES)])
+        t += 2.5
+    assert state.peak >= 60
+    verdict, reason = engine.verdict(state, t)
+    assert verdict is Verdict.SUSPICIOUS
+    assert "no event of severity high" in reason
+    assert not engine.is_cheating(state, t)
+
+
+def test_event_records_carry_evidence_and_the_threshold(engine: RiskEngine) -> None:
+    state = RiskState()
+    records = []
+    for ts in (0.0, 1.0, 2.0):
+        records += engine.observe(
+            state, ts, {EventType.NO_FACE: Observation(value=True, evidence={"faces": 0})}
+        )
+    (record,) = records
+    assert record.timestamp == 2.0
+    assert record.severity is Severity.HIGH
+    assert record.risk_increase == 20
+    assert record.evidence == {"faces": 0, "held_s": 2.0, "frames": 3, "min_duration_s": 2.0}
+
+
+def test_timeline_is_bounded_but_counts_stay_exact(engine: RiskEngine) -> None:
+    engine.timeline_limit = 3
+    state = RiskState()
+    t = 0.0
+    for _ in range(5):
+        feed(engine, state, EventType.PHONE_DETECTED, [(t, YES), (t + 2.0, YES)])
+        t += 20.0
+    assert state.counts[EventType.PHONE_DETECTED] == 5
+    assert len(state.timeline) == 3
+    assert state.timeline_dropped == 2
+
+
+def test_state_round_trips_through_json(engine: RiskEngine) -> None:
+    state = RiskState()
+    feed(engine, state, EventType.NO_FACE, [(0.0, YES), (1.0, YES)])
+    restored = RiskState.model_validate_json(state.model_dump_json())
+    assert feed(engine, restored, EventType.NO_FACE, [(2.0, YES)]) == [2.0]
+    assert math.isclose(restored.score, 20)

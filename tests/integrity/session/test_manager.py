@@ -1,0 +1,197 @@
+"""SessionManager over both stores: lifecycle, errors, expiry, scan planning, the per-frame risk update."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from integrity.core.enums import EventType, ScanMode, Verdict
+from integrity.core.errors import SessionEnded, SessionExpired, SessionNotFound
+from integrity.core.results import ModelStatus, ObjectAnalysis
+from integrity.session.manager import SessionManager
+from integrity.session.risk.config import RiskConfig
+from integrity.session.state import FrameFacts
+from integrity.session.store import MemoryStore, RedisStore, SessionStore
+from tests.conftest import RedisServer
+
+NO_OBJECTS = ObjectAnalysis(status=ModelStatus(available=False, detail="no weights"))
+
+
+class FakeClock:
+    def __init__(self, now: float = 1_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def facts(ts: float, faces: int, scan: ScanMode = ScanMode.FAST, **extra: Any) -> FrameFacts:
+    return FrameFacts(timestamp=ts, faces=faces, scan=scan, objects=NO_OBJECTS, **extra)
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[SessionStore]:
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    server: RedisServer = request.getfixturevalue("redis_server")
+    redis_store = RedisStore(server.url, expire_seconds=60)
+    await redis_store._redis.flushdb()
+    try:
+        yield redis_store
+    finally:
+        await redis_store.close()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def manager(store: SessionStore, clock: FakeClock) -> SessionManager:
+    return SessionManager(store, RiskConfig.load(), expire_seconds=60, clock=clock)
+
+
+async def play(manager: SessionManager, sid: str, frames: list[FrameFacts]) -> list[tuple[float, EventType]]:
+    """Plan and record each frame as the ingress does; return (time, event) of every event raised."""
+    raised = []
+    for frame in frames:
+        plan = await manager.plan_frame(sid, frame.timestamp)
+        scan = ScanMode.DEEP if plan.deep else ScanMode.FAST
+        outcome = await manager.record_frame(sid, frame.model_copy(update={"scan": scan}))
+        raised += [(e.timestamp, e.type) for e in outcome.events]
+    return raised
+
+
+async def test_lifecycle_and_errors(manager: SessionManager) -> None:
+    state = await manager.create("cand-1", {"role": "backend"})
+    assert (await manager.get(state.session_id)).candidate_id == "cand-1"
+    with pytest.raises(SessionNotFound):
+        await manager.plan_frame("no-such-session", None)
+
+    ended = await manager.end(state.session_id)
+    assert ended.verdict is Verdict.CLEAN
+    assert ended.summary.metadata == {"role": "backend"}
+    for call in (manager.plan_frame(state.session_id, None), manager.end(state.session_id)):
+        with pytest.raises(SessionEnded):
+            await call
+
+
+async def test_idle_sessions_expire_and_their_state_is_dropped(
+    manager: SessionManager, store: SessionStore, clock: FakeClock
+) -> None:
+    idle = await manager.create("idle")
+    busy = await manager.create("busy")
+    clock.now += 40
+    await manager.record_frame(busy.session_id, facts(1.0, 1))
+    clock.now += 30  # idle: 70 s without activity; busy: 30 s
+    assert await manager.expire_idle() == [idle.session_id]
+    assert await store.load(idle.session_id) is None
+    assert await manager.count() == 1
+    with pytest.raises(SessionExpired):
+        await manager.plan_frame(idle.session_id, None)
+    # A session past the limit is refused even before the sweeper ran.
+    clock.now += 61
+    with pytest.raises(SessionExpired):
+        await manager.get(busy.session_id)
+    assert await manager.count() == 0
+
+
+async def test_scan_plan_first_frame_periodic_and_doubt(manager: SessionManager) -> None:
+    sid = (await manager.create("c")).session_id
+    policy = manager.config.face_scan
+
+    async def step(ts: float, faces: int, **extra: Any) -> bool:
+        plan = await manager.plan_frame(sid, ts)
+        scan = ScanMode.DEEP if plan.deep else ScanMode.FAST
+        await manager.record_frame(sid, facts(ts, faces, scan, **extra))
+        return plan.deep
+
+    assert await step(0.0, 1) is True  # first frame: establish who is there
+    assert await step(0.5, 1) is False
+    assert await step(policy.deep_interval_s - 0.1, 1) is False
+    assert await step(policy.deep_interval_s, 1) is True  # periodic
+    t = policy.deep_interval_s
+    assert await step(t + 0.2, 2) is False  # the count changes: doubt...
+    assert await step(t + 0.4, 2) is False  # ...but at most one deep scan per min interval
+    assert await step(t + policy.deep_min_interval_s, 2) is True
+    # A deep scan that needed twice the resolution makes the fast passes fine.
+    await step(t + 10 * policy.deep_interval_s, 1, needs_fine=True)
+    plan = await manager.plan_frame(sid, t + 10 * policy.deep_interval_s + 0.5)
+    assert plan.fine and not plan.deep
+
+
+async def test_multiple_faces_and_no_face_are_debounced(manager: SessionManager) -> None:
+    sid = (await manager.create("c")).session_id
+    frames = [facts(i * 0.5, 2) for i in range(5)]  # 2 faces for 2 s
+    raised = await play(manager, sid, frames)
+    assert raised == [(1.5, EventType.MULTIPLE_FACES)]  # MULTIPLE_FACES holds 1.5 s in the shipped table
+
+    raised = await play(manager, sid, [facts(10 + i * 0.5, 0) for i in range(7)])  # no face for 3 s
+    assert raised == [(12.0, EventType.NO_FACE)]
+
+
+async def test_fast_pass_cannot_refute_a_recent_deep_scan(manager: SessionManager) -> None:
+    sid = (await manager.create("c")).session_id
+    # Deep scan sees 2 faces (one turned), the fast passes after it only the frontal one: the
+    # second face is unknown, not gone, so MULTIPLE_FACES is raised from the deep scans alone...
+    plan_deep = [0.0, 1.0, 2.0]
+    frames = []
+    for i in range(9):
+        ts = i * 0.25
+        frames.append(facts(ts, 2 if ts in plan_deep else 1))
+    raised = await play(manager, sid, frames)
+    assert raised == [(2.0, EventType.MULTIPLE_FACES)]
+    # ...and no NO_FACE either when a fast pass sees nobody right after a deep scan saw a face.
+    sid2 = (await manager.create("d")).session_id
+    raised = await play(manager, sid2, [facts(0.0, 1)] + [facts(0.25 * i, 0) for i in range(1, 4)])
+    assert raised == []
+
+
+async def test_stream_time_never_runs_backwards(manager: SessionManager) -> None:
+    sid = (await manager.create("c")).session_id
+    out = await manager.record_frame(sid, facts(100.0, 1))
+    assert out.timestamp == 100.0
+    out = await manager.record_frame(sid, facts(90.0, 1))  # late frame
+    assert out.timestamp == 100.0
+    assert (await manager.plan_frame(sid, 50.0)).timestamp == 100.0
+
+
+async def test_end_summary(manager: SessionManager) -> None:
+    sid = (await manager.create("cand", timestamp=1000.0)).session_id
+    await play(manager, sid, [facts(1000.0 + i * 0.5, 2) for i in range(5)])
+    await play(manager, sid, [facts(1010.0 + i * 0.5, 0) for i in range(7)])
+    ended = await manager.end(sid)
+    assert ended.total_violations == 2
+    assert ended.summary.event_counts == {"MULTIPLE_FACES": 1, "NO_FACE": 1}
+    assert ended.duration_seconds == pytest.approx(13.0)
+    assert ended.summary.frames_analyzed == 12
+    assert ended.summary.peak_risk_score == pytest.approx(ended.summary.timeline[-1].risk_after)
+    assert [e.type for e in ended.summary.timeline] == [EventType.MULTIPLE_FACES, EventType.NO_FACE]
+    assert ended.summary.models_unavailable == {}  # facts() carries no unavailable models
+    assert ended.verdict is Verdict.SUSPICIOUS  # 25 + ~20: suspicious, not cheating
+
+
+async def test_concurrent_frames_of_one_session_are_all_counted(manager: SessionManager) -> None:
+    sid = (await manager.create("c")).session_id
+    await asyncio.gather(*(manager.record_frame(sid, facts(float(i), 1)) for i in range(20)))
+    assert (await manager.get(sid)).frames == 20
+
+
+async def test_redis_state_survives_a_new_manager(redis_server: RedisServer, clock: FakeClock) -> None:
+    """A restarted session actor (new manager, same Redis) carries on where the old one stopped."""
+    config = RiskConfig.load()
+    first = SessionManager(RedisStore(redis_server.url, 60), config, 60, clock=clock)
+    sid = (await first.create("c")).session_id
+    await play(first, sid, [facts(i * 0.5, 2) for i in range(3)])  # 1.0 s of 2 faces: no event yet
+    await first.store.close()
+
+    second = SessionManager(RedisStore(redis_server.url, 60), config, 60, clock=clock)
+    raised = await play(second, sid, [facts(1.5, 2)])  # the run started under the first manager
+    assert raised == [(1.5, EventType.MULTIPLE_FACES)]
+    assert (await second.end(sid)).summary.frames_analyzed == 4
+    await second.store.close()
