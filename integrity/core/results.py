@@ -22,6 +22,9 @@ class ModelStatus(BaseModel):
 
     available: bool
     detail: str | None = None
+    file: str | None = Field(None, description="the weights file in use")
+    sha256: str | None = Field(None, description="checksum of that file")
+    runtime: str | None = Field(None, description="what runs it: dlib, litert, onnxruntime, ...")
 
 
 FaceDetector = Literal["hog", "mmod", "hog+mmod"]
