@@ -41,10 +41,12 @@ serve: install
 test: install
 	$(BIN)/python -m pytest
 
+## ruff, mypy --strict and the import contracts (layers; the library imports neither ray nor fastapi).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy serve_app deployments benchmarks tests
+	$(BIN)/mypy integrity serve_app deployments benchmarks tests
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -14,7 +14,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from integrity.session.behaviour.config import ReadingConfig, StressConfig, WhisperConfig
-from integrity.session.risk.engine import Observation
+from integrity.session.observation import Observation
 
 
 class Sample(BaseModel):

@@ -18,7 +18,7 @@ from integrity.core.results import GazeAnalysis, GazeNeutral
 from integrity.session.behaviour.calibration import Calibration
 from integrity.session.behaviour.config import BehaviourConfig
 from integrity.session.behaviour.detectors import Sample, Tally, reading, stress, whispering
-from integrity.session.risk.engine import Observation
+from integrity.session.observation import Observation
 
 MAX_SAMPLES = 256
 GAZE_EVENTS = (

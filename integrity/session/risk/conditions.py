@@ -8,8 +8,8 @@ face candidates) is observed as unknown, which neither raises nor clears an even
 from __future__ import annotations
 
 from integrity.core.enums import OBJECT_EVENTS, PERSON_LABEL, EventType, ScanMode
+from integrity.session.observation import Observation
 from integrity.session.risk.config import FaceScanPolicy
-from integrity.session.risk.engine import Observation
 from integrity.session.state import FaceMemory, FrameFacts
 
 REJECTED_OVERLAP = 0.5

@@ -15,23 +15,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from integrity.core.enums import EventType, Severity, Verdict
+from integrity.session.observation import Evidence, Observation
 from integrity.session.risk.config import EventRule, RiskConfig
-
-Evidence = dict[str, Any]
-
-
-class Observation(BaseModel):
-    """One frame's reading of one condition, with the measurements behind it."""
-
-    model_config = ConfigDict(frozen=True)
-
-    value: bool | None
-    evidence: Evidence = Field(default_factory=dict)
 
 
 class ConditionState(BaseModel):

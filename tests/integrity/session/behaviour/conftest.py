@@ -11,8 +11,9 @@ import pytest
 from integrity.core.enums import EventType
 from integrity.core.results import GazeAnalysis
 from integrity.session.behaviour.tracker import BehaviourSnapshot, BehaviourState, BehaviourTracker
+from integrity.session.observation import Observation
 from integrity.session.risk.config import RiskConfig
-from integrity.session.risk.engine import EventRecord, Observation, RiskEngine, RiskState
+from integrity.session.risk.engine import EventRecord, RiskEngine, RiskState
 from integrity.vision.gaze import GazeAnalyzer, GazeConfig
 from serve_app.settings import REPO_ROOT
 from tests.synthetic_face import Pose, synthetic_face

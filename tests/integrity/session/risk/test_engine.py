@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from integrity.core.enums import EventType, Severity, Verdict
+from integrity.session.observation import Observation
 from integrity.session.risk.config import RiskConfig
-from integrity.session.risk.engine import Observation, RiskEngine, RiskState
+from integrity.session.risk.engine import RiskEngine, RiskState
 
 SEED_TABLE = {
     EventType.PHONE_DETECTED: (Severity.CRITICAL, 30),

@@ -1,0 +1,1 @@
+"""The HTTP/WebSocket API: app factory, routers, schemas, error mapping."""
