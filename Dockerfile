@@ -4,13 +4,58 @@
 #
 #   docker build -t interview-integrity:0.1.0 .
 #   docker run --rm --shm-size=1g --stop-timeout 30 -p 8000:8000 -p 127.0.0.1:8080:8080 \
-#       -v iis-models:/app/models interview-integrity:0.1.0
+#       interview-integrity:0.1.0
 #
 # CPU only, linux/amd64 (the platform whose wheels were checked). See docs/DEPLOYMENT.md.
 
 # Debian 12, the distribution the wheels below were checked on; the compiled wheels bundle their own
 # libraries and need only glibc, libstdc++ and zlib from the base image.
 ARG BASE_IMAGE=python:3.11-slim-bookworm
+
+# --- Stage 1: the object model --------------------------------------------------------------------
+# The official YOLO11n weights, downloaded at build time and checked against the checksum pinned in
+# models/checksums.sha256 (the build fails on a mismatch), exported to ONNX by Ultralytics (torch,
+# CPU wheel). Only the .onnx leaves this stage: the runtime image has neither torch nor Ultralytics.
+FROM ${BASE_IMAGE} AS objects-model
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    YOLO_OFFLINE=1 \
+    YOLO_AUTOINSTALL=False
+WORKDIR /build
+COPY constraints.txt pyproject.toml ./
+# The Makefile's install: torch from the CPU index, the project's and the `export` extra's
+# dependencies, then Ultralytics (and torchvision, for its version number only) without theirs.
+# (Versions come from constraints.txt: hadolint DL3013 is waived.)
+# hadolint ignore=DL3013
+RUN python -m pip install -c constraints.txt \
+        --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
+ && python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + p['optional-dependencies']['export']))" \
+        > /tmp/requirements.txt \
+ && python -m pip install -c constraints.txt -r /tmp/requirements.txt \
+ && python -m pip install --no-deps -c constraints.txt ultralytics torchvision \
+ && rm /tmp/requirements.txt
+COPY integrity/ ./integrity/
+COPY serve_app/ ./serve_app/
+COPY models/checksums.sha256 ./models/
+RUN python -m serve_app.models_cli fetch yolo11n.pt --model-path /build/out
+WORKDIR /build/out
+RUN sha256sum yolo11n.onnx > yolo11n.onnx.sha256
+
+# --- Stage 2: the face models ----------------------------------------------------------------------
+# BlazeFace (detector) and FaceMesh (verifier), .tflite, Apache-2.0: taken out of the mediapipe
+# 0.10.21 wheel, downloaded with `pip download --no-deps` and never installed, and checked against
+# the SHA-256 pinned in integrity/vision/model_files.py (the build fails on a mismatch), as
+# `make install` does. The script needs only the standard library.
+FROM ${BASE_IMAGE} AS face-models
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /build
+COPY integrity/__init__.py ./integrity/
+COPY integrity/core/__init__.py integrity/core/paths.py ./integrity/core/
+COPY integrity/vision/__init__.py integrity/vision/model_files.py ./integrity/vision/
+RUN python -m integrity.vision.model_files install --dest /build/out --cache /tmp/mediapipe
+
+# --- Stage 3: the runtime image ---------------------------------------------------------------------
 FROM ${BASE_IMAGE}
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -20,7 +65,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 # tini: PID 1 that forwards SIGTERM to Python and reaps the processes Ray leaves behind.
 # wget: KubeRay's liveness/readiness probes exec `wget` inside Ray containers.
-# Nothing else: opencv-python-headless, dlib-bin, torch and ray wheels bundle their libraries.
+# Nothing else: opencv-python-headless, dlib-bin, onnxruntime, LiteRT and ray wheels bundle their libraries.
 # (Debian's stable versions are taken as they come: hadolint DL3008 is waived on purpose.)
 # hadolint ignore=DL3008
 RUN apt-get update \
@@ -34,37 +79,45 @@ RUN groupadd --gid 1000 app \
 
 WORKDIR /app
 
-# Dependencies first, in the Makefile's order, so that code changes do not reinstall them:
-# 1. torch, pinned by constraints.txt, from the CPU-only index (PyPI's Linux wheel pulls CUDA);
-# 2. the project's dependencies as listed in pyproject.toml, under the same constraints.
+# Dependencies first, so that code changes do not reinstall them: the project's dependencies as
+# listed in pyproject.toml, under constraints.txt. Not torch, nor the `export` extra: the object
+# model arrives exported (stage 1) and runs with onnxruntime; the build fails if torch slipped in.
 # (The Makefile also upgrades pip unpinned: hadolint DL3013 is waived.)
 COPY constraints.txt pyproject.toml ./
 # hadolint ignore=DL3013
 RUN python -m pip install --upgrade pip \
- && python -m pip install -c constraints.txt \
-        --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
  && python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
         > /tmp/requirements.txt \
  && python -m pip install -c constraints.txt -r /tmp/requirements.txt \
- && rm /tmp/requirements.txt
+ && rm /tmp/requirements.txt \
+ && ! python -m pip show -q torch 2>/dev/null
 
 # The project itself, installed editable as in the Makefile: the code resolves its configs and
 # models relative to the source tree (serve_app/settings.py: REPO_ROOT = /app).
 COPY README.md LICENSE serve_config.yaml ./
 COPY configs/ ./configs/
 COPY models/ ./models/
+COPY integrity/ ./integrity/
 COPY deployments/ ./deployments/
 COPY serve_app/ ./serve_app/
+# The object model from stage 1; its digest joins the checksum manifest, so the service verifies
+# the file it loads (/health: "checksum verified").
+COPY --from=objects-model /build/out/yolo11n.onnx /build/out/yolo11n.onnx.sha256 ./models/
+# The face models from stage 2 (the service checks their SHA-256 again when it loads them).
+COPY --from=face-models /build/out/ ./models/
 RUN python -m pip install --no-deps -c constraints.txt -e . \
  && python -m pip check \
+ && cat models/yolo11n.onnx.sha256 >> models/checksums.sha256 \
+ && rm models/yolo11n.onnx.sha256 \
  && chown app:app /app/models
 
-# Runtime defaults (every setting is listed in docs/DEPLOYMENT.md). MODEL_PATH is meant to be a
-# mounted volume holding the optional YOLO weights; without them the service runs and reports the
-# object model as unavailable.
+# Runtime defaults (every setting is listed in docs/DEPLOYMENT.md). The image carries its object
+# model (YOLO_MODEL=yolo11n.onnx in MODEL_PATH); mount other weights and set YOLO_MODEL to use them
+# (.onnx or .tflite: a .pt would need torch to export it, which this image does not have).
 ENV API_HOST=0.0.0.0 \
     API_PORT=8000 \
     MODEL_PATH=/app/models \
+    YOLO_MODEL=yolo11n.onnx \
     YOLO_OFFLINE=1 \
     YOLO_AUTOINSTALL=False \
     YOLO_CONFIG_DIR=/tmp/Ultralytics \
@@ -77,7 +130,7 @@ USER 1000:1000
 # publishing this port reaches it only where the dashboard listens on 0.0.0.0 (KubeRay head).
 EXPOSE 8000 8080 8265
 
-# /health answers 200 with "ok" or "degraded" (degraded is normal without YOLO weights).
+# /health answers 200 with "ok" or "degraded" (a model is missing: its entry in "models" says why).
 # Cold start (Ray + Serve + model loading) took 7-10 s on 2 cores; the start period allows for
 # slower hosts.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=120s --retries=3 \

@@ -3,6 +3,7 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+NODE_STAMP := clients/node_modules/.installed
 
 # Ultralytics (object model tooling) must never reach out to the network at run time.
 export YOLO_OFFLINE := 1
@@ -11,12 +12,14 @@ export RAY_USAGE_STATS_ENABLED := 0
 
 .PHONY: install run serve test lint format bench models clean
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	# torch first, pinned to the local CPU wheel, so nothing later pulls CUDA wheels.
 	$(BIN)/python -m pip install -q -c constraints.txt torch==2.13.0
 	$(BIN)/python -m pip install -q -c constraints.txt -e ".[dev,export]"
+	# The Python client package (clients/python): the tests and examples import it as users would.
+	$(BIN)/python -m pip install -q -c constraints.txt -e clients/python
 	# Ultralytics (ONNX export of YOLO weights) without its declared dependencies: they would pull
 	# opencv-python (GUI build: overwrites the headless cv2, needs libGL) and a CUDA torchvision.
 	# Its real ones are the `export` extra; torchvision is there only for its version number.
@@ -27,18 +30,34 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -c "import cv2, onnxruntime; assert cv2.getBuildInformation()"
 	touch $@
 
+## The face models (BlazeFace, FaceMesh: .tflite, Apache-2.0) come out of the mediapipe 0.10.21 wheel,
+## downloaded with `pip download --no-deps` (never installed: it would break numpy and protobuf) and
+## checked against the SHA-256 pinned in integrity/vision/model_files.py. A no-op when in place.
 install: $(STAMP)
+	$(BIN)/python -m integrity.vision.model_files install --dest $(if $(MODEL_PATH),$(MODEL_PATH),models) \
+	  --cache $(VENV)/.cache/mediapipe
+
+## The JavaScript and React clients' npm workspaces, exactly as locked (clients/package-lock.json).
+$(NODE_STAMP): clients/package.json clients/package-lock.json clients/javascript/package.json \
+		clients/react/package.json clients/examples/express-backend/package.json
+	cd clients && npm ci --no-audit --no-fund
+	touch $@
 
 ## Install and serve the API on $API_HOST:$API_PORT (default 0.0.0.0:8000), in-memory sessions.
 run: install
+	@# First start: fetch the default object model (official weights, pinned checksum) where a network
+	@# exists; offline this says so and the service runs without object detection.
+	$(BIN)/python -m serve_app.models_cli fetch --optional
 	$(BIN)/python -m serve_app
 
 ## Same application through Ray's CLI and the checked-in config.
 serve: install
 	$(BIN)/serve run serve_config.yaml
 
-## Install and run the whole test suite.
-test: install
+## Install and run the whole test suite: the JavaScript clients' unit tests (node --test) and
+## type check, the React build (Vite), then pytest (which also drives headless Chromium).
+test: install $(NODE_STAMP)
+	cd clients && npm test && npm run build
 	$(BIN)/python -m pytest
 
 ## ruff, mypy --strict and the import contracts (layers; the library imports neither ray nor fastapi).
@@ -57,10 +76,11 @@ bench: install
 	$(BIN)/python benchmarks/objects_latency.py
 
 ## Download the official YOLO weights (YOLO_MODEL, default yolo11n.pt) into MODEL_PATH, check them
-## against models/checksums.sha256 and export them to ONNX. Needs a network. PIN=1 records the
-## checksum of weights not listed yet.
+## against models/checksums.sha256 and export them to ONNX (serve_app/models_cli.py; defaults from
+## the environment through Settings). Needs a network. PIN=1 records the checksum of weights not
+## listed yet.
 models: install
-	$(BIN)/python -m integrity.vision.yolo_weights fetch $(if $(YOLO_MODEL),$(YOLO_MODEL),yolo11n.pt) $(if $(PIN),--pin)
+	$(BIN)/python -m serve_app.models_cli fetch $(if $(PIN),--pin)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info clients/node_modules clients/react/dist

@@ -145,7 +145,7 @@ async def evaluate(
         if not ok:
             raise RuntimeError("JPEG encoding failed")
         plan = await sessions.plan_frame(session.session_id, t)
-        found = face.analyze(buf.tobytes(), deep=plan.deep, fine=plan.fine)
+        found = face.analyze(buf.tobytes())
         reading = None
         if found.primary is not None:
             main = found.faces[found.primary]

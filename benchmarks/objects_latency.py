@@ -1,12 +1,15 @@
-"""Latency of the objects deployment: onnxruntime vs torch, 320 vs 640, @serve.batch on vs off.
+"""Latency of the objects deployment: onnxruntime / LiteRT vs torch, 320 vs 640, @serve.batch on vs off.
 
     python benchmarks/objects_latency.py                       # everything below
     python benchmarks/objects_latency.py --skip-serve --threads 2
     python benchmarks/objects_latency.py --weights models/yolo11n.pt
+    python benchmarks/objects_latency.py --weights ../shared/models/yolov8n_int8.tflite --skip-serve \
+        --fixtures A08_two_phones_laptop_no_face.jpg A04_group_meeting_laptop_notebook.jpg
 
 1. In process, per frame (decode + letterbox + inference + decoding/NMS + mapping), for each
-   ``--sizes``: the ONNX path the service runs (``ObjectDetector``), and the same pipeline with the
-   torch model's forward pass instead of onnxruntime (Ultralytics' own ``predict()`` cannot run
+   ``--sizes``: the path the service runs (``ObjectDetector``: onnxruntime for ``.pt``/``.onnx``,
+   LiteRT for ``.tflite``, whose fixed input size replaces ``--sizes``), and for a ``.pt`` the same
+   pipeline with the torch model's forward pass instead (Ultralytics' own ``predict()`` cannot run
    here: it needs torchvision's NMS, which this CPU torch cannot load).
 2. Through Ray Serve (``ObjectDeployment`` alone, called by handle): one frame at a time, then
    ``--concurrency`` callers at once with ``@serve.batch`` off and on.
@@ -14,7 +17,8 @@
 Without ``--weights`` (and no ``YOLO_MODEL`` under ``MODEL_PATH``) a YOLO11n is built offline from
 Ultralytics' YAML with random weights: the same network and cost as the official weights, though
 its detections mean nothing (and are few, so NMS costs less than with a busy real scene).
-Prints p50/p95/p99 in milliseconds and frames/s for A01 as is (480x270 PNG) and scaled to 640x480.
+Prints p50/p95/p99 in milliseconds and frames/s for each ``--fixtures`` photo (default A01) as is
+and scaled to 640x480 (JPEG q90).
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ from integrity.vision.objects import ObjectDetector  # noqa: E402
 from integrity.vision.yolo_onnx import to_batch  # noqa: E402
 from integrity.vision.yolo_weights import resolve_weights  # noqa: E402
 
+RANDOM = "yolo11n-random.pt"
 BUILD = """
 import sys
 from pathlib import Path
@@ -81,13 +86,23 @@ def weights_dir(weights: Path | None) -> tuple[Path, str]:
     )
     if configured.is_file():
         return configured.parent, configured.name
+    # Not named yolo11n.pt: that name is pinned to the official weights' checksum.
     directory = Path(tempfile.mkdtemp(prefix="yolo-bench-"))
     env = {**os.environ, "YOLO_CONFIG_DIR": str(directory / "cfg")}
-    subprocess.run(
-        [sys.executable, "-c", BUILD, str(directory / "yolo11n.pt")], env=env, check=True, cwd=directory
-    )
+    subprocess.run([sys.executable, "-c", BUILD, str(directory / RANDOM)], env=env, check=True, cwd=directory)
     print(f"no weights at {configured}: using YOLO11n built from its YAML (random weights) in {directory}")
-    return directory, "yolo11n.pt"
+    return directory, RANDOM
+
+
+def fixture_frames(names: list[str]) -> dict[str, bytes]:
+    """Each photo as is and scaled to 640x480 (JPEG q90), labelled by its short name."""
+    frames: dict[str, bytes] = {}
+    for name in names:
+        short = name.split("_", 1)[0]
+        (label, raw), (_, scaled) = frames_to_test(FIXTURES / name).items()
+        frames[f"{short} {label.rsplit('(', 1)[-1].rstrip(')')}"] = raw
+        frames[f"{short} scaled to 640x480 (JPEG q90)"] = scaled
+    return frames
 
 
 def time_calls(call: Callable[[], object], count: int, warmup: int = 5) -> list[float]:
@@ -109,25 +124,32 @@ def config_for(imgsz: int, threads: int, batch: bool = False) -> ObjectsConfig:
 
 
 def in_process(
-    model_path: Path, name: str, sizes: list[int], threads: int, count: int, torch_too: bool
+    model_path: Path,
+    name: str,
+    sizes: list[int],
+    threads: int,
+    count: int,
+    torch_too: bool,
+    fixtures: list[str],
 ) -> None:
-    frames = frames_to_test(FIXTURES / "A01_frontal_webcam_man.png")
-    detectors = {}
+    frames = fixture_frames(fixtures)
+    detectors: dict[int, ObjectDetector] = {}
     for imgsz in sizes:
         detector = ObjectDetector(model_path, name, 0.25, config_for(imgsz, threads))
         detector.load()
         if not detector.status.available:
             sys.exit(f"object model unavailable: {detector.status.detail}")
-        detectors[imgsz] = detector
+        detectors.setdefault(detector.imgsz, detector)  # a fixed-size model runs at its own size
     print(f"\nin process, {threads} inference thread(s), {count} frames each")
-    print(f"  model: {detectors[sizes[0]].status.detail}")
+    print(f"  model: {next(iter(detectors.values())).status.detail}")
     for imgsz, detector in detectors.items():
         for label, frame in frames.items():
 
             def single(d: ObjectDetector = detector, f: bytes = frame) -> object:
                 return d.analyze(f)
 
-            print(line(f"onnxruntime @{imgsz} {label}", time_calls(single, count)))
+            runtime = detector.status.runtime or "?"
+            print(line(f"{runtime:<11} @{imgsz} {label}", time_calls(single, count)))
     if not torch_too:
         return
     torch_forward = load_torch(model_path / name, threads)
@@ -211,9 +233,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--weights", type=Path, help="a .pt or .onnx (default: MODEL_PATH/YOLO_MODEL)")
+    parser.add_argument(
+        "--weights", type=Path, help="a .pt, .onnx or .tflite (default: MODEL_PATH/YOLO_MODEL)"
+    )
+    parser.add_argument(
+        "--fixtures", nargs="+", default=["A01_frontal_webcam_man.png"], help="photos to time"
+    )
     parser.add_argument("--sizes", type=int, nargs="+", default=[320, 640])
-    parser.add_argument("--threads", type=int, default=1, help="onnxruntime/torch threads")
+    parser.add_argument("--threads", type=int, default=1, help="onnxruntime/LiteRT/torch threads")
     parser.add_argument("--frames", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--skip-torch", action="store_true")
@@ -223,7 +250,9 @@ def main() -> None:
     model_path, name = weights_dir(options.weights)
     torch_too = not options.skip_torch and name.endswith(".pt")
     try:
-        in_process(model_path, name, options.sizes, options.threads, options.frames, torch_too)
+        in_process(
+            model_path, name, options.sizes, options.threads, options.frames, torch_too, options.fixtures
+        )
         if not options.skip_serve:
             through_serve(
                 model_path, name, options.sizes, options.threads, options.frames, options.concurrency

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import ray
 from ray import serve
 
 from integrity.core.results import ModelStatus, ObjectAnalysis
@@ -28,7 +29,11 @@ class ObjectDeployment:
         config: ObjectsConfig | None = None,
     ) -> None:
         self.config = config or ObjectsConfig()
-        self.detector = ObjectDetector(model_path, model_name, confidence_threshold, self.config)
+        # Only a GPU Ray gave this replica counts (onnxruntime may see the host's CUDA anyway).
+        gpu_assigned = bool(ray.get_gpu_ids()) if ray.is_initialized() else None
+        self.detector = ObjectDetector(
+            model_path, model_name, confidence_threshold, self.config, gpu_assigned
+        )
         self.detector.load()
         batched: Any = self._batched  # @serve.batch's wrapper; its setters are not in the types
         batched.set_max_batch_size(self.config.batch.max_batch_size)
@@ -43,7 +48,8 @@ class ObjectDeployment:
         if self.config.batch.enabled:
             result: ObjectAnalysis = await self._batched((data, time.perf_counter()))
             return result
-        # The runtimes release the GIL: frames of concurrent requests run in parallel threads.
+        # The runtimes release the GIL: frames of concurrent requests run in parallel threads
+        # (onnxruntime's session is thread-safe; LiteRT's interpreter takes them in turn, under a lock).
         return await asyncio.to_thread(self.detector.analyze, data)
 
     @serve.batch(max_batch_size=4, batch_wait_timeout_s=0.005)

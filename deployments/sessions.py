@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from typing import Any
 
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from ray.exceptions import AsyncioActorExit
 
 from integrity.session.manager import SessionManager
+from integrity.session.rate_limit import Rate, RateLimiter
 from integrity.session.risk.config import RiskConfig
 from integrity.session.state import EndOutcome, FrameFacts, FrameOutcome, FramePlan, SessionState
 from integrity.session.store import MemoryStore, RedisStore, SessionStore
@@ -35,10 +37,14 @@ class ShardOptions(BaseModel):
     expire_seconds: float = 900.0
     idle_exit_s: float = 7200.0
     log_level: str = "info"
+    frames_per_s: float = 0.0  # per session; 0: no limit
+    frame_burst: float = 1.0
+    starts_per_minute: float = 0.0  # per API key; 0: no limit
 
 
 class ShardStats(BaseModel):
     shard: int
+    pid: int
     sessions: int
     expired_total: int
     store: str
@@ -61,6 +67,11 @@ class SessionShard:
         self.index = index
         self.store = make_store(options)
         self.manager = SessionManager(self.store, config, options.expire_seconds)
+        self.frames = RateLimiter(Rate(options.frames_per_s, options.frame_burst), "frames of this session")
+        self.starts = RateLimiter(
+            Rate(options.starts_per_minute / 60.0, max(1.0, options.starts_per_minute / 6.0)),
+            "new sessions for this API key",
+        )
         self.sweep_interval_s = max(0.5, min(30.0, options.expire_seconds / 4))
         self.idle_exit_s = options.idle_exit_s
         self.last_call = time.monotonic()
@@ -95,6 +106,8 @@ class SessionShard:
 
     async def sweep(self) -> list[str]:
         expired = await self.manager.expire_idle()
+        for session_id in expired:
+            self.frames.forget(session_id)
         self.expired_total += len(expired)
         if expired:
             logger.info("expired %d idle session(s)", len(expired))
@@ -115,8 +128,16 @@ class SessionShard:
         return await self.manager.get(session_id)
 
     async def plan_frame(self, session_id: str, timestamp: float | None) -> FramePlan:
+        """Validate the session, then admit the frame under the session's rate (nothing is booked)."""
         self._touch()
-        return await self.manager.plan_frame(session_id, timestamp)
+        plan = await self.manager.plan_frame(session_id, timestamp)
+        self.frames.take(session_id)
+        return plan
+
+    async def take_start(self, key_id: str) -> None:
+        """Admit one new session for this API key under the per-key rate, or raise RateLimited."""
+        self._touch()
+        self.starts.take(key_id)
 
     async def record_frame(self, session_id: str, facts: FrameFacts) -> FrameOutcome:
         self._touch()
@@ -124,7 +145,9 @@ class SessionShard:
 
     async def end(self, session_id: str) -> EndOutcome:
         self._touch()
-        return await self.manager.end(session_id)
+        outcome = await self.manager.end(session_id)
+        self.frames.forget(session_id)
+        return outcome
 
     async def count(self) -> int:
         self._touch()
@@ -134,6 +157,7 @@ class SessionShard:
         self._touch()
         return ShardStats(
             shard=self.index,
+            pid=os.getpid(),
             sessions=await self.manager.count(),
             expired_total=self.expired_total,
             store=type(self.store).__name__,

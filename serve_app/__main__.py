@@ -52,7 +52,10 @@ def main(argv: list[str] | None = None) -> None:
         _metrics_export_port=options.metrics_port,
         logging_level=logging.getLevelNamesMapping()[settings.log_level.upper()],
     )
-    serve.start(http_options={"host": settings.api_host, "port": settings.api_port})
+    http: dict[str, Any] = {"host": settings.api_host, "port": settings.api_port}
+    if settings.tls_certfile is not None and settings.tls_keyfile is not None:
+        http |= {"ssl_certfile": str(settings.tls_certfile), "ssl_keyfile": str(settings.tls_keyfile)}
+    serve.start(http_options=http)
 
     def _stop(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
@@ -60,7 +63,8 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, _stop)
     try:
         serve.run(build_app(args), name="interview-integrity", route_prefix="/")
-        logger.info("serving on http://%s:%s (docs at /docs)", settings.api_host, settings.api_port)
+        scheme = "https" if settings.tls_certfile else "http"
+        logger.info("serving on %s://%s:%s (docs at /docs)", scheme, settings.api_host, settings.api_port)
         signal.pause()
     except KeyboardInterrupt:
         logger.info("shutting down")

@@ -7,7 +7,6 @@ import asyncio
 from typing import Any
 
 from integrity.core.results import FaceAnalysis, GazeAnalysis, GazeNeutral, ModelStatus, ObjectAnalysis
-from integrity.session.state import FramePlan
 from integrity.vision.face import FaceAnalyzer
 from integrity.vision.gaze import GazeAnalyzer
 from integrity.vision.objects import ObjectDetector
@@ -25,12 +24,16 @@ class RemoteFace:
     def __init__(self, handle: Any) -> None:
         self.handle = handle
 
-    async def analyze(self, data: bytes, plan: FramePlan) -> FaceAnalysis:
-        result: FaceAnalysis = await unwrap(self.handle.analyze.remote(data, plan.deep, plan.fine))
+    async def analyze(self, data: bytes) -> FaceAnalysis:
+        result: FaceAnalysis = await unwrap(self.handle.analyze.remote(data))
         return result
 
     async def status(self) -> ModelStatus:
         result: ModelStatus = await unwrap(self.handle.status.remote())
+        return result
+
+    async def statuses(self) -> dict[str, ModelStatus]:
+        result: dict[str, ModelStatus] = await unwrap(self.handle.statuses.remote())
         return result
 
 
@@ -72,11 +75,14 @@ class LocalFace:
     def __init__(self, analyzer: FaceAnalyzer) -> None:
         self.analyzer = analyzer
 
-    async def analyze(self, data: bytes, plan: FramePlan) -> FaceAnalysis:
-        return await asyncio.to_thread(self.analyzer.analyze, data, plan.deep, plan.fine)
+    async def analyze(self, data: bytes) -> FaceAnalysis:
+        return await asyncio.to_thread(self.analyzer.analyze, data)
 
     async def status(self) -> ModelStatus:
         return self.analyzer.status
+
+    async def statuses(self) -> dict[str, ModelStatus]:
+        return self.analyzer.statuses
 
 
 class LocalGaze:

@@ -10,11 +10,12 @@ requests to it hang.
 # to validate the YAML's `args` into AppArgs.
 
 import logging
+import secrets
 from pathlib import Path
 from typing import Any
 
 import ray
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from ray.serve import Application, Deployment
 
 from deployments.face import FaceDeployment
@@ -69,9 +70,7 @@ class AppArgs(BaseModel):
     face_config: Path = CONFIGS / "face.yaml"
     gaze_config: Path = CONFIGS / "gaze.yaml"
     objects_config: Path = CONFIGS / "objects.yaml"
-    risk_config: Path = Field(
-        RISK_CONFIG, description="Event table, debounce, decay, verdict, face-scan policy."
-    )
+    risk_config: Path = Field(RISK_CONFIG, description="Event table, debounce, decay, verdicts, behaviour.")
     settings: dict[str, Any] = Field(
         default_factory=dict, description="Overrides of the environment settings (lower-case names)."
     )
@@ -114,6 +113,12 @@ def build_app(args: AppArgs) -> Application:
     if not isinstance(args, AppArgs):  # plain dict when called directly
         args = AppArgs.model_validate(args or {})
     settings = Settings(**args.settings)
+    if settings.session_token_secret is None:
+        # Every ingress replica must verify the tokens any other replica issued: one secret per
+        # deployment. Set SESSION_TOKEN_SECRET for tokens that survive a redeploy.
+        settings = settings.model_copy(update={"session_token_secret": SecretStr(secrets.token_urlsafe(32))})
+    if not settings.api_key_list:
+        logger.warning("API_KEYS is not set: anyone who reaches the port can open and end sessions")
     risk_config = RiskConfig.load(args.risk_config)
     gpus = cluster_gpus()
     logger.info("building the application (cluster GPUs: %s)", gpus)
@@ -123,7 +128,7 @@ def build_app(args: AppArgs) -> Application:
     objects = _deployment(ObjectDeployment).options(**_options(args.objects, gpus, "objects"))
     ingress = _deployment(IntegrityIngress).options(**_options(args.ingress, gpus, "ingress"))
     return ingress.bind(
-        face.bind(settings.face_models_dir, FaceConfig.load(args.face_config)),
+        face.bind(settings.face_models_dir, FaceConfig.load(args.face_config), settings.model_path),
         gaze.bind(GazeConfig.load(args.gaze_config)),
         objects.bind(
             settings.model_path,

@@ -31,13 +31,12 @@ def _tags(*keys: str) -> Any:
 class ServiceMetrics:
     def __init__(self) -> None:
         self.frames = metrics.Counter(
-            "iis_frames_total", description="Frames analysed.", tag_keys=_tags("scan", "transport")
+            "iis_frames_total", description="Frames analysed.", tag_keys=_tags("transport")
         )
         self.frame_latency = metrics.Histogram(
             "iis_frame_latency_ms",
             description="End-to-end frame analysis time inside the ingress (ms).",
             boundaries=_LATENCY_BOUNDARIES_MS,
-            tag_keys=_tags("scan"),
         )
         self.events = metrics.Counter(
             "iis_events_total",

@@ -23,9 +23,13 @@ logger = logging.getLogger(__name__)
 
 
 class FaceModel(Protocol):
-    async def analyze(self, data: bytes, plan: FramePlan) -> FaceAnalysis: ...
+    async def analyze(self, data: bytes) -> FaceAnalysis: ...
 
     async def status(self) -> ModelStatus: ...
+
+    async def statuses(self) -> dict[str, ModelStatus]:
+        """Each model of the face stage (``face``, ``face_landmarks``, ``face_verifier``)."""
+        ...
 
 
 class GazeModel(Protocol):
@@ -87,7 +91,7 @@ class FramePipeline:
         objects_task = asyncio.ensure_future(self._objects(data))
         tick = time.perf_counter()
         try:
-            face = await self._face(data, plan)
+            face = await self._face(data)
         except BaseException:
             objects_task.cancel()
             raise
@@ -111,9 +115,9 @@ class FramePipeline:
         timings["session"] = ms_since(tick)
         return FrameResult(plan, face, gaze, objects, models, outcome, timings)
 
-    async def _face(self, data: bytes, plan: FramePlan) -> FaceAnalysis:
+    async def _face(self, data: bytes) -> FaceAnalysis:
         try:
-            return await self.analyzers.face.analyze(data, plan)
+            return await self.analyzers.face.analyze(data)
         except ImageDecodeError as exc:
             raise NotAnImage(f"frame could not be decoded: {exc}") from None
         except IntegrityError:

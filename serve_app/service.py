@@ -10,6 +10,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,7 @@ class Health:
     models: dict[str, ModelStatus]
     active_sessions: int  # -1: the session store did not answer
     uptime_seconds: float
+    store_error: str | None = None
     version: str = __version__
     service: str = SERVICE_NAME
 
@@ -56,11 +58,13 @@ class IntegrityService:
 
     # -- sessions ---------------------------------------------------------------------------------
     async def start_session(
-        self, candidate_id: str, metadata: dict[str, Any], timestamp: float | None
+        self, candidate_id: str, metadata: dict[str, Any], timestamp: float | None, key_id: str = "open"
     ) -> str:
         limit = self.settings.max_concurrent_sessions
         if await self.shards.count() >= limit:
             raise TooManySessions(f"the service holds its limit of {limit} open sessions; try again later")
+        if key_id != "open":
+            await self.shards.take_start(key_id)
         state = await self.shards.create(str(uuid.uuid4()), candidate_id, metadata, timestamp)
         self.metrics.sessions_started.inc()
         return state.session_id
@@ -82,9 +86,8 @@ class IntegrityService:
         data, _ = decode_frame(frame, self.settings.max_frame_bytes, self.settings.max_frame_pixels)
         result = await self.pipeline.run(session_id, data, timestamp)
         elapsed = ms_since(started)
-        scan = str(result.face.scan)
-        self.metrics.frames.inc(tags={"scan": scan, "transport": transport})
-        self.metrics.frame_latency.observe(elapsed, tags={"scan": scan})
+        self.metrics.frames.inc(tags={"transport": transport})
+        self.metrics.frame_latency.observe(elapsed)
         for event in result.outcome.events:
             self.metrics.events.inc(tags={"event_type": str(event.type), "severity": str(event.severity)})
         return AnalyzedFrame(result, elapsed)
@@ -92,21 +95,30 @@ class IntegrityService:
     # -- health -----------------------------------------------------------------------------------
     async def health(self) -> Health:
         names = ("face", "gaze", "objects")
-        models = (self.analyzers.face, self.analyzers.gaze, self.analyzers.objects)
+        probes = (  # the face stage names each of its models: face, face_landmarks, face_verifier
+            self.analyzers.face.statuses(),
+            _named("gaze", self.analyzers.gaze.status()),
+            _named("objects", self.analyzers.objects.status()),
+        )
         results = await asyncio.gather(
-            *(asyncio.wait_for(m.status(), HEALTH_TIMEOUT_S) for m in models), return_exceptions=True
+            *(asyncio.wait_for(p, HEALTH_TIMEOUT_S) for p in probes), return_exceptions=True
         )
         statuses: dict[str, ModelStatus] = {}
         for name, result in zip(names, results, strict=True):
-            if isinstance(result, ModelStatus):
-                statuses[name] = result
-            else:
+            if isinstance(result, BaseException):
                 statuses[name] = ModelStatus(
                     available=False, detail=f"not responding: {type(result).__name__}"
                 )
+            else:
+                statuses.update(result)
+        store_error = None
         try:
             active = await asyncio.wait_for(self.shards.count(), HEALTH_TIMEOUT_S)
-        except Exception:
-            logger.exception("session count failed")
-            active = -1
-        return Health(statuses, active, round(time.time() - self.started, 3))
+        except Exception as exc:
+            logger.warning("session count failed: %s", exc)
+            active, store_error = -1, str(exc) or type(exc).__name__
+        return Health(statuses, active, round(time.time() - self.started, 3), store_error=store_error)
+
+
+async def _named(name: str, status: Awaitable[ModelStatus]) -> dict[str, ModelStatus]:
+    return {name: await status}

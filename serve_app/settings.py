@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from integrity.core.paths import REPO_ROOT
@@ -45,6 +45,40 @@ class Settings(BaseSettings):
     max_frame_pixels: int = Field(4096 * 4096, ge=64 * 64, description="Largest frame, width x height.")
     max_metadata_bytes: int = Field(16 * 1024, ge=0, description="Largest session metadata, as JSON.")
 
+    # --- security (docs/SECURITY.md) --------------------------------------------------------------
+    api_keys: str = Field(
+        "",
+        repr=False,
+        description="Comma-separated API keys of the platform backends; empty: open (a warning at start).",
+    )
+    session_token_secret: SecretStr | None = Field(
+        None,
+        description="HMAC key of session tokens; unset: a random one per deployment (tokens die with it).",
+    )
+    session_token_ttl_s: float = Field(6 * 3600.0, gt=0, description="Longest life of a session token.")
+    rate_limit_fps: float = Field(10.0, ge=0, description="Frames per second per session (0: no limit).")
+    rate_limit_burst: float = Field(20.0, ge=1, description="Frames a session may send at once.")
+    session_starts_per_minute: float = Field(
+        120.0, ge=0, description="New sessions per minute per API key (0: no limit)."
+    )
+    cors_origins: str = Field("", description="Comma-separated origins allowed cross-origin; empty: none.")
+    tls_certfile: Path | None = Field(None, description="Serve HTTPS with this certificate (PEM)...")
+    tls_keyfile: Path | None = Field(None, description="...and this private key.")
+
+    @property
+    def api_key_list(self) -> tuple[str, ...]:
+        return tuple(k.strip() for k in self.api_keys.split(",") if k.strip())
+
+    @property
+    def cors_origin_list(self) -> tuple[str, ...]:
+        return tuple(o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip())
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Settings:
+        if (self.tls_certfile is None) != (self.tls_keyfile is None):
+            raise ValueError("TLS_CERTFILE and TLS_KEYFILE go together")
+        return self
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _lower(cls, value: object) -> object:
@@ -52,7 +86,9 @@ class Settings(BaseSettings):
 
     @property
     def face_models_dir(self) -> Path:
-        """Folder of dlib's .dat files, found without importing face_recognition_models.
+        """Folder of dlib's 68-point landmark model, found without importing face_recognition_models.
+
+        (The face detector and verifier files, BlazeFace and FaceMesh, are under ``model_path``.)
 
         Importing that package needs pkg_resources, which current setuptools no longer ships.
         """

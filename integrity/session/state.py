@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from integrity.core.enums import ScanMode, Verdict
-from integrity.core.results import Box, FaceAnalysis, GazeAnalysis, GazeNeutral, ObjectAnalysis
+from integrity.core.enums import Verdict
+from integrity.core.results import FaceAnalysis, GazeAnalysis, GazeNeutral, ObjectAnalysis
 from integrity.session.behaviour.tracker import BehaviourSnapshot, BehaviourState
 from integrity.session.risk.engine import EventRecord, RiskState
 
@@ -18,17 +18,6 @@ class GoneReason(StrEnum):
 
     ENDED = "ended"
     EXPIRED = "expired"
-
-
-class FaceMemory(BaseModel):
-    """What the session remembers of earlier face scans, to decide how hard to look next."""
-
-    last_deep_at: float | None = None
-    last_deep_count: int = 0
-    last_count: int | None = None
-    fine: bool = False  # faces too small for the base fast pass were seen: fast passes run at 2x
-    doubt: bool = False  # the last frame left doubt: the next frame may get a deep scan
-    rejected: list[Box] = Field(default_factory=list)  # regions the last deep scan ruled out
 
 
 class SessionState(BaseModel):
@@ -43,7 +32,6 @@ class SessionState(BaseModel):
     attention_sum: float = 0.0
     attention_frames: int = 0
     risk: RiskState = Field(default_factory=RiskState)
-    face: FaceMemory = Field(default_factory=FaceMemory)
     behaviour: BehaviourState = Field(default_factory=BehaviourState)
     unavailable: dict[str, str] = Field(default_factory=dict)  # model -> why, seen during the session
 
@@ -52,8 +40,6 @@ class FramePlan(BaseModel):
     """The session's answer before a frame is analysed."""
 
     timestamp: float  # stream time the frame is booked at
-    deep: bool
-    fine: bool
     neutral: GazeNeutral = Field(default_factory=GazeNeutral, description="the candidate's calibration")
 
 
@@ -62,10 +48,7 @@ class FrameFacts(BaseModel):
 
     timestamp: float
     faces: int
-    scan: ScanMode
-    doubtful: list[Box] = Field(default_factory=list)
-    rejected: list[Box] = Field(default_factory=list)
-    needs_fine: bool = False
+    unverified: int = 0  # face-like candidates not counted (failed or beyond the checks)
     gaze: GazeAnalysis | None = None
     objects: ObjectAnalysis
     unavailable: dict[str, str] = Field(default_factory=dict)
@@ -82,10 +65,7 @@ class FrameFacts(BaseModel):
         return cls(
             timestamp=timestamp,
             faces=face.count,
-            scan=face.scan,
-            doubtful=face.doubtful,
-            rejected=face.rejected,
-            needs_fine=face.needs_fine,
+            unverified=len(face.unverified),
             gaze=gaze,
             objects=objects,
             unavailable=unavailable or {},

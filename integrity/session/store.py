@@ -6,13 +6,21 @@ rather than "unknown".
 
 from __future__ import annotations
 
+import functools
 import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict
+from collections.abc import Callable, Coroutine
+from typing import Any, ParamSpec, TypeVar
 
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
+from integrity.core.errors import SessionStoreUnavailable
 from integrity.session.state import GoneReason, SessionState
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 TOMBSTONE_TTL_S = 24 * 3600
 TOMBSTONE_LIMIT = 100_000
@@ -85,6 +93,26 @@ class MemoryStore(SessionStore):
         return sum(len(state.model_dump_json()) for state in self._sessions.values())
 
 
+def _unavailable_on_redis_errors(
+    method: Callable[P, Coroutine[Any, Any, R]],
+) -> Callable[P, Coroutine[Any, Any, R]]:
+    """Redis down or timing out is "the session store is unavailable" (503, retry), not a crash.
+
+    Every write is one MULTI/EXEC transaction, so a failed call leaves nothing half-written.
+    """
+
+    @functools.wraps(method)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await method(*args, **kwargs)
+        except (RedisError, OSError) as exc:
+            raise SessionStoreUnavailable(
+                f"the session store (Redis) is unavailable: {type(exc).__name__}"
+            ) from None
+
+    return wrapper
+
+
 class RedisStore(SessionStore):
     """Session JSON under ``iis:session:<id>`` with a TTL of the expiry time, refreshed on each save.
 
@@ -95,7 +123,10 @@ class RedisStore(SessionStore):
     prefix = "iis"
 
     def __init__(self, url: str, expire_seconds: float) -> None:
-        self._redis = aioredis.from_url(url, decode_responses=True)
+        # Short timeouts: with Redis down a frame is refused in about a second (503), never hangs.
+        self._redis = aioredis.from_url(
+            url, decode_responses=True, socket_timeout=2.0, socket_connect_timeout=2.0
+        )
         self._ttl_ms = max(
             1000, int(expire_seconds * 1000) + 60_000
         )  # the sweeper decides; TTL is a backstop
@@ -110,19 +141,23 @@ class RedisStore(SessionStore):
     def _active_key(self) -> str:
         return f"{self.prefix}:active"
 
+    @_unavailable_on_redis_errors
     async def ping(self) -> None:
         await self._redis.ping()
 
+    @_unavailable_on_redis_errors
     async def load(self, session_id: str) -> SessionState | None:
         raw = await self._redis.get(self._key(session_id))
         return None if raw is None else SessionState.model_validate_json(raw)
 
+    @_unavailable_on_redis_errors
     async def save(self, state: SessionState) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.set(self._key(state.session_id), state.model_dump_json(), px=self._ttl_ms)
             pipe.zadd(self._active_key, {state.session_id: state.last_activity})
             await pipe.execute()
 
+    @_unavailable_on_redis_errors
     async def remove(self, session_id: str, reason: GoneReason) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.delete(self._key(session_id))
@@ -130,14 +165,17 @@ class RedisStore(SessionStore):
             pipe.set(self._gone_key(session_id), reason.value, ex=TOMBSTONE_TTL_S)
             await pipe.execute()
 
+    @_unavailable_on_redis_errors
     async def gone(self, session_id: str) -> GoneReason | None:
         raw = await self._redis.get(self._gone_key(session_id))
         return None if raw is None else GoneReason(str(raw))
 
+    @_unavailable_on_redis_errors
     async def idle_before(self, cutoff: float) -> list[str]:
         ids = await self._redis.zrangebyscore(self._active_key, "-inf", f"({cutoff}")
         return [str(i) for i in ids]
 
+    @_unavailable_on_redis_errors
     async def count(self) -> int:
         return int(await self._redis.zcard(self._active_key))
 

@@ -1,23 +1,21 @@
-"""Face deployment: count faces and place 68 landmarks, robust beyond frontal faces.
+"""Face deployment: count faces on every frame and place 68 landmarks on each.
 
-dlib's frontal HOG detector is fast (10-25 ms at 640 px here) but misses faces turned 45-60
-degrees, small faces and some partly hidden ones: exactly the second person leaning in. So:
-
-* fast pass (every frame): HOG on the frame downscaled to ``detect_max_side``. Detections at or
-  above ``accept_score`` are faces; those between ``candidate_score`` and it are *doubtful* and
-  reported as such, not counted.
-* deep pass (when the session asks: first frame, every few seconds, or in doubt): HOG at twice the
-  resolution (faces down to ~40 px), doubtful candidates verified by dlib's MMOD CNN on a crop
-  scaled to suit it, and, when HOG found at most one face, MMOD over the whole frame at a reduced
-  size to catch turned faces HOG does not see at all. MMOD costs ~2.5-4.5 us per pixel here, which
-  is why it only runs on crops and small frames, and only in the deep pass.
+* Detection: BlazeFace (full range by default, short range selectable in configs/face.yaml), run with
+  LiteRT on the frame letterboxed to 192 (or 128) px: 5-10 ms per frame here, frontal to profile,
+  faces down to ~20 px of a 640 px frame.
+* Verification: a candidate at or above ``sure_score`` is a face. One below it is counted only when
+  enough independent checks agree (``face_verify.py``); otherwise it is reported as an *unverified*
+  candidate and not counted (a dog's head, a teddy bear). Nothing on this path takes more than a few
+  milliseconds: there is no slow "deep scan".
+* Landmarks: dlib's 68-point shape predictor, which head pose and gaze use. It was trained on dlib
+  HOG boxes, so each detector box is first mapped to the box HOG would draw (``box_map``: scale and
+  offset fitted on the fixtures, see ``benchmarks/face_detect.py --fit``).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,268 +24,242 @@ import dlib
 import numpy as np
 from pydantic import Field
 
-from integrity.core.config import YamlConfig
-from integrity.core.enums import ScanMode
-from integrity.core.geometry import overlap_of_smaller
-from integrity.core.results import Box, DetectedFace, EyePatch, FaceAnalysis, FaceDetector, ModelStatus
+from integrity.core.config import ConfigSection, YamlConfig
+from integrity.core.enums import FaceCheck, FaceDetector
+from integrity.core.errors import ModelUnavailable
+from integrity.core.paths import MODELS
+from integrity.core.results import Box, DetectedFace, EyePatch, FaceAnalysis, ModelStatus
 from integrity.core.timing import ms_since
-from integrity.vision.imaging import BGRImage, decode, read_header, resize_to_max_side
+from integrity.vision.blazeface import BlazeFace, FaceCandidate
+from integrity.vision.face_verify import FaceMesh, FaceVerifier, VerifyConfig
+from integrity.vision.imaging import BGRImage, decode, read_header, shrink
+from integrity.vision.model_files import sha256_of
 
 LANDMARK_MODEL = "shape_predictor_68_face_landmarks.dat"
-MMOD_MODEL = "mmod_human_face_detector.dat"
 EYE_POINTS = slice(36, 48)  # iBUG 68: right eye 36-41, left eye 42-47 (subject's sides)
+
+
+class BoxMap(ConfigSection):
+    """Detector box -> the square box dlib's HOG would draw, in units of the detector box's width."""
+
+    scale: float = Field(1.0, gt=0)
+    dx: float = 0.0
+    dy: float = 0.0
 
 
 class FaceConfig(YamlConfig):
     """configs/face.yaml."""
 
+    detector: FaceDetector = FaceDetector.BLAZEFACE_FULL_RANGE
+    threads: int = Field(1, ge=1)
+    min_score: float = Field(0.5, ge=0, le=1)
+    sure_score: float = Field(0.8, ge=0, le=1)
+    nms_iou: float = Field(0.3, gt=0, le=1)
+    weighted_nms: bool = True
+    box_map: dict[FaceDetector, BoxMap] = Field(default_factory=dict)
+    verify: VerifyConfig = VerifyConfig()
     work_max_side: int = Field(1920, ge=160)
-    detect_max_side: int = Field(640, ge=80)
-    hog_upsample: int = Field(0, ge=0, le=2)
-    accept_score: float = 0.0
-    candidate_score: float = -0.6
-    deep_hog_max_side: int = Field(1280, ge=160)
-    verify_max_candidates: int = Field(3, ge=0)
-    verify_box_px: int = Field(120, ge=40)
-    verify_margin: float = Field(0.3, ge=0)
-    mmod_full_max_side: int = Field(480, ge=0)
-    mmod_full_max_faces: int = Field(1, ge=0)
-    mmod_min_confidence: float = 0.3
-    same_face_overlap: float = Field(0.5, gt=0, le=1)
     min_face_px: int = Field(20, ge=1)
     max_faces: int = Field(16, ge=1)
     eye_patch_max_width: int = Field(320, ge=32)
 
 
-@dataclass(slots=True)
-class _Found:
-    """A face hypothesis in work-image coordinates."""
-
-    left: float
-    top: float
-    right: float
-    bottom: float
-    score: float
-    detector: FaceDetector
-
-    @property
-    def width(self) -> float:
-        return self.right - self.left
-
-    @property
-    def area(self) -> float:
-        return max(0.0, self.right - self.left) * max(0.0, self.bottom - self.top)
-
-    def overlap(self, other: _Found) -> float:
-        """HOG and MMOD boxes of one face differ in size: overlap of the smaller box."""
-        return overlap_of_smaller(
-            (self.left, self.top, self.right, self.bottom), (other.left, other.top, other.right, other.bottom)
-        )
+def dlib_box(candidate: FaceCandidate, mapping: BoxMap) -> tuple[float, float, float, float]:
+    """The square box (left, top, right, bottom) dlib's shape predictor expects for this face."""
+    width = candidate.width
+    cx, cy = candidate.centre
+    cx, cy = cx + mapping.dx * width, cy + mapping.dy * width
+    half = mapping.scale * width / 2
+    return cx - half, cy - half, cx + half, cy + half
 
 
 class FaceAnalyzer:
-    """dlib face detection and landmarks; no transport code, so tests call it directly."""
+    """Face detection, verification and landmarks; no transport code, so tests call it directly.
 
-    def __init__(self, models_dir: Path, config: FaceConfig) -> None:
+    ``landmarks_dir`` holds dlib's 68-point model (the ``face_recognition_models`` package);
+    ``models_dir`` (``MODEL_PATH``) the BlazeFace and FaceMesh files the install step extracted.
+    """
+
+    def __init__(self, landmarks_dir: Path, config: FaceConfig, models_dir: Path = MODELS) -> None:
+        self.landmarks_dir = landmarks_dir
         self.models_dir = models_dir
         self.config = config
-        self._hog: Any = None
-        self._mmod: Any = None
+        self._detector: BlazeFace | None = None
+        self._verifier: FaceVerifier | None = None
         self._landmarks: Any = None
-        # dlib's detectors and predictor are not thread-safe (concurrent calls crashed a replica
+        self._statuses: dict[str, ModelStatus] = {
+            "face": ModelStatus(available=False, detail="not loaded"),
+        }
+        # dlib's detector and predictor are not thread-safe (concurrent calls crashed a replica
         # with SIGSEGV) and Serve runs sync methods in a thread pool: one frame at a time per
         # analyzer. Decoding, which is thread-safe, happens outside the lock.
         self._lock = threading.Lock()
 
     def load(self) -> None:
-        self._hog = dlib.get_frontal_face_detector()
-        self._landmarks = dlib.shape_predictor(str(self.models_dir / LANDMARK_MODEL))
-        self._mmod = dlib.cnn_face_detection_model_v1(str(self.models_dir / MMOD_MODEL))
+        """Load every model; a missing or wrong file leaves the analyzer unavailable, saying why."""
+        cfg = self.config
+        try:
+            detector = self._blazeface(cfg.detector)
+            short_range = (
+                detector
+                if cfg.detector is FaceDetector.BLAZEFACE_SHORT_RANGE
+                else self._blazeface(FaceDetector.BLAZEFACE_SHORT_RANGE)
+            )
+            mesh = FaceMesh(self.models_dir, cfg.threads)
+            landmark_path = self.landmarks_dir / LANDMARK_MODEL
+            landmarks = dlib.shape_predictor(str(landmark_path))
+            hog = dlib.get_frontal_face_detector()
+        except Exception as exc:  # the reason goes to /health and every frame's 503
+            self._statuses = {"face": ModelStatus(available=False, detail=f"face models not loaded: {exc}")}
+            return
+        self._detector, self._landmarks = detector, landmarks
+        self._verifier = FaceVerifier(cfg.verify, mesh, short_range, hog)
+        litert = f"litert (ai-edge-litert), {cfg.threads} thread(s)"
+        self._statuses = {
+            "face": ModelStatus(
+                available=True,
+                detail=f"BlazeFace {cfg.detector.removeprefix('blazeface_').replace('_', ' ')} (Apache-2.0)",
+                file=detector.path.name,
+                sha256=sha256_of(detector.path),
+                runtime=litert,
+            ),
+            "face_landmarks": ModelStatus(
+                available=True,
+                detail="dlib 68-point shape predictor (iBUG 300-W: no commercial use)",
+                file=LANDMARK_MODEL,
+                sha256=sha256_of(landmark_path),
+                runtime=f"dlib {dlib.__version__}",
+            ),
+            "face_verifier": ModelStatus(
+                available=True,
+                detail="checks doubtful faces: FaceMesh presence (Apache-2.0), BlazeFace short range, HOG",
+                file=mesh.path.name,
+                sha256=sha256_of(mesh.path),
+                runtime=litert,
+            ),
+        }
+
+    def _blazeface(self, variant: FaceDetector) -> BlazeFace:
+        cfg = self.config
+        return BlazeFace(self.models_dir, variant, cfg.threads, cfg.min_score, cfg.nms_iou, cfg.weighted_nms)
 
     @property
     def status(self) -> ModelStatus:
-        if self._hog is None:
-            return ModelStatus(available=False, detail="not loaded")
-        return ModelStatus(available=True, detail=f"dlib {dlib.__version__}: HOG + MMOD + 68 landmarks")
+        """The face detector's status (what ``/health`` shows as ``face``)."""
+        return self._statuses["face"]
+
+    @property
+    def statuses(self) -> dict[str, ModelStatus]:
+        """Every model of the face stage: detector, landmarks, verifier."""
+        return dict(self._statuses)
 
     # -- entry points -----------------------------------------------------------------------------
-    def analyze(self, data: bytes, deep: bool = False, fine: bool = False) -> FaceAnalysis:
-        """Analyse an encoded JPEG/PNG frame.
-
-        ``deep`` runs the deep scan; ``fine`` runs the fast pass at twice the resolution (for
-        sessions whose faces are too small for the base size). Neither changes what counts as a face.
-        """
+    def analyze(self, data: bytes) -> FaceAnalysis:
+        """Analyse an encoded JPEG/PNG frame."""
+        self._require_models()
         started = time.perf_counter()
         header = read_header(data)
         image, scale = decode(data, header, min_side=self.config.work_max_side)
-        decode_ms = (time.perf_counter() - started) * 1000
-        result = self.analyze_image(image, deep=deep, fine=fine, scale=scale)
+        decode_ms = ms_since(started)
+        result = self.analyze_image(image, scale=scale)
         result.timings_ms["decode"] = round(decode_ms, 2)
         return result
 
-    def analyze_image(
-        self, image: BGRImage, deep: bool = False, fine: bool = False, scale: float = 1.0
-    ) -> FaceAnalysis:
+    def analyze_image(self, image: BGRImage, scale: float = 1.0) -> FaceAnalysis:
         """Analyse a decoded BGR frame; ``scale`` is its size relative to the original frame."""
-        if self._hog is None:
-            raise RuntimeError("FaceAnalyzer.load() was not called")
+        self._require_models()
         waited = time.perf_counter()
         with self._lock:
             queued_ms = ms_since(waited)
-            result = self._analyze_locked(image, deep, fine, scale)
+            result = self._analyze_locked(image, scale)
         result.timings_ms["queue"] = round(queued_ms, 2)
         return result
 
-    def _analyze_locked(self, image: BGRImage, deep: bool, fine: bool, scale: float) -> FaceAnalysis:
+    def detect(self, image: BGRImage) -> list[FaceCandidate]:
+        """The detector's candidates alone (no verification, no landmarks), for benchmarks."""
+        self._require_models()
+        assert self._detector is not None
+        return self._detector.detect(image)
+
+    def _require_models(self) -> None:
+        if self._detector is None:
+            raise ModelUnavailable(self.status.detail or "face models not loaded")
+
+    def _analyze_locked(self, image: BGRImage, scale: float) -> FaceAnalysis:
+        assert self._detector is not None and self._verifier is not None
         cfg = self.config
         timings: dict[str, float] = {}
         tick = time.perf_counter()
-        work, work_scale = resize_to_max_side(image, cfg.work_max_side)
+        work, work_scale = image, 1.0
+        if max(image.shape[:2]) > cfg.work_max_side:
+            work_scale = cfg.work_max_side / max(image.shape[:2])
+            size = (round(image.shape[1] * work_scale), round(image.shape[0] * work_scale))
+            work = shrink(image, size)
         scale *= work_scale
-        gray = cv2.cvtColor(work, cv2.COLOR_BGR2GRAY)
-
-        if deep or fine:
-            accepted, doubtful = self._hog_pass(work, cfg.deep_hog_max_side, twice=True)
-        else:
-            accepted, doubtful = self._hog_pass(work, cfg.detect_max_side, twice=False)
-        timings["hog"] = ms_since(tick)
-
-        rejected: list[_Found] = []
-        needs_fine = False
-        if deep:
-            # Would the plain fast pass have seen the faces HOG finds at twice the size?
-            tick = time.perf_counter()
-            base, _ = self._hog_pass(work, cfg.detect_max_side, twice=False)
-            needs_fine = any(not any(a.overlap(b) >= cfg.same_face_overlap for b in base) for a in accepted)
-            timings["hog_base"] = ms_since(tick)
-            tick = time.perf_counter()
-            doubtful, rejected = self._verify(work, accepted, doubtful)
-            timings["verify"] = ms_since(tick)
-            if cfg.mmod_full_max_side > 0 and len(accepted) <= cfg.mmod_full_max_faces:
-                tick = time.perf_counter()
-                self._mmod_full(work, accepted)
-                timings["mmod_full"] = ms_since(tick)
-
         min_px = cfg.min_face_px * scale
-        accepted = [f for f in accepted if f.width >= min_px]
-        accepted.sort(key=lambda f: f.area, reverse=True)
+        candidates = [c for c in self._detector.detect(work) if c.width >= min_px]
+        timings["detect"] = ms_since(tick)
+
+        tick = time.perf_counter()
+        accepted: list[tuple[FaceCandidate, list[FaceCheck]]] = []
+        unverified: list[FaceCandidate] = []
+        checked = 0
+        for candidate in candidates:  # strongest first
+            if candidate.score >= cfg.sure_score:
+                accepted.append((candidate, []))
+                continue
+            if checked >= cfg.verify.max_candidates:
+                unverified.append(candidate)  # not looked at closely: in doubt, not counted
+                continue
+            checked += 1
+            passed, _ = self._verifier.verify(work, candidate)
+            if self._verifier.accepted(passed):
+                accepted.append((candidate, passed))
+            else:
+                unverified.append(candidate)
+        if checked:
+            timings["verify"] = ms_since(tick)
+        accepted.sort(key=lambda found: found[0].width * found[0].height, reverse=True)
         accepted = accepted[: cfg.max_faces]
 
         tick = time.perf_counter()
-        faces = [self._describe(gray, found, scale) for found in accepted]
+        faces: list[DetectedFace] = []
+        eye_patch = None
+        if accepted:
+            gray = cv2.cvtColor(work, cv2.COLOR_BGR2GRAY)
+            faces = [self._describe(gray, found, checks, scale) for found, checks in accepted]
+            eye_patch = self._eye_patch(gray, faces[0], scale)
         timings["landmarks"] = ms_since(tick)
-        eye_patch = self._eye_patch(gray, faces[0], scale) if faces else None
         height, width = work.shape[:2]
         return FaceAnalysis(
             image_width=round(width / scale),
             image_height=round(height / scale),
-            scan=ScanMode.DEEP if deep else ScanMode.FAST,
+            detector=cfg.detector,
             faces=faces,
-            doubtful=[_box(d, scale) for d in doubtful],
-            rejected=[_box(r, scale) for r in rejected],
-            needs_fine=needs_fine,
+            unverified=[b for b in (_box(c, work, scale) for c in unverified) if b is not None],
             primary=0 if faces else None,
             eye_patch=eye_patch,
             timings_ms={k: round(v, 2) for k, v in timings.items()},
         )
 
-    # -- detection passes -------------------------------------------------------------------------
-    def _hog_pass(self, work: BGRImage, max_side: int, twice: bool) -> tuple[list[_Found], list[_Found]]:
-        """HOG at ``max_side``; at twice the base size, frames smaller than that are upsampled x2."""
-        cfg = self.config
-        small, s = _rgb_at(work, max_side)
-        upsample = cfg.hog_upsample
-        if twice and max(small.shape[:2]) < min(max_side, 2 * cfg.detect_max_side):
-            upsample += 1  # the frame is smaller than the wanted size: let dlib upsample it
-        rects, scores, _ = self._hog.run(small, upsample, cfg.candidate_score)
-        accepted: list[_Found] = []
-        doubtful: list[_Found] = []
-        for rect, score in sorted(zip(rects, scores, strict=True), key=lambda rs: -rs[1]):
-            found = _clip(
-                _Found(rect.left() / s, rect.top() / s, rect.right() / s, rect.bottom() / s, score, "hog"),
-                work,
-            )
-            if found is None:
-                continue
-            if score >= cfg.accept_score:
-                if not any(found.overlap(a) >= cfg.same_face_overlap for a in accepted):
-                    accepted.append(found)
-            elif not any(found.overlap(a) >= cfg.same_face_overlap for a in (*accepted, *doubtful)):
-                doubtful.append(found)
-        doubtful = [d for d in doubtful if not any(d.overlap(a) >= cfg.same_face_overlap for a in accepted)]
-        return accepted, doubtful
-
-    def _verify(
-        self, work: BGRImage, accepted: list[_Found], doubtful: list[_Found]
-    ) -> tuple[list[_Found], list[_Found]]:
-        """Check the strongest doubtful candidates with MMOD on a crop.
-
-        Confirmed candidates join ``accepted``; returns (left unverified, rejected).
-        """
-        cfg = self.config
-        left = list(doubtful[cfg.verify_max_candidates :])
-        rejected: list[_Found] = []
-        for cand in doubtful[: cfg.verify_max_candidates]:
-            if any(cand.overlap(a) >= cfg.same_face_overlap for a in accepted):
-                continue
-            margin = cand.width * cfg.verify_margin
-            height, width = work.shape[:2]
-            x0, y0 = max(0, int(cand.left - margin)), max(0, int(cand.top - margin))
-            x1, y1 = min(width, int(cand.right + margin)), min(height, int(cand.bottom + margin))
-            if x1 - x0 < 8 or y1 - y0 < 8:
-                continue
-            s = cfg.verify_box_px / max(cand.width, 1.0)
-            crop = cv2.resize(
-                cv2.cvtColor(work[y0:y1, x0:x1], cv2.COLOR_BGR2RGB),
-                None,
-                fx=s,
-                fy=s,
-                interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR,
-            )
-            hits = [
-                _Found(
-                    x0 + d.rect.left() / s,
-                    y0 + d.rect.top() / s,
-                    x0 + d.rect.right() / s,
-                    y0 + d.rect.bottom() / s,
-                    cand.score,
-                    "hog+mmod",
-                )
-                for d in self._mmod(crop, 0)
-                if d.confidence >= cfg.mmod_min_confidence
-            ]
-            confirmed = [h for h in hits if h.overlap(cand) >= cfg.same_face_overlap]
-            if confirmed:
-                best = max(confirmed, key=lambda h: h.area)
-                clipped = _clip(best, work)
-                if clipped and not any(clipped.overlap(a) >= cfg.same_face_overlap for a in accepted):
-                    accepted.append(clipped)
-            else:
-                rejected.append(cand)  # no longer in doubt: MMOD looked closely and saw no face
-        return left, rejected
-
-    def _mmod_full(self, work: BGRImage, accepted: list[_Found]) -> None:
-        cfg = self.config
-        small, s = _rgb_at(work, cfg.mmod_full_max_side)
-        for det in self._mmod(small, 0):
-            if det.confidence < cfg.mmod_min_confidence:
-                continue
-            r = det.rect
-            found = _clip(
-                _Found(r.left() / s, r.top() / s, r.right() / s, r.bottom() / s, det.confidence, "mmod"), work
-            )
-            if found and not any(found.overlap(a) >= cfg.same_face_overlap for a in accepted):
-                accepted.append(found)
-
     # -- per-face description ---------------------------------------------------------------------
-    def _describe(self, gray: BGRImage, found: _Found, scale: float) -> DetectedFace:
-        rect = dlib.rectangle(int(found.left), int(found.top), int(found.right), int(found.bottom))
-        shape = self._landmarks(gray, rect)
-        points = [(round(p.x / scale, 2), round(p.y / scale, 2)) for p in shape.parts()]
+    def landmarks_of(self, gray: BGRImage, candidate: FaceCandidate) -> list[tuple[float, float]]:
+        """68 points (work-image pixels) on the detector box mapped to dlib's box."""
+        mapping = self.config.box_map.get(self.config.detector, BoxMap())
+        left, top, right, bottom = (round(v) for v in dlib_box(candidate, mapping))
+        shape = self._landmarks(gray, dlib.rectangle(left, top, right, bottom))
+        return [(float(p.x), float(p.y)) for p in shape.parts()]
+
+    def _describe(
+        self, gray: BGRImage, found: FaceCandidate, checks: list[FaceCheck], scale: float
+    ) -> DetectedFace:
+        points = [(round(x / scale, 2), round(y / scale, 2)) for x, y in self.landmarks_of(gray, found)]
+        box = _box(found, gray, scale)
         return DetectedFace(
-            box=_box(found, scale),
-            score=round(float(found.score), 3),
-            detector=found.detector,
+            box=box if box is not None else Box(x=0, y=0, width=0, height=0),
+            score=round(found.score, 3),
+            detector=self.config.detector,
+            checks=checks,
             landmarks=points,
         )
 
@@ -317,25 +289,16 @@ class FaceAnalyzer:
         )
 
 
-def _rgb_at(image: BGRImage, max_side: int) -> tuple[BGRImage, float]:
-    """dlib wants RGB: convert after downscaling, so the full-size frame is never converted."""
-    small, scale = resize_to_max_side(image, max_side)
-    return cv2.cvtColor(small, cv2.COLOR_BGR2RGB), scale
-
-
-def _clip(found: _Found, image: BGRImage) -> _Found | None:
+def _box(found: FaceCandidate, image: BGRImage, scale: float) -> Box | None:
+    """The detection clipped to the frame, in original pixels (None when nothing is left)."""
     height, width = image.shape[:2]
     left, top = max(0.0, found.left), max(0.0, found.top)
     right, bottom = min(float(width), found.right), min(float(height), found.bottom)
-    if right - left < 4 or bottom - top < 4:
+    if right - left < 1 or bottom - top < 1:
         return None
-    return _Found(left, top, right, bottom, found.score, found.detector)
-
-
-def _box(found: _Found, scale: float) -> Box:
     return Box(
-        x=round(found.left / scale),
-        y=round(found.top / scale),
-        width=round(found.width / scale),
-        height=round((found.bottom - found.top) / scale),
+        x=round(left / scale),
+        y=round(top / scale),
+        width=round((right - left) / scale),
+        height=round((bottom - top) / scale),
     )

@@ -95,6 +95,20 @@ def resize_to_max_side(image: BGRImage, max_side: int) -> tuple[BGRImage, float]
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
 
 
+def shrink(image: BGRImage, size: tuple[int, int]) -> BGRImage:
+    """Downscale to ``size`` (width, height) with area averaging, fast at any ratio.
+
+    ``INTER_AREA`` costs ~11 ms from 1920 px to 192 px here; halving first (an exact 2x2 average
+    with ``INTER_LINEAR``) while the image is at least 4x the target brings that to ~2 ms with
+    practically the same pixels.
+    """
+    while image.shape[1] >= 4 * size[0] and image.shape[0] >= 4 * size[1]:
+        image = cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_LINEAR)
+    if (image.shape[1], image.shape[0]) == size:
+        return image
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
 def encode_jpeg(image: BGRImage, quality: int = 90) -> bytes:
     ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:

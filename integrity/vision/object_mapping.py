@@ -63,7 +63,9 @@ class ObjectsConfig(YamlConfig):
     imgsz_gpu: int = Field(640, ge=32, le=2048)
     rect: bool = True
     device: str = Field("auto", pattern="^(auto|cpu|cuda)$")
-    threads: int = Field(1, ge=0, le=64, description="onnxruntime intra-op threads (0: all cores)")
+    threads: int = Field(
+        1, ge=0, le=64, description="inference threads, onnxruntime or LiteRT (0: all cores)"
+    )
     batch: BatchConfig = Field(default_factory=BatchConfig)
 
     @field_validator("classes")

@@ -1,12 +1,16 @@
 """Objects deployment: YOLO detection of phones (whole and partial), books, laptops, screens, people.
 
-* weights: ``YOLO_MODEL`` under ``MODEL_PATH`` (``yolo_weights.py``): a ``.pt`` is exported to
-  ONNX once and cached beside it; none ship with the repository and none are downloaded at run
-  time. Without a usable model the deployment says so in ``status`` and in every answer
-  (``available: false`` with the reason), so no response ever reads "no phone" when nothing looked.
-* inference: onnxruntime on the ONNX export (``yolo_onnx.py``: letterbox, decoding, NMS in numpy);
-  never torch or torchvision in this process. CUDA through onnxruntime's provider where the
-  replica has a GPU and an onnxruntime build with CUDA (``onnxruntime-gpu``); CPU otherwise.
+* weights: ``YOLO_MODEL`` under ``MODEL_PATH`` (``yolo_weights.py``); the file decides the runtime:
+  a ``.pt`` is exported to ONNX once and cached beside it, an ``.onnx`` runs as it is (both with
+  onnxruntime), a ``.tflite`` runs with LiteRT. The replica never downloads anything (``make run``
+  and ``make models`` fetch the default weights beforehand where a network exists). Without a
+  usable model the deployment says so in ``status`` and in every answer (``available: false`` with
+  the reason), so no response ever reads "no phone" when nothing looked.
+* inference: a ``YoloRuntime`` (``yolo_onnx.py``, ``yolo_tflite.py``) on a letterboxed batch; the
+  letterbox, decoding and NMS (numpy) are shared. Never torch or torchvision in this process. CUDA
+  through onnxruntime's provider where the replica has a GPU and an onnxruntime build with CUDA
+  (``onnxruntime-gpu``); CPU otherwise. The input size is the model's own where it is fixed (a
+  TFLite export: 640), else ``imgsz_cpu`` / ``imgsz_gpu``.
 * mapping: classes to events, thresholds and the partial-phone rule (``object_mapping.py``,
   ``configs/objects.yaml``).
 """
@@ -17,6 +21,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -24,11 +29,26 @@ from integrity.core.results import ModelStatus, ObjectAnalysis
 from integrity.core.timing import ms_since
 from integrity.vision.imaging import BGRImage, ImageDecodeError, decode, read_header
 from integrity.vision.object_mapping import FrameDetection, ObjectsConfig, map_detections, normalize_label
-from integrity.vision.yolo_onnx import Letterbox, ModelFormatError, YoloOnnxModel, letterbox, to_batch
+from integrity.vision.yolo_onnx import (
+    FloatArray,
+    Letterbox,
+    ModelFormatError,
+    YoloOnnxModel,
+    letterbox,
+    to_batch,
+)
 from integrity.vision.yolo_onnx import decode as decode_output
-from integrity.vision.yolo_weights import WeightsUnavailable, prepare_onnx, resolve_weights
+from integrity.vision.yolo_tflite import YoloTfliteModel
+from integrity.vision.yolo_weights import (
+    LITERT,
+    PreparedModel,
+    WeightsUnavailable,
+    prepare_model,
+    resolve_weights,
+    runtime_for,
+)
 
-__all__ = ["ObjectDetector", "ObjectsConfig", "resolve_weights"]
+__all__ = ["ObjectDetector", "ObjectsConfig", "YoloRuntime", "open_model", "resolve_weights"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,14 +56,19 @@ CPU = ["CPUExecutionProvider"]
 CUDA = ["CUDAExecutionProvider", "CPUExecutionProvider"]
 
 
-def choose_providers(device: str) -> tuple[list[str], str]:
-    """onnxruntime providers for ``device`` (auto, cpu, cuda) and a note on the choice."""
+def choose_providers(device: str, gpu_assigned: bool | None = None) -> tuple[list[str], str]:
+    """onnxruntime providers for ``device`` (auto, cpu, cuda) and a note on the choice.
+
+    ``gpu_assigned``: whether the caller's scheduler gave this process a GPU (under Ray only GPUs
+    given to the replica count; the deployment says); None outside a scheduler, where CUDA being
+    there is enough.
+    """
     if device == "cpu":
         return CPU, "cpu"
     import onnxruntime as ort
 
     has_cuda = "CUDAExecutionProvider" in ort.get_available_providers()
-    gpu = has_cuda and _gpu_assigned()
+    gpu = has_cuda and gpu_assigned is not False
     if gpu:
         return CUDA, "cuda"
     if device == "cuda":
@@ -52,13 +77,32 @@ def choose_providers(device: str) -> tuple[list[str], str]:
     return CPU, "cpu"
 
 
-def _gpu_assigned() -> bool:
-    """Under Ray only GPUs given to this replica count; outside Ray, CUDA being there is enough."""
-    import ray
+class YoloRuntime(Protocol):
+    """What the detector needs from a runtime: ``YoloOnnxModel`` and ``YoloTfliteModel``."""
 
-    if ray.is_initialized():
-        return bool(ray.get_gpu_ids())
-    return True
+    @property
+    def runtime(self) -> str: ...  # "onnxruntime", "litert"
+    @property
+    def names(self) -> dict[int, str]: ...
+    @property
+    def stride(self) -> int: ...
+    @property
+    def end2end(self) -> bool: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def fixed_size(self) -> tuple[int, int] | None: ...  # (height, width) of a fixed input
+    @property
+    def channels_last(self) -> bool: ...  # NHWC input (else NCHW)
+
+    def infer(self, batch: FloatArray) -> FloatArray: ...  # must be safe to call from several threads
+
+
+def open_model(prepared: PreparedModel, threads: int, providers: list[str]) -> YoloRuntime:
+    """The runtime the prepared file asks for (``yolo_weights.RUNTIMES``: the suffix decides)."""
+    if prepared.runtime == LITERT:
+        return YoloTfliteModel(prepared.file, threads=threads)
+    return YoloOnnxModel(prepared.file, threads=threads, providers=providers)
 
 
 @dataclass(slots=True)
@@ -84,36 +128,47 @@ class ObjectDetector:
         model_name: str,
         confidence_threshold: float,
         config: ObjectsConfig | None = None,
+        gpu_assigned: bool | None = None,
     ) -> None:
         self.model_path = model_path
+        self.gpu_assigned = gpu_assigned
         self.model_name = model_name
         self.weights = resolve_weights(model_path, model_name)
         self.confidence_threshold = confidence_threshold
         self.config = config or ObjectsConfig()
         self.imgsz = self.config.imgsz_cpu
         self.rect = self.config.rect
-        self.model: YoloOnnxModel | None = None
+        self.model: YoloRuntime | None = None
         self._labels: dict[int, str] = {}  # class id -> reported label
         self._min_confidence = confidence_threshold
-        self._status = ModelStatus(available=False, detail="not loaded")
+        self._status = ModelStatus(
+            available=False, detail="not loaded", file=str(self.weights), runtime=runtime_for(self.weights)
+        )
 
     # -- load -------------------------------------------------------------------------------------
     def load(self) -> None:
         cfg = self.config
+        prepared: PreparedModel | None = None
         try:
-            providers, device = choose_providers(cfg.device)
+            providers: list[str] = []
+            if runtime_for(self.weights) == LITERT:
+                device = "cpu" if cfg.device != "cuda" else "cpu (LiteRT runs on the CPU here)"
+            else:
+                providers, device = choose_providers(cfg.device, self.gpu_assigned)
             self.imgsz = cfg.imgsz_gpu if device == "cuda" else cfg.imgsz_cpu
-            prepared = prepare_onnx(self.model_path, self.model_name, imgsz=self.imgsz)
-            model = YoloOnnxModel(prepared.onnx, threads=cfg.threads, providers=providers)
+            prepared = prepare_model(self.model_path, self.model_name, imgsz=self.imgsz)
+            model = open_model(prepared, cfg.threads, providers)
         except WeightsUnavailable as exc:
-            self._unavailable(str(exc))
+            self._unavailable(str(exc), prepared)
             return
         except (ModelFormatError, OSError) as exc:
-            self._unavailable(f"YOLO model {self.weights} could not be loaded: {exc}")
+            self._unavailable(f"YOLO model {self.weights} could not be loaded: {exc}", prepared)
             return
-        except Exception as exc:  # onnxruntime raises its own exception types
+        except Exception as exc:  # onnxruntime and LiteRT raise their own exception types
             logger.exception("object model failed to load")
-            self._unavailable(f"YOLO model {self.weights} could not be loaded: {type(exc).__name__}: {exc}")
+            self._unavailable(
+                f"YOLO model {self.weights} could not be loaded: {type(exc).__name__}: {exc}", prepared
+            )
             return
 
         labels = {i: normalize_label(n) for i, n in model.names.items()}
@@ -121,15 +176,19 @@ class ObjectDetector:
         mapped = sorted(set(self._labels.values()))
         if not any(cfg.classes[n] is not None for n in mapped):
             self._unavailable(
-                f"YOLO model {prepared.onnx.name} knows none of the configured object classes "
-                f"({', '.join(sorted(cfg.classes))})"
+                f"YOLO model {prepared.file.name} knows none of the configured object classes "
+                f"({', '.join(sorted(cfg.classes))})",
+                prepared,
             )
             return
-        if model.fixed_size is not None:
+        size_note = ""
+        if model.fixed_size is not None:  # the model's own input size wins over imgsz_cpu/gpu
             height, width = model.fixed_size
             if height != width:
-                self._unavailable(f"{prepared.onnx.name}: fixed non-square input {width}x{height}")
+                self._unavailable(f"{prepared.file.name}: fixed non-square input {width}x{height}", prepared)
                 return
+            if height != self.imgsz:
+                size_note = " (fixed by the model)"
             self.imgsz, self.rect = height, False
         self._min_confidence = cfg.decode_floor(mapped, self.confidence_threshold)
         self.model = model
@@ -139,17 +198,23 @@ class ObjectDetector:
         self._status = ModelStatus(
             available=True,
             detail=(
-                f"YOLO {prepared.note} (Ultralytics {model.version}{checked}), onnxruntime on {device}, "
-                f"imgsz {self.imgsz}; reports {', '.join(mapped)}{phones}"
+                f"YOLO {prepared.note} (Ultralytics {model.version}{checked}), {model.runtime} on {device}, "
+                f"imgsz {self.imgsz}{size_note}; reports {', '.join(mapped)}{phones}"
             ),
+            file=str(prepared.source),
+            sha256=prepared.sha256,
+            runtime=model.runtime,
         )
         logger.info("objects: %s", self._status.detail)
 
-    def _unavailable(self, reason: str) -> None:
+    def _unavailable(self, reason: str, prepared: PreparedModel | None = None) -> None:
         self.model = None
         self._status = ModelStatus(
             available=False,
             detail=f"{reason}: object detection (phones, books, laptops) is not performed",
+            file=str(self.weights),
+            sha256=prepared.sha256 if prepared is not None else None,
+            runtime=runtime_for(self.weights),
         )
         logger.warning("objects unavailable: %s", reason)
 
@@ -157,7 +222,7 @@ class ObjectDetector:
         grey = np.full((self.imgsz, self.imgsz, 3), 114, dtype=np.uint8)
         image, _ = letterbox(grey, self.imgsz, self._stride, rect=self.rect)
         assert self.model is not None
-        self.model.infer(to_batch([image]))
+        self.model.infer(to_batch([image], channels_last=self.model.channels_last))
 
     @property
     def _stride(self) -> int:
@@ -182,7 +247,7 @@ class ObjectDetector:
         infer_ms = 0.0
         if good:
             tick = time.perf_counter()
-            batch = to_batch([p.image for p in good if p.image is not None])
+            batch = to_batch([p.image for p in good if p.image is not None], self.model.channels_last)
             raw = self.predict(batch)
             infer_ms = ms_since(tick)
             outputs = [raw[i] for i in range(raw.shape[0])]

@@ -3,7 +3,8 @@
 No torch and no torchvision here: the CPU torch of this project cannot load the registry's
 torchvision (its ``_C.so`` links CUDA), so Ultralytics' own ``predict()`` dies on
 ``torchvision::nms``. The model is an Ultralytics ONNX export (``yolo_weights.py``), whose
-metadata carries the class names and stride.
+metadata carries the class names and stride. The letterbox, batching and decoding here serve the
+LiteRT runtime too (``yolo_tflite.py``): Ultralytics' TFLite exports have the same output layout.
 
 Shapes: the export has a dynamic batch and dynamic height/width, so each frame is letterboxed to
 the smallest multiple of the stride that holds it at ``imgsz`` (a 16:9 frame at 320 runs as
@@ -87,15 +88,19 @@ def _ceil_to(value: int, multiple: int) -> int:
     return max(multiple, math.ceil(value / multiple) * multiple)
 
 
-def to_batch(images: list[BGRImage]) -> FloatArray:
-    """BGR uint8 letterboxed images -> RGB float32 NCHW in 0..1, padded bottom/right to one shape."""
+def to_batch(images: list[BGRImage], channels_last: bool = False) -> FloatArray:
+    """BGR uint8 letterboxed images -> RGB float32 in 0..1, padded bottom/right to one shape.
+
+    NCHW (ONNX exports) or, with ``channels_last``, NHWC (Ultralytics' TFLite exports).
+    """
     height = max(img.shape[0] for img in images)
     width = max(img.shape[1] for img in images)
     batch = np.full((len(images), height, width, 3), PAD_VALUE, dtype=np.uint8)
     for i, img in enumerate(images):
         batch[i, : img.shape[0], : img.shape[1]] = img
-    # BGR -> RGB, NHWC -> NCHW, scale; one contiguous float32 copy.
-    return np.ascontiguousarray(batch[..., ::-1].transpose(0, 3, 1, 2), dtype=np.float32) / np.float32(255)
+    # BGR -> RGB, NHWC -> NCHW unless channels_last, scale; one contiguous float32 copy.
+    rgb = batch[..., ::-1] if channels_last else batch[..., ::-1].transpose(0, 3, 1, 2)
+    return np.ascontiguousarray(rgb, dtype=np.float32) / np.float32(255)
 
 
 def iou_one_to_many(box: FloatArray, boxes: FloatArray) -> FloatArray:
@@ -190,21 +195,33 @@ def decode(
 
 
 # -- the model ------------------------------------------------------------------------------------
-def parse_names(raw: str) -> dict[int, str]:
-    """Ultralytics writes ``names`` as a Python dict literal ``{0: 'person', ...}``."""
-    try:
-        value = ast.literal_eval(raw)
-    except (ValueError, SyntaxError) as exc:
-        raise ModelFormatError(f"unreadable class names in the ONNX metadata: {raw[:80]!r}") from exc
+def parse_names(raw: object) -> dict[int, str]:
+    """Ultralytics writes ``names`` as a Python dict literal ``{0: 'person', ...}`` (a string in ONNX
+    metadata), or as the dict or list itself (TFLite metadata)."""
+    value = raw
+    if isinstance(raw, str):
+        try:
+            value = ast.literal_eval(raw)
+        except (ValueError, SyntaxError) as exc:
+            raise ModelFormatError(f"unreadable class names in the model metadata: {raw[:80]!r}") from exc
     if isinstance(value, list):
         value = dict(enumerate(value))
     if not isinstance(value, dict) or not value:
-        raise ModelFormatError("the ONNX metadata has no class names")
-    return {int(k): str(v) for k, v in value.items()}
+        raise ModelFormatError("the model metadata has no class names")
+    try:
+        return {int(k): str(v) for k, v in value.items()}
+    except (TypeError, ValueError) as exc:
+        raise ModelFormatError(f"unreadable class names in the model metadata: {value!r:.80}") from exc
 
 
 class YoloOnnxModel:
-    """An onnxruntime session over an Ultralytics detection export."""
+    """An onnxruntime session over an Ultralytics detection export.
+
+    ``InferenceSession.run`` is thread-safe: concurrent frames share one session.
+    """
+
+    runtime = "onnxruntime"
+    channels_last = False  # NCHW input
 
     def __init__(self, path: Path, threads: int = 1, providers: list[str] | None = None) -> None:
         import onnxruntime as ort

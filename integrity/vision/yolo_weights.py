@@ -1,23 +1,27 @@
-"""YOLO weights: where they are, whether they are the right ones, and their cached ONNX export.
+"""YOLO weights: where they are, whether they are the right ones, and what runs them.
 
-``YOLO_MODEL`` (a file name under ``MODEL_PATH``, or a path) names either Ultralytics weights
-(``.pt``) or an ONNX export. A ``.pt`` is exported to ONNX once, by Ultralytics in a child process
-(so torch and Ultralytics never load into the serving replica), and the export is cached beside it
-(``yolo11n.pt`` -> ``yolo11n.onnx`` + ``yolo11n.onnx.json``). The JSON records the source's size,
-modification time and SHA-256: while they match, the cached ONNX is used without importing
-Ultralytics or torch at all. A ``.pt`` whose file name is listed in a checksum manifest
-(``models/checksums.sha256`` of the repository, or ``checksums.sha256`` in ``MODEL_PATH``) must
-match it, or it is refused (a ``.pt`` is a pickle: loading it runs code).
+``YOLO_MODEL`` (a file name under ``MODEL_PATH``, or a path) names a file whose suffix decides the
+runtime (``RUNTIMES``):
 
-Command line (``make models`` uses it)::
+* ``.pt`` (Ultralytics weights): exported to ONNX once, by Ultralytics in a child process (so torch
+  and Ultralytics never load into the serving replica), cached beside it (``yolo11n.pt`` ->
+  ``yolo11n.onnx`` + ``yolo11n.onnx.json``) and run by onnxruntime. The JSON records the source's
+  size, modification time and SHA-256: while they match, the cached ONNX is used without importing
+  Ultralytics or torch at all.
+* ``.onnx`` (an Ultralytics ONNX export): onnxruntime.
+* ``.tflite`` (an Ultralytics TFLite export): LiteRT (``yolo_tflite.py``). Nothing is written.
 
-    python -m integrity.vision.yolo_weights fetch yolo11n.pt [--pin]   # download official weights, export
-    python -m integrity.vision.yolo_weights export models/yolo11n.pt   # (re)build the cached ONNX
+A file whose name is listed in a checksum manifest (``models/checksums.sha256`` of the repository,
+or ``checksums.sha256`` in ``MODEL_PATH``) must match it, or it is refused (a ``.pt`` is a pickle:
+loading it runs code).
+
+``download_weights`` fetches official release weights (``release_url``); the command line around
+it (``make models``, ``make run``) is ``serve_app/models_cli.py``. Everything here takes explicit
+arguments: nothing reads the environment.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import fcntl
 import hashlib
@@ -27,6 +31,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,7 +43,13 @@ from integrity.core.paths import REPO_ROOT
 REPO_MANIFEST = REPO_ROOT / "models" / "checksums.sha256"
 MANIFEST_NAME = "checksums.sha256"
 EXPORT_TIMEOUT_S = 600.0
+DOWNLOAD_TIMEOUT_S = 60.0
 CACHE_FORMAT = 1
+EXPORT_SCRIPT = Path(__file__).with_name("_yolo_export.py")
+
+# The file decides the runtime.
+ONNXRUNTIME, LITERT = "onnxruntime", "litert"
+RUNTIMES = {".pt": ONNXRUNTIME, ".onnx": ONNXRUNTIME, ".tflite": LITERT}
 
 # Official Ultralytics release assets (github.com/ultralytics/assets) by model family.
 RELEASES = {"yolo26": "v8.4.0", "yolo11": "v8.3.0", "yolov8": "v8.3.0"}
@@ -55,6 +66,11 @@ def resolve_weights(model_path: Path, model_name: str) -> Path:
     if candidate.is_absolute() or candidate.parent != Path():
         return candidate
     return model_path / candidate
+
+
+def runtime_for(weights: Path) -> str | None:
+    """The runtime the file's suffix asks for; None for a format this service cannot run."""
+    return RUNTIMES.get(weights.suffix.lower())
 
 
 def sha256_of(path: Path) -> str:
@@ -95,9 +111,11 @@ def expected_digests(name: str, manifests: list[Path]) -> set[str]:
 
 @dataclass(frozen=True, slots=True)
 class PreparedModel:
-    onnx: Path
+    file: Path  # what the runtime loads: the cached ONNX export of a .pt, else the source itself
     source: Path  # the weights named by YOLO_MODEL
-    exported: bool  # True when this call ran the export (False: cache hit or a plain ONNX file)
+    runtime: str  # ONNXRUNTIME or LITERT
+    sha256: str  # of the source
+    exported: bool  # True when this call ran the export (False: cache hit or a file run as it is)
     verified: bool  # the source's checksum matched a manifest entry
     note: str
 
@@ -134,25 +152,34 @@ def cached_onnx_is_current(source: Path, onnx: Path) -> dict[str, Any] | None:
     return record
 
 
-def prepare_onnx(
+def prepare_model(
     model_path: Path, model_name: str, imgsz: int = 640, cache_dir: Path | None = None
 ) -> PreparedModel:
-    """Find or build the ONNX model for ``YOLO_MODEL``; raise WeightsUnavailable with the reason."""
+    """Find (or, for a ``.pt``, build) the file to run for ``YOLO_MODEL``; raise WeightsUnavailable."""
     source = resolve_weights(model_path, model_name)
-    manifests = manifests_for(model_path)
-    if source.suffix.lower() == ".onnx":
-        if not source.is_file():
-            raise WeightsUnavailable(f"no YOLO weights at {source}")
-        verified = _check_digest(source, sha256_of(source), manifests)
-        return PreparedModel(source, source, False, verified, f"ONNX model {source.name}")
-    onnx = (cache_dir or source.parent) / (source.stem + ".onnx")
+    runtime = runtime_for(source)
+    if runtime is None:
+        raise WeightsUnavailable(
+            f"YOLO_MODEL {source} is not a format this service runs (expected {', '.join(sorted(RUNTIMES))})"
+        )
     if not source.is_file():
-        raise WeightsUnavailable(f"no YOLO weights at {source}")
+        hint = " (`make models` downloads them where a network exists)" if release_url(source.name) else ""
+        raise WeightsUnavailable(f"no YOLO weights at {source}{hint}")
+    manifests = manifests_for(model_path)
+    if source.suffix.lower() != ".pt":
+        digest = sha256_of(source)
+        verified = _check_digest(source, digest, manifests)
+        kind = "ONNX" if runtime == ONNXRUNTIME else "TFLite"
+        return PreparedModel(source, source, runtime, digest, False, verified, f"{kind} model {source.name}")
 
+    onnx = (cache_dir or source.parent) / (source.stem + ".onnx")
     record = cached_onnx_is_current(source, onnx)
     if record is not None:
-        verified = _check_digest(source, str(record.get("sha256")), manifests)
-        return PreparedModel(onnx, source, False, verified, f"{source.name}, cached ONNX export")
+        digest = str(record.get("sha256") or sha256_of(source))
+        verified = _check_digest(source, digest, manifests)
+        return PreparedModel(
+            onnx, source, runtime, digest, False, verified, f"{source.name}, cached ONNX export"
+        )
 
     digest = sha256_of(source)
     verified = _check_digest(source, digest, manifests)
@@ -163,8 +190,8 @@ def prepare_onnx(
             raise
         fallback = Path(tempfile.gettempdir()) / "interview-integrity-onnx"
         fallback.mkdir(parents=True, exist_ok=True)
-        return prepare_onnx(model_path, model_name, imgsz, cache_dir=fallback)
-    return PreparedModel(onnx, source, True, verified, f"{source.name}, exported to ONNX")
+        return prepare_model(model_path, model_name, imgsz, cache_dir=fallback)
+    return PreparedModel(onnx, source, runtime, digest, True, verified, f"{source.name}, exported to ONNX")
 
 
 def _check_digest(source: Path, digest: str, manifests: list[Path]) -> bool:
@@ -201,7 +228,7 @@ def export_cached(source: Path, onnx: Path, imgsz: int, digest: str) -> None:
             return  # another replica exported it while this one waited
         with tempfile.TemporaryDirectory(prefix=".export-", dir=onnx.parent) as work:
             staged = Path(work) / onnx.name
-            run_export(source, staged, imgsz)
+            run_export(source, staged, imgsz, config_dir=Path(work) / "ultralytics-config")
             meta = _export_meta(staged)
             staged.replace(onnx)
         record = {
@@ -227,24 +254,26 @@ def _export_meta(onnx: Path) -> dict[str, Any]:
     return {"ultralytics": meta.get("version"), "description": meta.get("description", "").strip()}
 
 
-def run_export(source: Path, target: Path, imgsz: int, timeout_s: float = EXPORT_TIMEOUT_S) -> None:
-    """Run ``python -m integrity.vision.yolo_weights _export`` in a child process, offline."""
-    env = dict(os.environ)
-    env.setdefault("YOLO_OFFLINE", "1")
-    env.setdefault("YOLO_AUTOINSTALL", "False")
-    env.setdefault("YOLO_CONFIG_DIR", str(Path(tempfile.gettempdir()) / "Ultralytics"))
-    env.setdefault("YOLO_VERBOSE", "False")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-    command = [sys.executable, "-m", "integrity.vision.yolo_weights", "_export", str(source), str(target)]
+def run_export(
+    source: Path, target: Path, imgsz: int, config_dir: Path, timeout_s: float = EXPORT_TIMEOUT_S
+) -> None:
+    """Run ``_yolo_export.py`` in a child process: Ultralytics offline, settings in ``config_dir``.
+
+    The script is run by path with ``-P`` (its folder is not put on ``sys.path``), so the child
+    needs nothing from this package and inherits the parent's environment unchanged.
+    """
+    command = [
+        sys.executable,
+        "-P",
+        str(EXPORT_SCRIPT),
+        str(source),
+        str(target),
+        str(imgsz),
+        str(config_dir),
+    ]
     try:
         done = subprocess.run(
-            [*command, "--imgsz", str(imgsz)],
-            cwd=target.parent,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            check=False,
+            command, cwd=target.parent, capture_output=True, text=True, timeout=timeout_s, check=False
         )
     except subprocess.TimeoutExpired as exc:
         raise WeightsUnavailable(f"ONNX export of {source} took longer than {timeout_s:.0f} s") from exc
@@ -256,88 +285,59 @@ def run_export(source: Path, target: Path, imgsz: int, timeout_s: float = EXPORT
         )
 
 
-def _export_in_this_process(source: Path, target: Path, imgsz: int) -> None:
-    """The child's side: Ultralytics loads the weights (present, so no network) and exports."""
-    from ultralytics import YOLO
+# -- official weights -------------------------------------------------------------------------------
+def release_url(name: str) -> str | None:
+    """The official Ultralytics download of ``name`` (``yolo11n.pt``...), None when there is none."""
+    if Path(name).name != name or not name.endswith(".pt"):
+        return None
+    family = next((f for f in RELEASES if name.startswith(f)), None)
+    return None if family is None else RELEASE_URL.format(tag=RELEASES[family], name=name)
 
-    model = YOLO(str(source), task="detect")
-    produced = Path(model.export(format="onnx", imgsz=imgsz, dynamic=True, simplify=True, verbose=False))
-    if produced.resolve() != target.resolve():
-        shutil.move(produced, target)
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    path: Path
+    sha256: str
+    downloaded: bool  # False: the file was there already
+    pinned: bool  # its checksum is listed in a manifest (and matched)
 
 
-# -- command line -----------------------------------------------------------------------------------
-def fetch(name: str, model_path: Path, pin: bool, url: str | None = None) -> Path:
-    """Download official weights into ``model_path``, checked against the manifest when listed."""
-    target = model_path / name
-    if url is None:
-        family = next((f for f in RELEASES if name.startswith(f)), None)
-        if family is None:
-            raise SystemExit(f"no known release for {name}: pass --url")
-        url = RELEASE_URL.format(tag=RELEASES[family], name=name)
-    model_path.mkdir(parents=True, exist_ok=True)
+def download_weights(
+    target: Path, url: str, manifests: list[Path], timeout_s: float = DOWNLOAD_TIMEOUT_S
+) -> Fetched:
+    """Download ``url`` to ``target`` unless it is there; check it against the manifests.
+
+    Raises WeightsUnavailable when the download fails (offline: the reason says so) or the file
+    does not match a listed checksum (it is then removed).
+    """
+    downloaded = False
     if not target.is_file():
-        print(f"downloading {url}")
-        with tempfile.NamedTemporaryFile(dir=model_path, prefix=f".{name}.", delete=False) as tmp:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=target.parent, prefix=f".{target.name}.", delete=False) as tmp:
             staged = Path(tmp.name)
             try:
-                with urllib.request.urlopen(url, timeout=60) as response:
+                with urllib.request.urlopen(url, timeout=timeout_s) as response:
                     shutil.copyfileobj(response, tmp)
+            except (urllib.error.URLError, OSError) as exc:
+                staged.unlink(missing_ok=True)
+                reason = getattr(exc, "reason", exc)
+                raise WeightsUnavailable(f"could not download {url}: {reason}") from exc
             except BaseException:
                 staged.unlink(missing_ok=True)
                 raise
         staged.replace(target)
+        downloaded = True
     digest = sha256_of(target)
-    expected = expected_digests(name, manifests_for(model_path))
+    expected = expected_digests(target.name, manifests)
     if expected and digest not in expected:
         target.unlink()
-        raise SystemExit(f"{name}: sha256 {digest} does not match {REPO_MANIFEST.name}; file removed")
-    if expected:
-        print(f"{name}: sha256 {digest} matches the manifest")
-    elif pin:
-        with REPO_MANIFEST.open("a", encoding="utf-8") as fh:
-            fh.write(f"{digest}  {name}\n")
-        print(f"{name}: sha256 {digest} pinned in {REPO_MANIFEST} (review and commit it)")
-    else:
-        print(f"{name}: sha256 {digest} is not pinned; to pin it: make models PIN=1")
-    return target
+        raise WeightsUnavailable(
+            f"{target.name} from {url}: sha256 {digest} does not match the pinned checksum; file removed"
+        )
+    return Fetched(target, digest, downloaded, bool(expected))
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m integrity.vision.yolo_weights", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    get = commands.add_parser("fetch", help="download official weights, verify them, export to ONNX")
-    get.add_argument("name", nargs="?", default=os.environ.get("YOLO_MODEL", "yolo11n.pt"))
-    get.add_argument(
-        "--model-path", type=Path, default=Path(os.environ.get("MODEL_PATH", REPO_ROOT / "models"))
-    )
-    get.add_argument("--url", help="download from here instead of the official release")
-    get.add_argument("--pin", action="store_true", help="record the checksum in models/checksums.sha256")
-    get.add_argument("--imgsz", type=int, default=640)
-    exp = commands.add_parser("export", help="(re)build the cached ONNX export of a .pt")
-    exp.add_argument("weights", type=Path)
-    exp.add_argument("--imgsz", type=int, default=640)
-    child = commands.add_parser("_export")  # the child process of run_export
-    child.add_argument("source", type=Path)
-    child.add_argument("target", type=Path)
-    child.add_argument("--imgsz", type=int, default=640)
-    args = parser.parse_args(argv)
-
-    if args.command == "_export":
-        _export_in_this_process(args.source, args.target, args.imgsz)
-        return
-    if args.command == "fetch":
-        weights = fetch(args.name, args.model_path, args.pin, args.url)
-        model_path, name = args.model_path, weights.name
-    else:
-        model_path, name = args.weights.parent, args.weights.name
-        _sidecar(args.weights.with_suffix(".onnx")).unlink(missing_ok=True)
-    try:
-        prepared = prepare_onnx(model_path, name, args.imgsz)
-    except WeightsUnavailable as exc:
-        raise SystemExit(str(exc)) from None
-    print(f"{prepared.note}: {prepared.onnx}")
-
-
-if __name__ == "__main__":
-    main()
+def pin_digest(name: str, digest: str, manifest: Path = REPO_MANIFEST) -> None:
+    """Append ``<digest>  <name>`` to a checksum manifest."""
+    with manifest.open("a", encoding="utf-8") as fh:
+        fh.write(f"{digest}  {name}\n")

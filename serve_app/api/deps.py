@@ -1,4 +1,4 @@
-"""FastAPI dependencies: the replica's service, reached through the app that holds it."""
+"""FastAPI dependencies: the replica's service and token signer, reached through the app holding them."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from fastapi import Depends
 from starlette.requests import HTTPConnection
 
 from serve_app.service import IntegrityService
+from serve_app.tokens import SessionTokens
 
 
 def get_service(connection: HTTPConnection) -> IntegrityService:
@@ -15,4 +16,10 @@ def get_service(connection: HTTPConnection) -> IntegrityService:
     return service
 
 
+def get_tokens(connection: HTTPConnection) -> SessionTokens:
+    tokens: SessionTokens = connection.app.state.auth.tokens
+    return tokens
+
+
 Service = Annotated[IntegrityService, Depends(get_service)]
+Tokens = Annotated[SessionTokens, Depends(get_tokens)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from integrity.core.enums import GazeDirection
+from integrity.core.results import ModelStatus
 from integrity.session.state import EndOutcome
 from serve_app.api.schemas import (
     AnalyzeFrameResponse,
@@ -17,8 +18,10 @@ from serve_app.api.schemas import (
 from serve_app.service import AnalyzedFrame, Health
 
 
-def started(session_id: str) -> StartSessionResponse:
-    return StartSessionResponse(session_id=session_id, message="Session started", timestamp=time.time())
+def started(session_id: str, session_token: str) -> StartSessionResponse:
+    return StartSessionResponse(
+        session_id=session_id, message="Session started", timestamp=time.time(), session_token=session_token
+    )
 
 
 def ended(outcome: EndOutcome) -> EndSessionResponse:
@@ -52,17 +55,18 @@ def analyzed(session_id: str, frame: AnalyzedFrame, include_landmarks: bool) -> 
         details=FrameDetails(
             image_width=face.image_width,
             image_height=face.image_height,
-            scan=face.scan,
+            face_detector=face.detector,
             faces=[
                 FaceSummary(
                     box=f.box,
                     score=f.score,
                     detector=f.detector,
+                    checks=f.checks,
                     landmarks=f.landmarks if include_landmarks else None,
                 )
                 for f in face.faces
             ],
-            unverified_face_candidates=len(face.doubtful),
+            unverified_face_candidates=len(face.unverified),
             gaze=gaze,
             behaviour=outcome.behaviour,
             models=result.models,
@@ -85,5 +89,6 @@ def health(report: Health) -> HealthResponse:
         active_sessions=max(report.active_sessions, 0),
         models_loaded=all_loaded,
         models=report.models,
+        session_store=ModelStatus(available=report.store_error is None, detail=report.store_error),
         version=report.version,
     )

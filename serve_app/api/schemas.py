@@ -12,8 +12,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
-from integrity.core.enums import EventType, GazeDirection, ScanMode, Verdict
-from integrity.core.results import Box, DetectedObject, FaceDetector, GazeAnalysis, ModelStatus
+from integrity.core.enums import EventType, FaceCheck, FaceDetector, GazeDirection, Verdict
+from integrity.core.results import Box, DetectedObject, GazeAnalysis, ModelStatus
 from integrity.session.behaviour.tracker import BehaviourSnapshot
 from integrity.session.risk.engine import EventRecord
 from integrity.session.state import SessionSummary
@@ -54,6 +54,11 @@ class StartSessionResponse(BaseModel):
     session_id: str = Field(examples=["6f1c7f0e-3b5e-4a8e-9c55-7d1f1b7c2a10"])
     message: str = Field(examples=["Session started"])
     timestamp: float = Field(description="Server time (Unix seconds).", examples=[1764072000.12])
+    session_token: str = Field(
+        description="Hand this to the candidate's browser: it may send frames for this session only "
+        "(Authorization: Bearer <token>, or ?access_token= on the WebSocket), never start, end or read.",
+        examples=["st1.NmYxYzdmMGUtM2I1ZS00YThlfDE3NjQwOTM2MDA.q1Yx..."],
+    )
 
 
 class EndSessionRequest(_Request):
@@ -90,16 +95,20 @@ class FaceSummary(BaseModel):
     box: Box
     score: float
     detector: FaceDetector
+    checks: list[FaceCheck] = Field(
+        default_factory=list, description="Checks a doubtful candidate passed to be counted (empty: sure)."
+    )
     landmarks: list[tuple[float, float]] | None = None
 
 
 class FrameDetails(BaseModel):
     image_width: int
     image_height: int
-    scan: ScanMode = Field(description="fast: HOG only; deep: HOG at 2x plus the MMOD CNN.")
+    face_detector: FaceDetector = Field(description="The face detector that ran on this frame.")
     faces: list[FaceSummary]
     unverified_face_candidates: int = Field(
-        description="Weak face candidates not counted in `faces` (a later deep scan checks them)."
+        description="Face-like candidates not counted in `faces`: below the sure score and not confirmed "
+        "by enough checks (a pet, a printed face), or beyond the checks' per-frame budget."
     )
     gaze: GazeAnalysis | None = Field(
         None, description="Iris, head pose, gaze angles and eye/mouth ratios of the main face."
@@ -137,12 +146,17 @@ class HealthResponse(BaseModel):
     active_sessions: int
     models_loaded: bool = Field(description="True only when every model is loaded.")
     models: dict[str, ModelStatus]
+    session_store: ModelStatus = Field(
+        default_factory=lambda: ModelStatus(available=True),
+        description="Whether the session store (memory or Redis) answers; frames get 503 while it does not.",
+    )
     version: str
 
 
 class ErrorResponse(BaseModel):
     detail: str
     code: str
+    retry_after: float | None = Field(None, description="Seconds until a retry may succeed (429, 503).")
 
 
 # -- WebSocket --------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import asyncio
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -24,9 +25,9 @@ from integrity.core.enums import EventType
 from integrity.core.results import ObjectAnalysis
 from integrity.vision.object_mapping import ObjectsConfig
 from integrity.vision.objects import ObjectDetector, resolve_weights
-from integrity.vision.yolo_weights import cached_onnx_is_current, prepare_onnx, sha256_of
+from integrity.vision.yolo_weights import cached_onnx_is_current, prepare_model, sha256_of
 from serve_app.settings import REPO_ROOT
-from tests.integrity.vision.objects_model import WEIGHTS, copy_model_dir, exported_model_dir
+from tests.integrity.vision.objects_model import ONNX, WEIGHTS, copy_model_dir, exported_model_dir
 
 PHONE_EVENTS = {EventType.PHONE_DETECTED, EventType.PHONE_PARTIAL_DETECTED}
 
@@ -58,6 +59,8 @@ def test_missing_weights_are_reported_unavailable(tmp_path: Path) -> None:
     assert not detector.status.available
     detail = detector.status.detail or ""
     assert detail.startswith("no YOLO weights") and str(tmp_path / "yolo11n.pt") in detail
+    assert "make models" in detail  # the official weights have a download
+    assert detector.status.file == str(tmp_path / "yolo11n.pt") and detector.status.runtime == "onnxruntime"
     result = detector.analyze(b"\xff\xd8 any frame")
     assert not result.status.available and result.status == detector.status
     assert result.objects == []
@@ -73,16 +76,17 @@ def test_deployment_without_weights_answers_unavailable(tmp_path: Path) -> None:
 # -- export and cache -----------------------------------------------------------------------------------
 def test_export_is_cached_beside_the_weights_with_its_source_recorded() -> None:
     directory = exported_model_dir()
-    record = json.loads((directory / "yolo11n.onnx.json").read_text())
+    record = json.loads((directory / f"{ONNX}.json").read_text())
     assert record["source"] == WEIGHTS and record["sha256"] == sha256_of(directory / WEIGHTS)
     assert record["dynamic"] is True and record["ultralytics"]
-    again = prepare_onnx(directory, WEIGHTS)
-    assert again.exported is False and again.onnx == directory / "yolo11n.onnx"
+    again = prepare_model(directory, WEIGHTS)
+    assert again.exported is False and again.file == directory / ONNX
+    assert again.runtime == "onnxruntime" and again.sha256 == record["sha256"]
 
 
 def test_cache_survives_a_touch_but_not_a_changed_file(tmp_path: Path) -> None:
     directory = copy_model_dir(tmp_path / "m")
-    weights, onnx = directory / WEIGHTS, directory / "yolo11n.onnx"
+    weights, onnx = directory / WEIGHTS, directory / ONNX
     os.utime(weights, ns=(1_000_000_000, 1_000_000_000))  # new time, same bytes: the SHA-256 decides
     assert cached_onnx_is_current(weights, onnx) is not None
     with weights.open("ab") as fh:
@@ -101,7 +105,25 @@ def test_checksum_manifest_refuses_other_weights(tmp_path: Path) -> None:
     assert not detector.analyze(b"frame").status.available
 
     manifest.write_text(f"{sha256_of(directory / WEIGHTS)}  {WEIGHTS}\n")
-    assert prepare_onnx(directory, WEIGHTS).verified is True
+    assert prepare_model(directory, WEIGHTS).verified is True
+
+
+def test_the_default_weights_are_pinned_to_the_official_checksum(tmp_path: Path) -> None:
+    """``yolo11n.pt`` is listed in models/checksums.sha256: other bytes under that name are refused."""
+    shutil.copy2(exported_model_dir() / WEIGHTS, tmp_path / "yolo11n.pt")
+    detector = ObjectDetector(tmp_path, "yolo11n.pt", 0.25)
+    detector.load()
+    assert not detector.status.available
+    assert "do not match the checksum listed for yolo11n.pt" in (detector.status.detail or "")
+    assert not (tmp_path / "yolo11n.onnx").exists()  # refused before any export
+
+
+def test_an_unknown_format_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "model.engine").write_bytes(b"x")
+    detector = ObjectDetector(tmp_path, "model.engine", 0.25)
+    detector.load()
+    assert not detector.status.available and detector.status.runtime is None
+    assert "not a format this service runs" in (detector.status.detail or "")
 
 
 def test_unexportable_weights_are_reported(tmp_path: Path) -> None:
@@ -114,9 +136,10 @@ def test_unexportable_weights_are_reported(tmp_path: Path) -> None:
 
 
 def test_onnx_file_can_be_named_directly(detector: ObjectDetector, fixture_bytes: dict[str, bytes]) -> None:
-    direct = ObjectDetector(exported_model_dir(), "yolo11n.onnx", 0.25)
+    direct = ObjectDetector(exported_model_dir(), ONNX, 0.25)
     direct.load()
-    assert direct.status.available
+    assert direct.status.available and direct.status.runtime == "onnxruntime"
+    assert direct.status.sha256 == sha256_of(exported_model_dir() / ONNX)
     frame = fixture_bytes["A01_frontal_webcam_man.png"]
     assert direct.analyze(frame).objects == detector.analyze(frame).objects
 
@@ -189,7 +212,7 @@ def test_serving_path_never_imports_torch_or_torchvision(fixtures_dir: Path) -> 
         from pathlib import Path
         from deployments.objects import ObjectDeployment, ObjectsConfig
 
-        deployment = ObjectDeployment.func_or_class(Path(sys.argv[1]), "yolo11n.pt", 0.25, ObjectsConfig())
+        deployment = ObjectDeployment.func_or_class(Path(sys.argv[1]), sys.argv[3], 0.25, ObjectsConfig())
         result = asyncio.run(deployment.analyze(Path(sys.argv[2]).read_bytes()))
         print(json.dumps({
             "available": result.status.available,
@@ -201,7 +224,7 @@ def test_serving_path_never_imports_torch_or_torchvision(fixtures_dir: Path) -> 
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     frame = fixtures_dir / "A08_two_phones_laptop_no_face.jpg"
     done = subprocess.run(
-        [sys.executable, "-c", script, str(exported_model_dir()), str(frame)],
+        [sys.executable, "-c", script, str(exported_model_dir()), str(frame), WEIGHTS],
         capture_output=True,
         text=True,
         env=env,

@@ -15,6 +15,8 @@ from websockets.sync.client import ClientConnection, connect
 from serve_app.app import AppArgs, Autoscaling, DeploymentArgs, build_app
 
 APP_NAME = "iis-test"
+# Tests send frames back to back, far above a webcam's rate: no rate limits unless a test asks.
+UNLIMITED: dict[str, Any] = {"rate_limit_fps": 0, "session_starts_per_minute": 0}
 
 
 def small(num_cpus: float) -> DeploymentArgs:
@@ -27,6 +29,7 @@ def running_app(port: int, **settings: Any) -> Iterator[httpx.Client]:
     """Deploy the application with these setting overrides; yield an HTTP client for it."""
     from ray import serve
 
+    settings = {**UNLIMITED, **settings}
     args = AppArgs(
         ingress=small(0.25), face=small(0.5), gaze=small(0.25), objects=small(0.25), settings=settings
     )

@@ -25,9 +25,12 @@ MAX_SESSIONS = 40
 
 
 @pytest.fixture(scope="module")
-def client(serve_port: int) -> Iterator[httpx.Client]:
+def client(serve_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+    # YOLO weights that are not there: the object model is unavailable even where `make run` fetched
+    # the default ones into MODEL_PATH (which also holds the face models, so it stays as it is).
     with running_app(
         serve_port,
+        yolo_model=str(tmp_path_factory.mktemp("no-models") / "yolo11n.pt"),
         session_expire_seconds=EXPIRE_S,
         max_frame_bytes=MAX_FRAME_BYTES,
         max_frame_pixels=MAX_PIXELS,
@@ -42,23 +45,52 @@ def test_health_reports_each_model_honestly(client: httpx.Client) -> None:
     assert health["service"] == "interview-integrity"
     assert health["models"]["face"]["available"] is True
     assert health["models"]["gaze"]["available"] is True
+    # The face stage names each of its models with its file, checksum and runtime.
+    for name, file, runtime in (
+        ("face", "face_detection_full_range_sparse.tflite", "litert"),
+        ("face_landmarks", "shape_predictor_68_face_landmarks.dat", "dlib"),
+        ("face_verifier", "face_landmark.tflite", "litert"),
+    ):
+        model = health["models"][name]
+        assert model["available"] is True and model["file"] == file, model
+        assert len(model["sha256"]) == 64 and model["runtime"].startswith(runtime)
     objects = health["models"]["objects"]
     assert objects["available"] is False and "no YOLO weights" in objects["detail"]
     assert health["models_loaded"] is False and health["status"] == "degraded"
     assert isinstance(health["active_sessions"], int) and health["uptime_seconds"] > 0
 
 
-def test_face_count_matches_the_manifest(client: httpx.Client, fixture_bytes: dict[str, bytes]) -> None:
-    counts = {}
+def test_face_count_matches_the_manifest_on_every_frame(
+    client: httpx.Client, fixture_bytes: dict[str, bytes]
+) -> None:
+    """Every frame gets the same detector (no first-frame or periodic deep scan): the second and
+    later frames of a session are counted exactly as its first."""
+    counts: dict[str, list[int]] = {}
     for name, data in fixture_bytes.items():
         session_id = start(client, name)
-        result = analyze(client, session_id, data, ts=0.0)
-        assert result["details"]["scan"] == "deep"  # a session's first frame is searched thoroughly
-        counts[name] = result["faces"]
+        frames = [analyze(client, session_id, data, ts=t * 0.5) for t in range(2)]
+        assert all(f["details"]["face_detector"] == "blazeface_full_range" for f in frames)
+        counts[name] = [f["faces"] for f in frames]
         end(client, session_id)
-    right = [name for name, n in counts.items() if n in FACE_COUNTS[name]]
-    assert len(right) >= 10, f"face counts {counts}"
-    assert counts["A03_two_faces_webcam.png"] == 2
+    wrong = {name: n for name, n in counts.items() if any(c not in FACE_COUNTS[name] for c in n)}
+    assert wrong == {}, f"face counts {counts}"
+
+
+def test_a_dog_beside_the_candidate_never_raises_multiple_faces(
+    client: httpx.Client, fixture_bytes: dict[str, bytes]
+) -> None:
+    """A11: a girl and a Great Dane whose head the detector scores like hers. 3 s of frames."""
+    session_id = start(client, "dog-owner")
+    frames = [
+        analyze(client, session_id, fixture_bytes["A11_face_three_quarter_with_dog.jpg"], ts=t * 0.25)
+        for t in range(13)
+    ]
+    assert [f["faces"] for f in frames] == [1] * 13
+    assert all(f["details"]["unverified_face_candidates"] == 1 for f in frames)  # the dog: not counted
+    # Her head is turned (3/4 view, eyes off the camera): LOOKING_AWAY is fair, a second face is not.
+    assert {e for f in frames for e in f["events"]} <= {"LOOKING_AWAY"}
+    ended = end(client, session_id)
+    assert "MULTIPLE_FACES" not in ended["summary"]["event_counts"]
 
 
 def test_two_faces_raise_multiple_faces_once_debounced(
@@ -70,14 +102,16 @@ def test_two_faces_raise_multiple_faces_once_debounced(
     ]
     assert [f["faces"] for f in frames] == [2] * 7
     raised = [(f["timestamp"], e) for f in frames for e in f["events"]]
-    assert raised == [(1.5, "MULTIPLE_FACES")]  # held 1.5 s, then counted once (cooldown)
-    (event,) = next(f for f in frames if f["events"])["event_details"]
+    # Held 1.5 s, then counted once (cooldown). Neither person looks at the camera (MANIFEST): the
+    # main face's head, turned ~30 degrees, may also raise LOOKING_AWAY after its 2 s.
+    assert [r for r in raised if r[1] != "LOOKING_AWAY"] == [(1.5, "MULTIPLE_FACES")]
+    event = next(e for f in frames for e in f["event_details"] if e["type"] == "MULTIPLE_FACES")
     assert event["severity"] == "critical" and event["risk_increase"] == 25
     assert event["evidence"]["faces"] == 2 and event["evidence"]["held_s"] == pytest.approx(1.5)
-    assert frames[-1]["risk_score"] == 25
+    assert frames[-1]["risk_score"] == 25 + 10 * len(raised[1:])
     summary = end(client, session_id)
-    assert summary["summary"]["event_counts"] == {"MULTIPLE_FACES": 1}
-    assert summary["total_violations"] == 1
+    assert summary["summary"]["event_counts"]["MULTIPLE_FACES"] == 1
+    assert summary["total_violations"] == len(raised)
 
 
 def test_no_face_after_about_two_seconds(client: httpx.Client, fixture_bytes: dict[str, bytes]) -> None:
@@ -106,8 +140,6 @@ def test_a_minute_of_a_frontal_candidate_ends_clean(
     assert all(f["faces"] == 1 and f["events"] == [] and f["risk_score"] == 0 for f in frames)
     assert all(f["gaze"] == "center" and f["attention"] >= 80 for f in frames)
     assert frames[-1]["details"]["behaviour"]["calibration"] == "calibrated"
-    scans = [f["details"]["scan"] for f in frames]
-    assert 10 <= scans.count("deep") <= 14  # first frame, then every 5 s of stream time
     ended = end(client, session_id)
     assert ended["verdict"] == "CLEAN"
     assert ended["final_risk_score"] == 0 and ended["total_violations"] == 0

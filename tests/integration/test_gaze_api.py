@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from benchmarks.gaze_eval import frames as video_frames
-from tests.integrity.vision.test_gaze import gif_frames
 from tests.integration.conftest import analyze, end, running_app, start
+from tests.integrity.vision.test_gaze import gif_frames
 
 pytestmark = pytest.mark.integration
 

@@ -1,10 +1,11 @@
 """The objects deployment in the real Serve graph, with a real YOLO11n exported to ONNX.
 
 The model has random weights and a head biased toward "cell phone" and "person" (see
-tests/deployments/objects_model.py): the answers are not meaningful detections, but every stage
+tests/integrity/vision/objects_model.py): the answers are not meaningful detections, but every stage
 (cached ONNX load, letterbox, onnxruntime, decoding, NMS, mapping, transport) runs for real.
-Without weights (the default ``MODEL_PATH``), tests/integration/test_api.py checks that /health and
-the responses say the object model is unavailable.
+Without weights (a ``YOLO_MODEL`` path where there is none), tests/integration/test_api.py checks
+that /health and the responses say the object model is unavailable; with real weights,
+tests/integration/test_objects_tflite_api.py checks the events.
 """
 
 from __future__ import annotations
@@ -66,7 +67,8 @@ def test_batching_in_a_real_replica(
 
 @pytest.fixture(scope="module")
 def client(serve_port: int, model_dir: Path) -> Iterator[httpx.Client]:
-    with running_app(serve_port, model_path=str(model_dir), yolo_model=WEIGHTS) as http:
+    # A path, not MODEL_PATH: that folder also holds the face models.
+    with running_app(serve_port, yolo_model=str(model_dir / WEIGHTS)) as http:
         yield http
 
 

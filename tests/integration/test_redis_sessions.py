@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -15,7 +17,7 @@ from integrity.session.risk.config import RiskConfig
 from serve_app.settings import Settings
 from serve_app.shard_client import NAMESPACE, SessionShards
 from tests.conftest import RedisServer
-from tests.integration.conftest import analyze, end, running_app, start
+from tests.integration.conftest import UNLIMITED, analyze, end, running_app, start
 
 pytestmark = [pytest.mark.integration, pytest.mark.redis]
 
@@ -40,7 +42,7 @@ def test_session_survives_its_actor_being_killed(
         assert analyze(client, session_id, two_faces, ts=t * 0.5)["events"] == []
     assert client.get("/health").json()["active_sessions"] >= 1
 
-    settings = Settings(**redis_settings)  # type: ignore[arg-type]
+    settings = Settings(**{**UNLIMITED, **redis_settings})
     shards = SessionShards(settings, RiskConfig.load())
     actor = ray.get_actor(shards.names[shards.index_of(session_id)], namespace=NAMESPACE)
     shard: Any = actor  # Ray's stubs type actor method results loosely
@@ -63,3 +65,39 @@ def test_session_survives_its_actor_being_killed(
     assert ended["summary"]["frames_analyzed"] == 4
     assert ended["summary"]["event_counts"] == {"MULTIPLE_FACES": 1}
     assert client.post("/end-session", json={"session_id": session_id}).json()["code"] == "session_ended"
+
+
+def shard_of(session_id: str, redis_settings: dict[str, object]) -> Any:
+    settings = Settings(**{**UNLIMITED, **redis_settings})
+    shards = SessionShards(settings, RiskConfig.load())
+    actor: Any = ray.get_actor(shards.names[shards.index_of(session_id)], namespace=NAMESPACE)
+    return actor
+
+
+def test_sigkill_of_the_session_holder_loses_no_recorded_event(
+    client: httpx.Client, redis_settings: dict[str, object], fixture_bytes: dict[str, bytes]
+) -> None:
+    session_id = start(client, "sigkill-candidate")
+    frames = [(fixture_bytes["A03_two_faces_webcam.png"], t * 0.5) for t in range(5)]
+    frames += [(fixture_bytes["A07_no_person_pen_on_paper.jpg"], 2.5 + t * 0.5) for t in range(6)]
+    raised = [event for data, ts in frames for event in analyze(client, session_id, data, ts=ts)["events"]]
+    assert raised == ["MULTIPLE_FACES", "NO_FACE"]
+
+    shard = shard_of(session_id, redis_settings)
+    before: ShardStats = ray.get(shard.stats.remote())
+    os.kill(before.pid, signal.SIGKILL)  # no goodbye: the process is gone mid-session
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            after: ShardStats = ray.get(shard.stats.remote(), timeout=5)
+            if after.pid != before.pid:
+                break
+        except (ray.exceptions.RayActorError, ray.exceptions.GetTimeoutError):
+            pass
+        assert time.monotonic() < deadline, "the shard actor did not come back"
+        time.sleep(0.2)
+
+    summary = end(client, session_id)["summary"]
+    assert summary["frames_analyzed"] == len(frames)
+    assert summary["event_counts"] == {"MULTIPLE_FACES": 1, "NO_FACE": 1}
+    assert [e["type"] for e in summary["timeline"]] == ["MULTIPLE_FACES", "NO_FACE"]

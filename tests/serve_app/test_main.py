@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -19,10 +20,11 @@ from tests.conftest import REPO, free_port
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+@contextmanager
+def serving(tmp_path: Path, **extra_env: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     port = free_port()
-    env = {**os.environ, "API_HOST": "127.0.0.1", "API_PORT": str(port), "LOG_LEVEL": "warning"}
+    env = {**os.environ, "API_HOST": "127.0.0.1", "API_PORT": str(port), "LOG_LEVEL": "warning", **extra_env}
+    scheme = "https" if "TLS_CERTFILE" in extra_env else "http"
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "serve_app", "--no-dashboard", "--metrics-port", str(free_port())],
@@ -33,7 +35,7 @@ def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
         start_new_session=True,
     )
     try:
-        yield proc, f"http://127.0.0.1:{port}"
+        yield proc, f"{scheme}://127.0.0.1:{port}"
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -41,20 +43,30 @@ def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
         log.close()
 
 
-def test_run_command_serves_on_the_configured_address_and_stops_cleanly(
-    server: tuple[subprocess.Popen[bytes], str], fixture_bytes: dict[str, bytes]
-) -> None:
-    proc, url = server
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    with serving(tmp_path) as running:
+        yield running
+
+
+def wait_up(proc: subprocess.Popen[bytes], url: str, verify: str | bool = True) -> None:
     deadline = time.monotonic() + 180
     while True:
         assert proc.poll() is None, "python -m serve_app exited early"
         try:
-            if httpx.get(url + "/health", timeout=5).status_code == 200:
-                break
+            if httpx.get(url + "/health", timeout=5, verify=verify).status_code == 200:
+                return
         except httpx.TransportError:
             pass
         assert time.monotonic() < deadline, "the API did not come up"
         time.sleep(0.5)
+
+
+def test_run_command_serves_on_the_configured_address_and_stops_cleanly(
+    server: tuple[subprocess.Popen[bytes], str], fixture_bytes: dict[str, bytes]
+) -> None:
+    proc, url = server
+    wait_up(proc, url)
 
     with httpx.Client(base_url=url, timeout=60) as client:
         session_id = client.post("/start-session", json={"candidate_id": "make-run"}).json()["session_id"]
@@ -65,3 +77,46 @@ def test_run_command_serves_on_the_configured_address_and_stops_cleanly(
 
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=90) == 0
+
+
+def test_https_with_a_certificate_and_api_keys(tmp_path: Path) -> None:
+    """TLS_CERTFILE/TLS_KEYFILE: Serve's proxy speaks HTTPS itself; API_KEYS guards the sessions."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    env = {"TLS_CERTFILE": str(cert), "TLS_KEYFILE": str(key), "API_KEYS": "tls-test-key-0123456789"}
+    with serving(tmp_path, **env) as (proc, url):
+        assert url.startswith("https://")
+        wait_up(proc, url, verify=str(cert))
+        with httpx.Client(base_url=url, timeout=60, verify=str(cert)) as client:
+            assert client.post("/start-session", json={"candidate_id": "tls"}).status_code == 401
+            started = client.post(
+                "/start-session",
+                json={"candidate_id": "tls"},
+                headers={"X-API-Key": "tls-test-key-0123456789"},
+            )
+            assert started.status_code == 200 and started.json()["session_token"]
+        with pytest.raises(httpx.TransportError):  # plain HTTP is not served on that port
+            httpx.get(url.replace("https://", "http://") + "/health", timeout=5)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=90) == 0

@@ -10,7 +10,7 @@ import asyncio
 
 import pytest
 
-from integrity.core.enums import ScanMode
+from integrity.core.enums import FaceDetector
 from integrity.core.errors import AnalysisFailed, NotAnImage, SessionEnded, SessionNotFound
 from integrity.core.geometry import Box
 from integrity.core.results import (
@@ -23,7 +23,6 @@ from integrity.core.results import (
 )
 from integrity.session.manager import SessionManager
 from integrity.session.risk.config import RiskConfig
-from integrity.session.state import FramePlan
 from integrity.session.store import MemoryStore
 from integrity.vision.imaging import ImageDecodeError
 from serve_app.pipeline import Analyzers, FramePipeline
@@ -33,9 +32,14 @@ LANDMARKS = [(100.0 + i, 100.0 + (i % 7)) for i in range(68)]
 
 def one_face() -> FaceAnalysis:
     face = DetectedFace(
-        box=Box(x=80, y=80, width=100, height=100), score=1.0, detector="hog", landmarks=LANDMARKS
+        box=Box(x=80, y=80, width=100, height=100),
+        score=0.9,
+        detector=FaceDetector.BLAZEFACE_FULL_RANGE,
+        landmarks=LANDMARKS,
     )
-    return FaceAnalysis(image_width=640, image_height=480, scan=ScanMode.FAST, faces=[face], primary=0)
+    return FaceAnalysis(
+        image_width=640, image_height=480, detector=FaceDetector.BLAZEFACE_FULL_RANGE, faces=[face], primary=0
+    )
 
 
 class Log:
@@ -47,7 +51,7 @@ class Face:
     def __init__(self, log: Log, result: FaceAnalysis | Exception, delay: float = 0.0) -> None:
         self.log, self.result, self.delay = log, result, delay
 
-    async def analyze(self, data: bytes, plan: FramePlan) -> FaceAnalysis:
+    async def analyze(self, data: bytes) -> FaceAnalysis:
         self.log.calls.append("face:start")
         await asyncio.sleep(self.delay)
         self.log.calls.append("face:end")
@@ -57,6 +61,9 @@ class Face:
 
     async def status(self) -> ModelStatus:
         return ModelStatus(available=True)
+
+    async def statuses(self) -> dict[str, ModelStatus]:
+        return {"face": ModelStatus(available=True)}
 
 
 class Gaze:
@@ -142,7 +149,9 @@ async def test_a_gaze_failure_leaves_the_frame_booked_with_gaze_unavailable() ->
 
 async def test_no_face_means_no_gaze_call() -> None:
     log = Log()
-    empty = FaceAnalysis(image_width=640, image_height=480, scan=ScanMode.FAST, faces=[])
+    empty = FaceAnalysis(
+        image_width=640, image_height=480, detector=FaceDetector.BLAZEFACE_FULL_RANGE, faces=[]
+    )
     pipeline, _, sid = await pipeline_with(log, face=empty)
     result = await pipeline.run(sid, b"jpeg", timestamp=1.0)
     assert "gaze" not in log.calls and result.gaze is None

@@ -50,18 +50,10 @@ class EventRule(ConfigSection):
     cooldown_s: float = Field(ge=0)
 
 
-class FaceScanPolicy(ConfigSection):
-    deep_on_first_frame: bool = True
-    deep_interval_s: float = Field(5.0, gt=0)
-    deep_min_interval_s: float = Field(1.0, ge=0)
-    deep_memory_s: float = Field(6.0, ge=0)
-
-
 class RiskConfig(ConfigSection):
     risk: RiskParams = RiskParams()
     debounce: Debounce = Debounce()
     events: dict[EventType, EventRule]
-    face_scan: FaceScanPolicy = FaceScanPolicy()
     behaviour: BehaviourConfig = BehaviourConfig()
 
     @classmethod
@@ -80,7 +72,6 @@ class RiskConfig(ConfigSection):
             risk=RiskParams.model_validate(raw.get("risk", {})),
             debounce=debounce,
             events=events,
-            face_scan=FaceScanPolicy.model_validate(raw.get("face_scan", {})),
             behaviour=BehaviourConfig.model_validate(raw.get("behaviour", {})),
         )
 

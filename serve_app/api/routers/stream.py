@@ -1,5 +1,10 @@
 """WS /ws/stream: start / resume / frame / end as JSON messages on one connection.
 
+Credentials are checked at connect, before any message is read: the API key or a session token
+in the headers, or ``?access_token=`` (browsers cannot set WebSocket headers). A bad one closes
+the handshake (HTTP 403, close code 1008). With a session token the connection may only resume
+its own session and send frames to it.
+
 Each answer carries the REST body plus ``type``. Errors come back as ``{"type": "error", "status",
 "code", "detail"}`` and the connection stays open; ``end`` answers with the summary and closes it.
 """
@@ -9,16 +14,18 @@ from __future__ import annotations
 import json
 import logging
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 from pydantic import ValidationError
 
-from integrity.core.errors import BadMessage, IntegrityError
+from integrity.core.errors import BadMessage, IntegrityError, Unauthorized
 from serve_app.api import responses
+from serve_app.api.auth import Authenticator, Caller
 from serve_app.api.deps import Service
 from serve_app.api.errors import status_of
 from serve_app.api.limits import check_metadata
 from serve_app.api.schemas import WsEnd, WsFrame, WsResume, WsStart, ws_message_adapter
 from serve_app.service import IntegrityService
+from serve_app.tokens import SessionTokens
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["stream"])
@@ -28,6 +35,13 @@ Message = WsStart | WsResume | WsFrame | WsEnd
 
 @router.websocket("/ws/stream")
 async def stream(websocket: WebSocket, service: Service) -> None:
+    authenticator: Authenticator = websocket.app.state.auth
+    try:
+        caller = authenticator.identify_connection(websocket, allow_query=True)
+    except Unauthorized as exc:
+        service.metrics.errors.inc(tags={"code": exc.code})
+        await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason=exc.detail[:120])
+        return
     await websocket.accept()
     session_id: str | None = None
     try:
@@ -39,7 +53,7 @@ async def stream(websocket: WebSocket, service: Service) -> None:
                 if incoming.get("text") is None:
                     raise BadMessage("send JSON text messages, not binary ones")
                 message = parse_message(incoming["text"])
-                session_id, done = await _turn(websocket, service, message, session_id)
+                session_id, done = await _turn(websocket, service, caller, message, session_id)
                 if done:
                     return
             except IntegrityError as exc:
@@ -55,16 +69,21 @@ async def stream(websocket: WebSocket, service: Service) -> None:
 
 
 async def _turn(
-    websocket: WebSocket, service: IntegrityService, message: Message, session_id: str | None
+    websocket: WebSocket, service: IntegrityService, caller: Caller, message: Message, session_id: str | None
 ) -> tuple[str | None, bool]:
     """Answer one message; returns the connection's session and whether the connection is done."""
     if isinstance(message, WsStart):
+        caller.require_key("starting a session")
         check_metadata(message.metadata, service.settings.max_metadata_bytes)
-        new_id = await service.start_session(message.candidate_id, message.metadata, message.timestamp)
-        opened = responses.started(new_id)
+        new_id = await service.start_session(
+            message.candidate_id, message.metadata, message.timestamp, caller.key_id
+        )
+        tokens: SessionTokens = websocket.app.state.auth.tokens
+        opened = responses.started(new_id, tokens.issue(new_id))
         await websocket.send_json({"type": "session_started", **opened.model_dump(mode="json")})
         return new_id, False
     if isinstance(message, WsResume):
+        caller.require_session(message.session_id)
         resumed = await service.resume_session(message.session_id)
         await websocket.send_json({"type": "session_resumed", "session_id": resumed})
         return resumed, False
@@ -75,6 +94,7 @@ async def _turn(
         body = responses.analyzed(session_id, frame, message.include_landmarks)
         await websocket.send_json({"type": "analysis", **body.model_dump(mode="json")})
         return session_id, False
+    caller.require_key("ending a session")
     ended = responses.ended(await service.end_session(session_id))
     await websocket.send_json({"type": "session_ended", **ended.model_dump(mode="json")})
     await websocket.close(code=1000)

@@ -1,4 +1,4 @@
-"""SessionManager over both stores: lifecycle, errors, expiry, scan planning, the per-frame risk update."""
+"""SessionManager over both stores: lifecycle, errors, expiry, the per-frame risk update."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from integrity.core.enums import EventType, ScanMode, Verdict
+from integrity.core.enums import EventType, Verdict
 from integrity.core.errors import SessionEnded, SessionExpired, SessionNotFound
 from integrity.core.results import ModelStatus, ObjectAnalysis
 from integrity.session.manager import SessionManager
@@ -28,8 +28,8 @@ class FakeClock:
         return self.now
 
 
-def facts(ts: float, faces: int, scan: ScanMode = ScanMode.FAST, **extra: Any) -> FrameFacts:
-    return FrameFacts(timestamp=ts, faces=faces, scan=scan, objects=NO_OBJECTS, **extra)
+def facts(ts: float, faces: int, **extra: Any) -> FrameFacts:
+    return FrameFacts(timestamp=ts, faces=faces, objects=NO_OBJECTS, **extra)
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -61,8 +61,7 @@ async def play(manager: SessionManager, sid: str, frames: list[FrameFacts]) -> l
     raised = []
     for frame in frames:
         plan = await manager.plan_frame(sid, frame.timestamp)
-        scan = ScanMode.DEEP if plan.deep else ScanMode.FAST
-        outcome = await manager.record_frame(sid, frame.model_copy(update={"scan": scan}))
+        outcome = await manager.record_frame(sid, frame.model_copy(update={"timestamp": plan.timestamp}))
         raised += [(e.timestamp, e.type) for e in outcome.events]
     return raised
 
@@ -101,28 +100,12 @@ async def test_idle_sessions_expire_and_their_state_is_dropped(
     assert await manager.count() == 0
 
 
-async def test_scan_plan_first_frame_periodic_and_doubt(manager: SessionManager) -> None:
+async def test_plan_gives_stream_time_and_the_candidates_neutral_pose(manager: SessionManager) -> None:
     sid = (await manager.create("c")).session_id
-    policy = manager.config.face_scan
-
-    async def step(ts: float, faces: int, **extra: Any) -> bool:
-        plan = await manager.plan_frame(sid, ts)
-        scan = ScanMode.DEEP if plan.deep else ScanMode.FAST
-        await manager.record_frame(sid, facts(ts, faces, scan, **extra))
-        return plan.deep
-
-    assert await step(0.0, 1) is True  # first frame: establish who is there
-    assert await step(0.5, 1) is False
-    assert await step(policy.deep_interval_s - 0.1, 1) is False
-    assert await step(policy.deep_interval_s, 1) is True  # periodic
-    t = policy.deep_interval_s
-    assert await step(t + 0.2, 2) is False  # the count changes: doubt...
-    assert await step(t + 0.4, 2) is False  # ...but at most one deep scan per min interval
-    assert await step(t + policy.deep_min_interval_s, 2) is True
-    # A deep scan that needed twice the resolution makes the fast passes fine.
-    await step(t + 10 * policy.deep_interval_s, 1, needs_fine=True)
-    plan = await manager.plan_frame(sid, t + 10 * policy.deep_interval_s + 0.5)
-    assert plan.fine and not plan.deep
+    plan = await manager.plan_frame(sid, 3.0)
+    assert plan.timestamp == 3.0 and plan.neutral.source == "default"
+    await manager.record_frame(sid, facts(5.0, 1))
+    assert (await manager.plan_frame(sid, 4.0)).timestamp == 5.0  # never backwards
 
 
 async def test_multiple_faces_and_no_face_are_debounced(manager: SessionManager) -> None:
@@ -135,21 +118,19 @@ async def test_multiple_faces_and_no_face_are_debounced(manager: SessionManager)
     assert raised == [(12.0, EventType.NO_FACE)]
 
 
-async def test_fast_pass_cannot_refute_a_recent_deep_scan(manager: SessionManager) -> None:
+async def test_unverified_candidates_never_raise_but_do_not_break_a_run(manager: SessionManager) -> None:
+    # The candidate and a dog the face checks did not confirm, for 3 s: nothing is raised.
     sid = (await manager.create("c")).session_id
-    # Deep scan sees 2 faces (one turned), the fast passes after it only the frontal one: the
-    # second face is unknown, not gone, so MULTIPLE_FACES is raised from the deep scans alone...
-    plan_deep = [0.0, 1.0, 2.0]
-    frames = []
-    for i in range(9):
-        ts = i * 0.25
-        frames.append(facts(ts, 2 if ts in plan_deep else 1))
-    raised = await play(manager, sid, frames)
-    assert raised == [(2.0, EventType.MULTIPLE_FACES)]
-    # ...and no NO_FACE either when a fast pass sees nobody right after a deep scan saw a face.
-    sid2 = (await manager.create("d")).session_id
-    raised = await play(manager, sid2, [facts(0.0, 1)] + [facts(0.25 * i, 0) for i in range(1, 4)])
+    raised = await play(manager, sid, [facts(i * 0.5, 1, unverified=1) for i in range(7)])
     assert raised == []
+    # Nor NO_FACE when only an unconfirmed candidate is left.
+    raised = await play(manager, sid, [facts(10 + i * 0.5, 0, unverified=1) for i in range(7)])
+    assert raised == []
+    # A second person confirmed on some frames and unconfirmed on others still raises in time.
+    sid2 = (await manager.create("d")).session_id
+    frames = [facts(i * 0.25, 2) if i % 2 == 0 else facts(i * 0.25, 1, unverified=1) for i in range(9)]
+    raised = await play(manager, sid2, frames)
+    assert raised == [(1.5, EventType.MULTIPLE_FACES)]
 
 
 async def test_stream_time_never_runs_backwards(manager: SessionManager) -> None:

@@ -1,8 +1,9 @@
 """A real YOLO11n for tests, built offline from Ultralytics' bundled YAML (random weights).
 
 Weights cannot be downloaded here, so the tests build ``yolo11n.yaml`` with COCO's class names and
-save it as ``yolo11n.pt``; the detector then exports it to ONNX and caches the export exactly as it
-would official weights. Random weights score every class near zero, which would leave decoding,
+save it as ``yolo11n-random.pt`` (not ``yolo11n.pt``: that name is pinned to the official weights'
+checksum, which these do not match); the detector then exports it to ONNX and caches the export
+exactly as it would official weights. Random weights score every class near zero, which would leave decoding,
 NMS and the mapping with nothing to do, so the classification biases of the detection head are set:
 the stride-8 scale says "cell phone" (many small boxes: NMS has work), the stride-32 scale says
 "person", the stride-16 scale says nothing. Boxes stay random.
@@ -23,10 +24,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from integrity.vision.yolo_weights import prepare_onnx
+from integrity.vision.yolo_weights import prepare_model
 
 PHONE, PERSON = 67, 0
-WEIGHTS = "yolo11n.pt"
+WEIGHTS = "yolo11n-random.pt"
+ONNX = "yolo11n-random.onnx"
 
 _BUILD = """
 import sys
@@ -73,7 +75,7 @@ def _tempdir(prefix: str) -> Path:
 
 @functools.cache
 def random_yolo_weights() -> Path:
-    """A directory holding only ``yolo11n.pt`` (random weights, biased head); built once."""
+    """A directory holding only ``yolo11n-random.pt`` (random weights, biased head); built once."""
     directory = _tempdir("yolo-pt-")
     target = directory / WEIGHTS
     subprocess.run(
@@ -90,11 +92,11 @@ def random_yolo_weights() -> Path:
 
 @functools.cache
 def exported_model_dir() -> Path:
-    """A ``MODEL_PATH`` with ``yolo11n.pt`` and its cached ONNX export (exported once)."""
+    """A ``MODEL_PATH`` with ``yolo11n-random.pt`` and its cached ONNX export (exported once)."""
     directory = _tempdir("yolo-model-")
     shutil.copy2(random_yolo_weights(), directory / WEIGHTS)
-    prepared = prepare_onnx(directory, WEIGHTS)
-    assert prepared.exported and prepared.onnx.is_file()
+    prepared = prepare_model(directory, WEIGHTS)
+    assert prepared.exported and prepared.file == directory / ONNX and prepared.file.is_file()
     return directory
 
 
@@ -102,6 +104,6 @@ def copy_model_dir(target: Path) -> Path:
     """A copy of the exported model directory (times kept, so the cache stays valid)."""
     source = exported_model_dir()
     target.mkdir(parents=True, exist_ok=True)
-    for name in (WEIGHTS, "yolo11n.onnx", "yolo11n.onnx.json"):
+    for name in (WEIGHTS, ONNX, f"{ONNX}.json"):
         shutil.copy2(source / name, target / name)
     return target

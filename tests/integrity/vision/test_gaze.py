@@ -30,7 +30,7 @@ def gaze() -> GazeAnalyzer:
 
 
 def analyse(face: FaceAnalyzer, gaze: GazeAnalyzer, data: bytes):  # type: ignore[no-untyped-def]
-    result = face.analyze(data, deep=True)
+    result = face.analyze(data)
     main = result.faces[0]
     return gaze.analyze(main.landmarks, result.image_width, result.image_height, result.eye_patch)
 

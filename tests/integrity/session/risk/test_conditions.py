@@ -2,61 +2,37 @@
 
 from __future__ import annotations
 
-from integrity.core.enums import EventType, ScanMode
+from integrity.core.enums import EventType
 from integrity.core.results import Box, DetectedObject, ModelStatus, ObjectAnalysis
-from integrity.session.risk.conditions import face_observations, object_observations, remember_faces
-from integrity.session.risk.config import FaceScanPolicy
-from integrity.session.state import FaceMemory, FrameFacts
+from integrity.session.risk.conditions import face_observations, object_observations
+from integrity.session.state import FrameFacts
 
-POLICY = FaceScanPolicy(deep_interval_s=5, deep_min_interval_s=1, deep_memory_s=6)
 NO_MODEL = ObjectAnalysis(status=ModelStatus(available=False, detail="no weights"))
 
 
-def frame(ts: float, faces: int, scan: ScanMode = ScanMode.FAST, **extra: object) -> FrameFacts:
-    return FrameFacts(timestamp=ts, faces=faces, scan=scan, objects=extra.pop("objects", NO_MODEL), **extra)
+def frame(ts: float, faces: int, **extra: object) -> FrameFacts:
+    return FrameFacts(timestamp=ts, faces=faces, objects=extra.pop("objects", NO_MODEL), **extra)
 
 
-def values(facts: FrameFacts, memory: FaceMemory) -> tuple[bool | None, bool | None]:
-    obs = face_observations(facts, memory, POLICY)
+def values(facts: FrameFacts) -> tuple[bool | None, bool | None]:
+    obs = face_observations(facts)
     return obs[EventType.MULTIPLE_FACES].value, obs[EventType.NO_FACE].value
 
 
 def test_plain_counts() -> None:
-    memory = FaceMemory()
-    assert values(frame(0, 1), memory) == (False, False)
-    assert values(frame(0, 2), memory) == (True, False)
-    assert values(frame(0, 0, ScanMode.DEEP), memory) == (False, True)
+    assert values(frame(0, 1)) == (False, False)
+    assert values(frame(0, 2)) == (True, False)
+    assert values(frame(0, 0)) == (False, True)
 
 
-def test_fast_pass_seeing_fewer_faces_than_a_recent_deep_scan_is_unknown() -> None:
-    memory = FaceMemory()
-    remember_faces(frame(0, 2, ScanMode.DEEP), memory)
-    assert values(frame(1, 1), memory) == (None, False)
-    remember_faces(frame(10, 1, ScanMode.DEEP), memory)
-    assert values(frame(11, 0), memory) == (False, None)
-    # Once the deep scan is older than deep_memory_s, the fast pass is believed.
-    assert values(frame(17, 0), memory) == (False, True)
-
-
-def test_unverified_candidates_make_the_count_uncertain_unless_ruled_out() -> None:
-    candidate = Box(x=10, y=10, width=50, height=50)
-    memory = FaceMemory()
-    assert values(frame(0, 1, doubtful=[candidate]), memory) == (None, False)
-    assert values(frame(0, 0, doubtful=[candidate]), memory) == (False, None)
-    memory.rejected = [Box(x=12, y=8, width=52, height=54)]  # the last deep scan's MMOD said no
-    assert values(frame(0, 1, doubtful=[candidate]), memory) == (False, False)
-
-
-def test_doubt_lasts_until_a_deep_scan_looked() -> None:
-    memory = FaceMemory()
-    remember_faces(frame(0, 1, ScanMode.DEEP), memory)
-    assert not memory.doubt
-    remember_faces(frame(1, 0), memory)  # the face vanished in a fast pass
-    assert memory.doubt
-    remember_faces(frame(1.2, 0), memory)
-    assert memory.doubt  # still unexplained
-    remember_faces(frame(2, 0, ScanMode.DEEP), memory)
-    assert not memory.doubt and memory.last_deep_count == 0
+def test_unverified_candidates_make_the_count_uncertain_never_positive() -> None:
+    """A face-like candidate the checks did not confirm (A11's dog) may not raise anything."""
+    assert values(frame(0, 1, unverified=1)) == (None, False)
+    assert values(frame(0, 0, unverified=1)) == (False, None)
+    assert values(frame(0, 0, unverified=2)) == (None, None)
+    assert values(frame(0, 2, unverified=1)) == (True, False)  # two verified faces are two faces
+    evidence = face_observations(frame(0, 1, unverified=1))[EventType.MULTIPLE_FACES].evidence
+    assert evidence == {"faces": 1, "unverified_candidates": 1, "threshold": 2}
 
 
 def test_objects_are_unknown_without_a_model_never_absent() -> None:
@@ -87,11 +63,10 @@ def test_more_people_than_faces_cannot_refute_a_second_person() -> None:
             objects=[DetectedObject(label="person", confidence=0.8, box=box) for _ in range(n)],
         )
 
-    memory = FaceMemory()
-    assert values(frame(0, 1, objects=people(1)), memory) == (False, False)
-    assert values(frame(0, 1, objects=people(2)), memory) == (None, False)  # unknown, never raised
-    assert values(frame(0, 2, objects=people(2)), memory) == (True, False)
-    obs = face_observations(frame(0, 0, objects=people(1)), memory, POLICY)
+    assert values(frame(0, 1, objects=people(1))) == (False, False)
+    assert values(frame(0, 1, objects=people(2))) == (None, False)  # unknown, never raised
+    assert values(frame(0, 2, objects=people(2))) == (True, False)
+    obs = face_observations(frame(0, 0, objects=people(1)))
     assert obs[EventType.NO_FACE].value is True and obs[EventType.NO_FACE].evidence["persons"] == 1
     # Without the object model there is no person count in the evidence at all.
-    assert "persons" not in face_observations(frame(0, 1), memory, POLICY)[EventType.NO_FACE].evidence
+    assert "persons" not in face_observations(frame(0, 1))[EventType.NO_FACE].evidence

@@ -1,0 +1,154 @@
+// A stand-in for the Interview Integrity service (REST + /ws/stream) for the unit tests: real HTTP
+// and WebSocket on 127.0.0.1, answers shaped like the API's, with hooks to slow it down, refuse
+// requests or drop connections.
+import { createServer } from "node:http";
+import { WebSocketServer } from "ws";
+
+export async function startFakeService(options = {}) {
+  const state = {
+    sessions: new Map(), // id -> {frames, ended}
+    requests: [], // {method, path, headers, body}
+    wsUrls: [],
+    wsMessages: [],
+    inFlight: 0, // WebSocket frames received and not answered yet, over all connections
+    maxInFlight: 0,
+    frameDelayMs: options.frameDelayMs ?? 0,
+    restHandler: options.restHandler || null, // (req, body) => {status, body, headers} | null
+    wsHandler: options.wsHandler || null, // (message, socket, state) => true when handled
+    sockets: new Set(),
+  };
+  let nextId = 1;
+
+  function analysis(sessionId, timestamp) {
+    const session = state.sessions.get(sessionId);
+    session.frames += 1;
+    return {
+      session_id: sessionId,
+      cheating: false,
+      risk_score: 0,
+      attention: 100,
+      gaze: "center",
+      faces: 1,
+      objects: [],
+      events: [],
+      processing_time_ms: state.frameDelayMs,
+      timestamp: timestamp ?? Date.now() / 1000,
+      verdict: "CLEAN",
+      event_details: [],
+      details: { image_width: 64, image_height: 48, faces: [{ box: { x: 1, y: 2, width: 30, height: 30 } }] },
+    };
+  }
+
+  function ended(sessionId) {
+    const session = state.sessions.get(sessionId);
+    session.ended = true;
+    return {
+      session_id: sessionId,
+      final_risk_score: 0,
+      verdict: "CLEAN",
+      total_violations: 0,
+      duration_seconds: 1,
+      summary: { frames_analyzed: session.frames, event_counts: {} },
+    };
+  }
+
+  function refuse(status, code, detail) {
+    return { status, body: { detail, code } };
+  }
+
+  function lookup(sessionId) {
+    const session = state.sessions.get(sessionId);
+    if (!session) return refuse(404, "session_not_found", `no session ${sessionId}`);
+    if (session.ended) return refuse(409, "session_ended", "the session was ended");
+    return null;
+  }
+
+  function start(body) {
+    const id = `s-${nextId++}`;
+    state.sessions.set(id, { frames: 0, ended: false, candidate: body.candidate_id });
+    return { session_id: id, session_token: `token-${id}`, message: "Session started", timestamp: Date.now() / 1000 };
+  }
+
+  const server = createServer((req, res) => {
+    let raw = "";
+    req.on("data", (chunk) => (raw += chunk));
+    req.on("end", async () => {
+      const body = raw ? JSON.parse(raw) : null;
+      state.requests.push({ method: req.method, path: req.url, headers: req.headers, body });
+      let answer = state.restHandler ? await state.restHandler(req, body, state) : null;
+      if (!answer) {
+        if (req.url === "/start-session") {
+          answer = body.candidate_id
+            ? { status: 200, body: start(body) }
+            : { status: 422, body: { detail: "candidate_id: too short", code: "validation_error", errors: [{ loc: ["body", "candidate_id"], msg: "too short", type: "string_too_short" }] } };
+        } else if (req.url === "/analyze-frame") {
+          answer = lookup(body.session_id) || { status: 200, body: analysis(body.session_id, body.timestamp) };
+        } else if (req.url === "/end-session") {
+          answer = lookup(body.session_id) || { status: 200, body: ended(body.session_id) };
+        } else if (req.url === "/health") {
+          answer = { status: 200, body: { status: "ok", service: "interview-integrity", models: {} } };
+        } else {
+          answer = refuse(404, "not_found", "no such route");
+        }
+      }
+      const text = typeof answer.body === "string" ? answer.body : JSON.stringify(answer.body);
+      res.writeHead(answer.status, { "content-type": "application/json", ...(answer.headers || {}) });
+      res.end(text);
+    });
+  });
+
+  const wss = new WebSocketServer({ server, path: "/ws/stream" });
+  wss.on("connection", (socket, req) => {
+    state.wsUrls.push(req.url);
+    state.sockets.add(socket);
+    socket.on("close", () => state.sockets.delete(socket));
+    let sessionId = null;
+    const send = (payload) => socket.readyState === 1 && socket.send(JSON.stringify(payload));
+    const error = (status, code, detail) => send({ type: "error", status, code, detail });
+    socket.on("message", async (data) => {
+      const message = JSON.parse(String(data));
+      state.wsMessages.push(message);
+      if (state.wsHandler && (await state.wsHandler(message, socket, state))) return;
+      if (message.action === "start") {
+        const started = start(message);
+        sessionId = started.session_id;
+        send({ type: "session_started", ...started });
+      } else if (message.action === "resume") {
+        const refused = lookup(message.session_id);
+        if (refused) return error(refused.status, refused.body.code, refused.body.detail);
+        sessionId = message.session_id;
+        send({ type: "session_resumed", session_id: sessionId });
+      } else if (message.action === "frame") {
+        if (!sessionId) return error(400, "bad_message", "no session on this connection");
+        state.inFlight += 1;
+        state.maxInFlight = Math.max(state.maxInFlight, state.inFlight);
+        await new Promise((resolve) => setTimeout(resolve, state.frameDelayMs));
+        state.inFlight -= 1;
+        const refused = lookup(sessionId);
+        if (refused) return error(refused.status, refused.body.code, refused.body.detail);
+        send({ type: "analysis", ...analysis(sessionId, message.timestamp) });
+      } else if (message.action === "end") {
+        send({ type: "session_ended", ...ended(sessionId) });
+        socket.close(1000);
+      } else {
+        error(400, "bad_message", "unknown action");
+      }
+    });
+  });
+
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    state,
+    /** Drop every WebSocket connection abruptly (as a network failure would). */
+    dropConnections() {
+      for (const socket of state.sockets) socket.terminate();
+    },
+    async close() {
+      for (const socket of state.sockets) socket.terminate();
+      await new Promise((resolve) => wss.close(resolve));
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}

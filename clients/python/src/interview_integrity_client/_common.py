@@ -1,0 +1,153 @@
+"""What the sync and async clients share: bodies, credentials, retries, errors, URLs."""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from interview_integrity_client.errors import (
+    BadReplyError,
+    InterviewApiError,
+    UnauthorizedError,
+    api_error,
+    parse_retry_after,
+)
+
+Frame = bytes | bytearray | memoryview | str
+"""Raw JPEG/PNG bytes (base64-encoded for you), or a base64 string (a data-URL prefix is allowed)."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Retries of refused requests: 429 (rate limits, too many sessions) and 503 (a model or the
+    session store failed; nothing was recorded), after the server's ``Retry-After`` when it sends
+    one (never sooner), else after exponential backoff with jitter. A ``Retry-After`` longer than
+    ``max_delay`` is not waited for: the error is raised at once."""
+
+    retries: int = 3
+    base_delay: float = 0.5
+    max_delay: float = 10.0
+    statuses: frozenset[int] = field(default_factory=lambda: frozenset({429, 503}))
+
+    def delay(self, attempt: int, error: InterviewApiError) -> float | None:
+        """Seconds to wait before retry ``attempt`` (0-based); ``None``: give up."""
+        if error.status not in self.statuses or attempt >= self.retries:
+            return None
+        if error.retry_after is not None:
+            wait: float = error.retry_after
+            return wait if wait <= self.max_delay else None
+        ceiling = min(self.max_delay, self.base_delay * 2.0**attempt)
+        return ceiling / 2 + random.random() * ceiling / 2
+
+
+NO_RETRY = RetryPolicy(retries=0)
+
+
+def encode_frame(frame: Frame) -> str:
+    """The ``frame`` field of a request: bytes are base64-encoded, strings are passed through."""
+    if isinstance(frame, str):
+        return frame
+    return base64.b64encode(bytes(frame)).decode("ascii")
+
+
+def ws_url(base_url: str, access_token: str | None = None) -> str:
+    base = base_url.rstrip("/")
+    if base.startswith("https://"):
+        base = "wss://" + base.removeprefix("https://")
+    elif base.startswith("http://"):
+        base = "ws://" + base.removeprefix("http://")
+    elif not base.startswith(("ws://", "wss://")):
+        base = "ws://" + base
+    url = base + "/ws/stream"
+    if access_token:
+        url += "?access_token=" + quote(access_token, safe="")
+    return url
+
+
+def auth_headers(api_key: str | None, session_token: str | None) -> dict[str, str]:
+    """The API key as ``X-API-Key`` (backends); else a session token as a bearer token (browsers)."""
+    if api_key:
+        return {"X-API-Key": api_key}
+    if session_token:
+        return {"Authorization": f"Bearer {session_token}"}
+    return {}
+
+
+def start_body(candidate_id: str, metadata: dict[str, Any] | None, timestamp: float | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"candidate_id": candidate_id}
+    if metadata is not None:
+        body["metadata"] = metadata
+    if timestamp is not None:
+        body["timestamp"] = timestamp
+    return body
+
+
+def frame_body(frame: Frame, timestamp: float | None, include_landmarks: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {"frame": encode_frame(frame)}
+    if timestamp is not None:
+        body["timestamp"] = timestamp
+    if include_landmarks:
+        body["include_landmarks"] = True
+    return body
+
+
+def error_from_response(response: httpx.Response) -> InterviewApiError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    retry_after = parse_retry_after(response.headers.get("retry-after"))
+    if isinstance(body, dict) and isinstance(body.get("code"), str):
+        errors = body.get("errors")
+        if retry_after is None and isinstance(body.get("retry_after"), int | float):
+            retry_after = float(body["retry_after"])
+        return api_error(
+            response.status_code,
+            body["code"],
+            str(body.get("detail", "")),
+            errors if isinstance(errors, list) else None,
+            retry_after,
+        )
+    # Not the service's JSON (a proxy, a gateway timeout, ...): keep what there is.
+    detail = response.text.strip()[:500] or response.reason_phrase
+    return api_error(response.status_code, f"http_{response.status_code}", detail, None, retry_after)
+
+
+def handshake_refused(status: int, body: bytes) -> InterviewApiError:
+    """The WebSocket upgrade was answered with an HTTP status. The service refuses the handshake
+    only for a missing or invalid credential (HTTP 403 there, as Starlette answers a close before
+    accept): that is :class:`UnauthorizedError`, whatever the status says."""
+    error = error_from_response(httpx.Response(status, content=body))
+    if status in (401, 403) and error.code.startswith("http_"):
+        detail = "the WebSocket handshake was refused: missing or invalid API key / session token"
+        return UnauthorizedError(status, "unauthorized", detail)
+    return error
+
+
+def parse_ws_reply(raw: str | bytes, expected: str) -> dict[str, Any]:
+    """One WebSocket answer: its body without ``type``; ``{"type": "error"}`` raises the typed error."""
+    try:
+        reply = json.loads(raw)
+    except ValueError as exc:
+        raise BadReplyError(502, "bad_reply", f"the answer is not JSON: {exc}") from None
+    if not isinstance(reply, dict):
+        raise BadReplyError(502, "bad_reply", f"expected a JSON object, got {type(reply).__name__}")
+    kind = reply.pop("type", None)
+    if kind == "error":
+        retry_after = reply.get("retry_after")
+        raise api_error(
+            int(reply.get("status", 500)),
+            str(reply.get("code", "error")),
+            str(reply.get("detail", "")),
+            None,
+            float(retry_after) if isinstance(retry_after, int | float) else None,
+        )
+    if kind != expected:
+        raise BadReplyError(502, "bad_reply", f"expected a {expected!r} message, got {kind!r}")
+    return reply

@@ -1,0 +1,263 @@
+"""The synchronous client: :class:`InterviewClient` (REST) and :class:`InterviewStream` (WebSocket)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self, TypeVar
+
+import httpx
+from pydantic import BaseModel
+from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+from websockets.sync.client import ClientConnection, connect
+
+from interview_integrity_client._common import (
+    Frame,
+    RetryPolicy,
+    auth_headers,
+    error_from_response,
+    frame_body,
+    handshake_refused,
+    parse_ws_reply,
+    start_body,
+    ws_url,
+)
+from interview_integrity_client.errors import (
+    InterviewApiError,
+    InterviewConnectionError,
+    InterviewTimeoutError,
+)
+from interview_integrity_client.models import (
+    AnalyzeFrameResponse,
+    EndSessionResponse,
+    HealthResponse,
+    StartSessionResponse,
+)
+
+if TYPE_CHECKING:  # numpy (and OpenCV) only for the array helpers: the `video` extra
+    from numpy.typing import NDArray
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class InterviewClient:
+    """Synchronous REST client. ``base_url`` is the service root, e.g. ``http://localhost:8000``.
+
+    Credentials are optional (a service without API keys needs none): ``api_key`` (platform
+    backends; sent as ``X-API-Key``) or ``session_token`` (the candidate's side: frames for one
+    session; sent as ``Authorization: Bearer``). 429 and 503 answers are retried per ``retry``
+    (``RetryPolicy(retries=0)`` turns that off). Reuses one connection pool: use it as a context
+    manager, or call :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        timeout: float = 30.0,
+        *,
+        api_key: str | None = None,
+        session_token: str | None = None,
+        headers: dict[str, str] | None = None,
+        retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.api_key = api_key
+        self.session_token = session_token
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._headers = {**auth_headers(api_key, session_token), **(headers or {})}
+        self._http = httpx.Client(
+            base_url=self.base_url, timeout=timeout, headers=self._headers, transport=transport
+        )
+
+    # -- sessions
+    def start_session(
+        self,
+        candidate_id: str,
+        metadata: dict[str, Any] | None = None,
+        timestamp: float | None = None,
+    ) -> StartSessionResponse:
+        """Open a session: ``session_id`` (and ``session_token`` to hand to the candidate's browser).
+        ``timestamp``: your clock (seconds) at the start, if you will time the frames with it."""
+        return self._call(
+            "POST", "/start-session", start_body(candidate_id, metadata, timestamp), StartSessionResponse
+        )
+
+    def analyze_frame(
+        self,
+        session_id: str,
+        frame: Frame,
+        timestamp: float | None = None,
+        *,
+        include_landmarks: bool = False,
+    ) -> AnalyzeFrameResponse:
+        """Analyse one frame. ``timestamp``: capture time in seconds on any clock used consistently
+        within the session (debounce and durations run on it); the server's clock when omitted."""
+        body = {"session_id": session_id, **frame_body(frame, timestamp, include_landmarks)}
+        return self._call("POST", "/analyze-frame", body, AnalyzeFrameResponse)
+
+    def analyze_frame_from_array(
+        self,
+        session_id: str,
+        image: NDArray[Any],
+        timestamp: float | None = None,
+        quality: int = 85,
+        *,
+        include_landmarks: bool = False,
+    ) -> AnalyzeFrameResponse:
+        """Analyse an OpenCV BGR image (e.g. from ``cv2.VideoCapture.read``), sent as a JPEG."""
+        from interview_integrity_client.media import encode_array
+
+        return self.analyze_frame(
+            session_id, encode_array(image, quality), timestamp, include_landmarks=include_landmarks
+        )
+
+    def end_session(self, session_id: str) -> EndSessionResponse:
+        """Close the session: verdict, final risk, violation count and summary (needs the API key
+        where the service has keys)."""
+        return self._call("POST", "/end-session", {"session_id": session_id}, EndSessionResponse)
+
+    def health(self) -> HealthResponse:
+        """Liveness and which models are loaded (``models[name].detail`` says why one is not)."""
+        return self._call("GET", "/health", None, HealthResponse)
+
+    # -- streaming
+    def stream(self) -> InterviewStream:
+        """A WebSocket stream to the same service, with the same credentials."""
+        return InterviewStream(
+            self.base_url, timeout=self.timeout, access_token=self.api_key or self.session_token
+        )
+
+    # -- plumbing
+    def _call(self, method: str, path: str, body: dict[str, Any] | None, model: type[M]) -> M:
+        for attempt in range(self.retry.retries + 1):
+            try:
+                response = self._http.request(method, path, json=body)
+            except httpx.TimeoutException as exc:
+                raise InterviewTimeoutError(f"{method} {path}: no answer within {self.timeout} s") from exc
+            except httpx.TransportError as exc:
+                raise InterviewConnectionError(f"{method} {path}: {exc}") from exc
+            if response.is_success:
+                return model.model_validate(response.json())
+            error = error_from_response(response)
+            wait = self.retry.delay(attempt, error)
+            if wait is None:
+                raise error
+            self._sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class InterviewStream:
+    """One WebSocket connection to ``/ws/stream``, carrying one session at a time.
+
+    :meth:`start` (a new session) or :meth:`resume` (one opened earlier, over REST or a dropped
+    connection), then :meth:`send_frame` per frame and :meth:`end` (the server then closes the
+    connection). Each call waits for its answer, so there is never more than one frame in flight
+    and answers never get mixed up. A session whose connection drops stays open until it is ended
+    or expires: resume it on a new stream. ``access_token``: the API key or a session token.
+    Not thread-safe: one stream per thread.
+    """
+
+    def __init__(self, base_url: str, timeout: float = 30.0, *, access_token: str | None = None) -> None:
+        self.url = ws_url(base_url)
+        self.timeout = timeout
+        self.session_id: str | None = None
+        try:
+            self._conn: ClientConnection = connect(
+                ws_url(base_url, access_token),
+                open_timeout=timeout,
+                close_timeout=min(timeout, 10.0),
+                max_size=None,  # answers with landmarks can be large
+            )
+        except InvalidStatus as exc:  # refused before the upgrade (e.g. 401/403 from a proxy)
+            raise handshake_refused(exc.response.status_code, bytes(exc.response.body or b"")) from None
+        except TimeoutError as exc:
+            raise InterviewTimeoutError(f"WebSocket {self.url} did not open within {timeout} s") from exc
+        except (OSError, WebSocketException) as exc:
+            raise InterviewConnectionError(f"WebSocket connection to {self.url} failed: {exc}") from exc
+
+    def start(
+        self,
+        candidate_id: str,
+        metadata: dict[str, Any] | None = None,
+        timestamp: float | None = None,
+    ) -> StartSessionResponse:
+        body = {"action": "start", **start_body(candidate_id, metadata, timestamp)}
+        started = StartSessionResponse.model_validate(self._request(body, "session_started"))
+        self.session_id = started.session_id
+        return started
+
+    def resume(self, session_id: str) -> str:
+        """Attach this connection to an open session; returns its id."""
+        resumed = self._request({"action": "resume", "session_id": session_id}, "session_resumed")
+        self.session_id = str(resumed["session_id"])
+        return self.session_id
+
+    def send_frame(
+        self, frame: Frame, timestamp: float | None = None, *, include_landmarks: bool = False
+    ) -> AnalyzeFrameResponse:
+        message = {"action": "frame", **frame_body(frame, timestamp, include_landmarks)}
+        return AnalyzeFrameResponse.model_validate(self._request(message, "analysis"))
+
+    def send_array(
+        self, image: NDArray[Any], timestamp: float | None = None, quality: int = 85
+    ) -> AnalyzeFrameResponse:
+        """:meth:`send_frame` for an OpenCV BGR image, sent as a JPEG."""
+        from interview_integrity_client.media import encode_array
+
+        return self.send_frame(encode_array(image, quality), timestamp)
+
+    def end(self) -> EndSessionResponse:
+        """End the session; the server answers with the summary and closes the connection."""
+        ended = EndSessionResponse.model_validate(self._request({"action": "end"}, "session_ended"))
+        self.session_id = None
+        self.close()
+        return ended
+
+    def _request(self, message: dict[str, Any], expected: str) -> dict[str, Any]:
+        try:
+            self._conn.send(json.dumps(message))
+            raw = self._conn.recv(timeout=self.timeout)
+        except TimeoutError as exc:
+            # The late answer would be read as the next request's: this connection is out of step.
+            self.close()
+            raise InterviewTimeoutError(f"no answer within {self.timeout} s") from exc
+        except ConnectionClosed as exc:
+            raise InterviewConnectionError(f"the WebSocket closed ({exc})") from exc
+        return parse_ws_reply(raw, expected)
+
+    def close(self) -> None:
+        """Close the connection (the session, if any, stays open and can be resumed)."""
+        self._conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def stream(base_url: str, timeout: float = 30.0, *, access_token: str | None = None) -> InterviewStream:
+    """Open a WebSocket stream; use it as ``with stream(url) as ws: ...``."""
+    return InterviewStream(base_url, timeout, access_token=access_token)
+
+
+__all__ = ["InterviewApiError", "InterviewClient", "InterviewStream", "stream"]

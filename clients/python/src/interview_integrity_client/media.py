@@ -1,0 +1,196 @@
+"""Frames from OpenCV: numpy images as JPEG, a paced webcam loop and a paced video-file replay.
+
+Needs OpenCV (``pip install "interview-integrity-client[video]"``: the headless build). Frames are
+paced, never queued: when the service answers slower than ``fps``, frames are skipped, and each
+frame carries its own timestamp (video time for files, seconds since the start for a camera), so
+debounce and durations come out right at any rate.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from interview_integrity_client.models import AnalyzeFrameResponse, EndSessionResponse
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+    from interview_integrity_client.client import InterviewClient
+
+
+def _cv2() -> Any:
+    try:
+        import cv2
+    except ImportError as exc:
+        raise ImportError(
+            "this helper needs OpenCV: pip install 'interview-integrity-client[video]' "
+            "(or opencv-python-headless)"
+        ) from exc
+    return cv2
+
+
+def encode_array(image: NDArray[Any], quality: int = 85, max_width: int | None = None) -> bytes:
+    """JPEG-encode a BGR (or grayscale) uint8 image, as OpenCV returns them; optionally scaled down
+    to ``max_width``."""
+    cv2 = _cv2()
+    if not 0 <= quality <= 100:
+        raise ValueError(f"quality must be 0..100, not {quality}")
+    if max_width and image.shape[1] > max_width:
+        scale = max_width / image.shape[1]
+        image = cv2.resize(image, (max_width, round(image.shape[0] * scale)), interpolation=cv2.INTER_AREA)
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        raise ValueError("OpenCV could not encode this array as JPEG (expected HxW or HxWx3 uint8)")
+    data: bytes = buf.tobytes()
+    return data
+
+
+@dataclass(frozen=True)
+class PacedFrame:
+    timestamp: float
+    """Seconds: video time for a file, time since the first frame for a camera."""
+    image: NDArray[Any]
+    index: int
+    """The frame's number in the source (files), or the count of frames taken (cameras)."""
+
+
+def video_frames(
+    path: str | Path,
+    fps: float = 5.0,
+    *,
+    realtime: bool = True,
+    max_seconds: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[PacedFrame]:
+    """Frames of a video file sampled at ``fps`` (of video time), with their video time.
+
+    ``realtime``: release each frame when its time comes on the wall clock, as a camera would, and
+    skip frames whose time has passed by more than one interval (the consumer was slow); otherwise
+    as fast as the consumer takes them (a replay: every sampled frame, timestamps unchanged).
+    """
+    if fps <= 0:
+        raise ValueError("fps must be positive")
+    cv2 = _cv2()
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        raise FileNotFoundError(f"OpenCV cannot open the video {path}")
+    source_fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
+    interval = 1.0 / fps
+    next_due = 0.0
+    started = clock()
+    index = -1
+    try:
+        while True:
+            ok, image = capture.read()
+            if not ok:
+                return
+            index += 1
+            video_time = index / source_fps
+            if max_seconds is not None and video_time > max_seconds:
+                return
+            if video_time + 0.5 / source_fps < next_due:
+                continue  # between samples (the nearest frame to each due time is taken)
+            next_due += interval * max(1, int((video_time - next_due) / interval) + 1)
+            if realtime:
+                lag = clock() - started - video_time
+                if lag > interval:
+                    continue  # late by more than a frame: drop it, never queue
+                if lag < 0:
+                    sleep(-lag)
+            yield PacedFrame(video_time, image, index)
+    finally:
+        capture.release()
+
+
+def webcam_frames(
+    device: int | str = 0,
+    fps: float = 2.0,
+    *,
+    max_seconds: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[PacedFrame]:
+    """The camera's current picture ``fps`` times a second (``device``: an index, or a path/URL
+    OpenCV opens). A consumer slower than ``fps`` gets the freshest picture when it asks again."""
+    if fps <= 0:
+        raise ValueError("fps must be positive")
+    cv2 = _cv2()
+    capture = cv2.VideoCapture(device)
+    if not capture.isOpened():
+        raise OSError(f"OpenCV cannot open the camera {device!r}")
+    interval = 1.0 / fps
+    started = clock()
+    next_due = started
+    taken = 0
+    try:
+        while max_seconds is None or clock() - started < max_seconds:
+            wait = next_due - clock()
+            if wait > 0:
+                sleep(wait)
+            ok, image = capture.read()
+            if not ok:
+                return
+            now = clock()
+            next_due = max(next_due + interval, now)  # late: the next one comes at once, no backlog
+            yield PacedFrame(now - started, image, taken)
+            taken += 1
+    finally:
+        capture.release()
+
+
+ResultCallback = Callable[[AnalyzeFrameResponse, PacedFrame], None]
+
+
+def analyze_video_file(
+    client: InterviewClient,
+    path: str | Path,
+    candidate_id: str,
+    *,
+    fps: float = 5.0,
+    realtime: bool = True,
+    max_seconds: float | None = None,
+    metadata: dict[str, Any] | None = None,
+    quality: int = 85,
+    max_width: int | None = 640,
+    on_result: ResultCallback | None = None,
+) -> EndSessionResponse:
+    """Stream a video file through one WebSocket session (see :func:`video_frames`) and end it;
+    returns the verdict. ``on_result(result, frame)`` sees each analysis."""
+    with client.stream() as ws:
+        ws.start(candidate_id, metadata, timestamp=0.0)
+        for frame in video_frames(path, fps, realtime=realtime, max_seconds=max_seconds):
+            result = ws.send_frame(encode_array(frame.image, quality, max_width), frame.timestamp)
+            if on_result is not None:
+                on_result(result, frame)
+        return ws.end()
+
+
+def watch_webcam(
+    client: InterviewClient,
+    candidate_id: str,
+    *,
+    device: int | str = 0,
+    fps: float = 2.0,
+    max_seconds: float | None = None,
+    metadata: dict[str, Any] | None = None,
+    quality: int = 85,
+    max_width: int | None = 640,
+    on_result: ResultCallback | None = None,
+) -> EndSessionResponse:
+    """The webcam loop: send the camera's picture ``fps`` times a second until ``max_seconds``
+    (or Ctrl-C), then end the session and return the verdict."""
+    with client.stream() as ws:
+        ws.start(candidate_id, metadata, timestamp=0.0)
+        try:
+            for frame in webcam_frames(device, fps, max_seconds=max_seconds):
+                result = ws.send_frame(encode_array(frame.image, quality, max_width), frame.timestamp)
+                if on_result is not None:
+                    on_result(result, frame)
+        except KeyboardInterrupt:
+            pass  # end the session all the same
+        return ws.end()

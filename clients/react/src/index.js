@@ -1,0 +1,1 @@
+export { InterviewMonitor, RiskGauge } from "./InterviewMonitor.jsx";

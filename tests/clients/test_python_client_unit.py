@@ -1,0 +1,164 @@
+"""The Python client's retries, error classes and pacing, without a service (httpx.MockTransport)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import interview_integrity_client as iic
+import pytest
+from interview_integrity_client._common import handshake_refused, parse_ws_reply
+from interview_integrity_client.errors import api_error, parse_retry_after
+from interview_integrity_client.media import video_frames
+
+ANALYSIS = {
+    "session_id": "s-1",
+    "cheating": False,
+    "risk_score": 0,
+    "attention": 100,
+    "gaze": "center",
+    "faces": 1,
+    "objects": [],
+    "events": [],
+    "processing_time_ms": 5.0,
+    "timestamp": 0.5,
+    "verdict": "CLEAN",
+    "event_details": [],
+    "details": {"image_width": 64, "image_height": 48, "faces": [], "future_field": 1},
+    "added_later": {"x": 1},
+}
+
+
+def scripted(answers: list[httpx.Response], seen: list[httpx.Request]) -> httpx.MockTransport:
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return answers.pop(0)
+
+    return httpx.MockTransport(handler)
+
+
+def refusal(status: int, code: str, retry_after: str | None = None, **extra: object) -> httpx.Response:
+    headers = {"Retry-After": retry_after} if retry_after is not None else {}
+    return httpx.Response(status, json={"detail": f"{code}!", "code": code, **extra}, headers=headers)
+
+
+def test_429_and_503_are_retried_after_retry_after_or_backoff() -> None:
+    seen: list[httpx.Request] = []
+    waits: list[float] = []
+    answers = [
+        refusal(429, "rate_limited", "2"),
+        refusal(503, "analysis_failed"),
+        httpx.Response(200, json=ANALYSIS),
+    ]
+    with iic.InterviewClient(
+        "http://svc",
+        api_key="k",
+        transport=scripted(answers, seen),
+        sleep=waits.append,
+        retry=iic.RetryPolicy(base_delay=0.1),
+    ) as client:
+        result = client.analyze_frame("s-1", b"\xff\xd8", timestamp=0.5)
+    assert result.faces == 1 and result.details.image_width == 64
+    assert result.model_extra == {"added_later": {"x": 1}}  # unknown fields are kept
+    assert len(seen) == 3 and waits[0] == 2.0 and 0.1 <= waits[1] <= 0.2
+    assert all(r.headers["x-api-key"] == "k" for r in seen)
+    assert json.loads(seen[0].content) == {"session_id": "s-1", "frame": "/9g=", "timestamp": 0.5}
+
+
+def test_retries_give_up_with_the_typed_error() -> None:
+    seen: list[httpx.Request] = []
+    answers = [refusal(503, "session_store_unavailable")] * 3 + [refusal(429, "rate_limited", "600")]
+    policy = iic.RetryPolicy(retries=2, base_delay=0.01)
+    with iic.InterviewClient(
+        "http://svc", transport=scripted(answers, seen), sleep=lambda s: None, retry=policy
+    ) as c:
+        with pytest.raises(iic.SessionStoreUnavailableError):
+            c.health()
+        assert len(seen) == 3
+        with pytest.raises(iic.RateLimitedError) as too_long:  # Retry-After beyond max_delay: no wait
+            c.health()
+        assert too_long.value.retry_after == 600 and len(seen) == 4
+
+
+def test_other_refusals_are_not_retried_and_non_json_answers_keep_their_status() -> None:
+    seen: list[httpx.Request] = []
+    answers = [
+        refusal(422, "validation_error", errors=[{"loc": ["body", "candidate_id"], "msg": "short"}]),
+        httpx.Response(401, text="<html>proxy says no</html>"),
+        refusal(429, "too_many_sessions", retry_after_body=None),
+    ]
+    with iic.InterviewClient(
+        "http://svc", session_token="tok", transport=scripted(answers, seen), retry=iic.NO_RETRY
+    ) as client:
+        with pytest.raises(iic.InvalidRequestError) as invalid:
+            client.start_session("")
+        assert invalid.value.errors[0]["loc"][-1] == "candidate_id"
+        with pytest.raises(iic.UnauthorizedError) as proxy:
+            client.health()
+        assert proxy.value.code == "http_401" and "proxy says no" in proxy.value.detail
+        with pytest.raises(iic.TooManySessionsError):
+            client.start_session("c")
+    assert len(seen) == 3 and seen[0].headers["authorization"] == "Bearer tok"
+
+
+async def test_the_async_client_retries_too() -> None:
+    seen: list[httpx.Request] = []
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if len(seen) == 1:
+            return httpx.Response(429, json={"detail": "slow", "code": "rate_limited", "retry_after": 0.25})
+        return httpx.Response(200, json={"session_id": "s", "message": "Session started", "timestamp": 1.0})
+
+    async with iic.AsyncInterviewClient(
+        "http://svc", transport=httpx.MockTransport(handler), sleep=sleep
+    ) as c:
+        started = await c.start_session("c", metadata={"a": 1})
+    assert started.session_id == "s" and started.session_token is None
+    assert waits == [0.25]  # from the body when there is no Retry-After header
+
+
+def test_every_code_has_its_class() -> None:
+    for code, cls in iic.ERROR_CLASSES.items():
+        error = api_error(400, code, "x")
+        assert type(error) is cls and isinstance(error, iic.InterviewApiError) and error.code == code
+    assert isinstance(iic.InterviewTimeoutError("t"), TimeoutError)
+    assert parse_retry_after("3") == 3.0
+    assert parse_retry_after("Thu, 01 Jan 2026 00:00:05 GMT", now=1767225600.0) == 5.0
+    assert parse_retry_after("later") is None
+    refused = handshake_refused(403, b"")
+    assert isinstance(refused, iic.UnauthorizedError) and refused.code == "unauthorized"
+    with pytest.raises(iic.SessionExpiredError):
+        parse_ws_reply(
+            '{"type": "error", "status": 410, "code": "session_expired", "detail": "idle"}', "analysis"
+        )
+    with pytest.raises(iic.BadReplyError):
+        parse_ws_reply('{"type": "session_started"}', "analysis")
+    assert iic.ws_url("https://h/", "a b") == "wss://h/ws/stream?access_token=a%20b"
+
+
+def test_video_frames_pace_on_video_time_and_drop_when_late(fixtures_dir: Path) -> None:
+    clip = fixtures_dir / "A_video_gaze_center_left_center.mp4"
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    replay = [f.timestamp for f in video_frames(clip, 2.0, realtime=False, max_seconds=3.0)]
+    assert replay == pytest.approx([0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0], abs=0.05)
+
+    paced = []
+    for frame in video_frames(clip, 2.0, max_seconds=3.0, clock=lambda: now[0], sleep=sleep):
+        paced.append(frame.timestamp)
+        if len(paced) == 2:
+            now[0] += 1.2  # the consumer took 1.2 s: the frames due meanwhile are dropped
+    assert paced[:2] == pytest.approx([0.0, 0.5], abs=0.05)
+    assert 1.0 not in [round(t, 1) for t in paced] and len(paced) < len(replay)
+    assert sum(slept) == pytest.approx(paced[-1] - 1.2, abs=0.1)

@@ -1,0 +1,82 @@
+"""Acceptance: the real Serve application with real YOLO weights (a TFLite export run by LiteRT).
+
+``YOLO_MODEL`` is the absolute path of ../shared/models/yolov8n_int8.tflite (Ultralytics YOLOv8n,
+COCO). Each photo is sent as a short stream (frames 0.4 s apart, 2 s in all) so the risk engine's
+debounce (PHONE_DETECTED 0.5 s, SUSPICIOUS_OBJECT 1.0 s) can raise the events. Skipped, saying
+so, where the model file is absent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import REPO
+from tests.integration.conftest import analyze, end, running_app, start
+
+pytestmark = pytest.mark.integration
+
+TFLITE = (REPO.parent / "shared" / "models" / "yolov8n_int8.tflite").resolve()
+TIMES = [0.0, 0.4, 0.8, 1.2, 1.6, 2.0]
+
+
+@pytest.fixture(scope="module")
+def client(serve_port: int, fixtures_dir: Path) -> Iterator[httpx.Client]:
+    if not TFLITE.is_file():
+        pytest.skip(f"real YOLO weights not found at {TFLITE} (expected ../shared/models beside the repo)")
+    with running_app(serve_port, yolo_model=str(TFLITE)) as http:
+        yield http
+
+
+def stream(client: httpx.Client, frame: bytes) -> tuple[list[dict[str, Any]], set[str], dict[str, Any]]:
+    """One session showing ``frame`` for 2 s: (responses, every event raised, end-session summary)."""
+    session_id = start(client, "cand-objects")
+    responses = [analyze(client, session_id, frame, ts=t) for t in TIMES]
+    summary = end(client, session_id)
+    raised = {event for r in responses for event in r["events"]}
+    return responses, raised, summary
+
+
+def labels(responses: list[dict[str, Any]]) -> set[str]:
+    return {o["label"] for r in responses for o in r["objects"]}
+
+
+def test_health_names_the_object_model(client: httpx.Client) -> None:
+    objects = client.get("/health").json()["models"]["objects"]
+    assert objects["available"] is True, objects
+    assert objects["runtime"] == "litert" and objects["file"] == str(TFLITE)
+    assert len(objects["sha256"]) == 64
+    assert "imgsz 640" in objects["detail"]
+
+
+def test_a08_raises_phone_detected(client: httpx.Client, fixture_bytes: dict[str, bytes]) -> None:
+    responses, raised, summary = stream(client, fixture_bytes["A08_two_phones_laptop_no_face.jpg"])
+    assert all(r["details"]["models"]["objects"]["available"] for r in responses)
+    assert {"cell phone", "laptop"} <= labels(responses)
+    assert "PHONE_DETECTED" in raised, raised
+    assert summary["summary"]["event_counts"].get("PHONE_DETECTED", 0) >= 1, summary["summary"]
+
+
+def test_a04_raises_suspicious_object_for_the_laptop(
+    client: httpx.Client, fixture_bytes: dict[str, bytes]
+) -> None:
+    responses, raised, _ = stream(client, fixture_bytes["A04_group_meeting_laptop_notebook.jpg"])
+    laptops = [o for r in responses for o in r["objects"] if o["label"] == "laptop"]
+    assert laptops and all(o["event"] == "SUSPICIOUS_OBJECT" for o in laptops)
+    assert "SUSPICIOUS_OBJECT" in raised, raised
+    assert not raised & {"PHONE_DETECTED", "PHONE_PARTIAL_DETECTED"}
+
+
+def test_a09_landline_handsets_raise_no_phone_event(
+    client: httpx.Client, fixture_bytes: dict[str, bytes]
+) -> None:
+    responses, raised, summary = stream(client, fixture_bytes["A09_two_faces_landline_handsets.jpg"])
+    assert all(r["details"]["models"]["objects"]["available"] for r in responses)
+    assert "cell phone" not in labels(responses)
+    assert not raised & {"PHONE_DETECTED", "PHONE_PARTIAL_DETECTED"}, raised
+    counts = summary["summary"]["event_counts"]
+    assert not counts.get("PHONE_DETECTED") and not counts.get("PHONE_PARTIAL_DETECTED")
