@@ -81,12 +81,15 @@ def letterbox(image: BGRImage, width: int = 640, height: int = 480) -> BGRImage:
 
 
 def stage(analyzer: FaceAnalyzer, frame: BGRImage) -> int:
-    """Detector, box mapping and 68 landmarks per candidate (no verification): the face stage's floor."""
-    candidates = analyzer.detect(frame)
+    """Detector, box mapping and 68 landmarks per candidate (no verification): the face stage's floor.
+
+    As in the analysis, the largest face gets the steadied landmarks (5 predictor runs), others one.
+    """
+    candidates = sorted(analyzer.detect(frame), key=lambda c: c.width * c.height, reverse=True)
     if candidates:
         gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-        for candidate in candidates:
-            analyzer.landmarks_of(gray, candidate)
+        for index, candidate in enumerate(candidates):
+            analyzer.landmarks_of(gray, candidate, steady=index == 0)
     return len(candidates)
 
 

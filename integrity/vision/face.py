@@ -57,6 +57,7 @@ class FaceConfig(YamlConfig):
     nms_iou: float = Field(0.3, gt=0, le=1)
     weighted_nms: bool = True
     box_map: dict[FaceDetector, BoxMap] = Field(default_factory=dict)
+    landmark_jitter: float = Field(0.0, ge=0, le=0.2)
     verify: VerifyConfig = VerifyConfig()
     work_max_side: int = Field(1920, ge=160)
     min_face_px: int = Field(20, ge=1)
@@ -227,7 +228,10 @@ class FaceAnalyzer:
         eye_patch = None
         if accepted:
             gray = cv2.cvtColor(work, cv2.COLOR_BGR2GRAY)
-            faces = [self._describe(gray, found, checks, scale) for found, checks in accepted]
+            faces = [
+                self._describe(gray, found, checks, scale, primary=index == 0)
+                for index, (found, checks) in enumerate(accepted)
+            ]
             eye_patch = self._eye_patch(gray, faces[0], scale)
         timings["landmarks"] = ms_since(tick)
         height, width = work.shape[:2]
@@ -243,17 +247,33 @@ class FaceAnalyzer:
         )
 
     # -- per-face description ---------------------------------------------------------------------
-    def landmarks_of(self, gray: BGRImage, candidate: FaceCandidate) -> list[tuple[float, float]]:
-        """68 points (work-image pixels) on the detector box mapped to dlib's box."""
+    def landmarks_of(
+        self, gray: BGRImage, candidate: FaceCandidate, steady: bool = False
+    ) -> list[tuple[float, float]]:
+        """68 points (work-image pixels) on the detector box mapped to dlib's box.
+
+        ``steady`` (the primary face, whose points feed head pose and gaze): the mean over the box and
+        4 shifted copies (``landmark_jitter``), since the predictor's cascade jumps with 2-3 px box
+        changes; other faces get one run.
+        """
         mapping = self.config.box_map.get(self.config.detector, BoxMap())
-        left, top, right, bottom = (round(v) for v in dlib_box(candidate, mapping))
-        shape = self._landmarks(gray, dlib.rectangle(left, top, right, bottom))
-        return [(float(p.x), float(p.y)) for p in shape.parts()]
+        left, top, right, bottom = dlib_box(candidate, mapping)
+        shift = self.config.landmark_jitter * (right - left)
+        offsets = [(0.0, 0.0)]
+        if steady and shift > 0:
+            offsets += [(-shift, 0.0), (shift, 0.0), (0.0, -shift), (0.0, shift)]
+        total = np.zeros((68, 2))
+        for dx, dy in offsets:
+            rect = dlib.rectangle(round(left + dx), round(top + dy), round(right + dx), round(bottom + dy))
+            total += [(p.x, p.y) for p in self._landmarks(gray, rect).parts()]
+        return [(float(x), float(y)) for x, y in total / len(offsets)]
 
     def _describe(
-        self, gray: BGRImage, found: FaceCandidate, checks: list[FaceCheck], scale: float
+        self, gray: BGRImage, found: FaceCandidate, checks: list[FaceCheck], scale: float, primary: bool
     ) -> DetectedFace:
-        points = [(round(x / scale, 2), round(y / scale, 2)) for x, y in self.landmarks_of(gray, found)]
+        points = [
+            (round(x / scale, 2), round(y / scale, 2)) for x, y in self.landmarks_of(gray, found, primary)
+        ]
         box = _box(found, gray, scale)
         return DetectedFace(
             box=box if box is not None else Box(x=0, y=0, width=0, height=0),

@@ -38,7 +38,7 @@ class VerifyConfig(ConfigSection):
     """``verify`` in configs/face.yaml."""
 
     min_checks: int = Field(2, ge=1, le=3)
-    max_candidates: int = Field(3, ge=0)
+    max_candidates: int = Field(4, ge=0)
     landmarks_min_logit: float = 8.0
     landmarks_crop: float = Field(1.5, gt=1)
     hog_min_score: float = -1.1

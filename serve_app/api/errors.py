@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from integrity.core import errors
-from serve_app.api.schemas import ErrorResponse
+from serve_app.api.schemas import ErrorResponse, ValidationErrorResponse
 from serve_app.metrics import ServiceMetrics
 
 logger = logging.getLogger(__name__)
@@ -50,6 +50,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         429: "Too many open sessions, or over the rate limit (see Retry-After)",
         503: "A model or the session store failed; nothing was recorded (see Retry-After)",
     }.items()
+}
+ERROR_RESPONSES[422] = {
+    "model": ValidationErrorResponse,
+    "description": "Missing or mistyped fields; not JSON",
 }
 
 

@@ -7,10 +7,9 @@ beside them (``event_details``, ``details``, ``verdict``).
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from integrity.core.enums import EventType, FaceCheck, FaceDetector, GazeDirection, Verdict
 from integrity.core.results import Box, DetectedObject, GazeAnalysis, ModelStatus
@@ -18,36 +17,45 @@ from integrity.session.behaviour.tracker import BehaviourSnapshot
 from integrity.session.risk.engine import EventRecord
 from integrity.session.state import SessionSummary
 
-_TINY_JPEG = "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkSEw8U..."
+# A real 16x16 grey JPEG: examples must be valid requests (the API docs and the fuzzer send them).
+_TINY_JPEG = (
+    "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDABALDA4MChAODQ4SERATGCgaGBYWGDEjJR0oOjM9PDkzODdASFxOQERXRTc4UG1R"
+    "V19iZ2hnPk1xeXBkeFxlZ2P/2wBDARESEhgVGC8aGi9jQjhCY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2NjY2Nj"
+    "Y2NjY2NjY2NjY2NjY2P/wAARCAAQABADASIAAhEBAxEB/8QAHwAAAQUBAQEBAQEAAAAAAAAAAAECAwQFBgcICQoL/8QAtRAA"
+    "AgEDAwIEAwUFBAQAAAF9AQIDAAQRBRIhMUEGE1FhByJxFDKBkaEII0KxwRVS0fAkM2JyggkKFhcYGRolJicoKSo0NTY3ODk6"
+    "Q0RFRkdISUpTVFVWV1hZWmNkZWZnaGlqc3R1dnd4eXqDhIWGh4iJipKTlJWWl5iZmqKjpKWmp6ipqrKztLW2t7i5usLDxMXG"
+    "x8jJytLT1NXW19jZ2uHi4+Tl5ufo6erx8vP09fb3+Pn6/8QAHwEAAwEBAQEBAQEBAQAAAAAAAAECAwQFBgcICQoL/8QAtREA"
+    "AgECBAQDBAcFBAQAAQJ3AAECAxEEBSExBhJBUQdhcRMiMoEIFEKRobHBCSMzUvAVYnLRChYkNOEl8RcYGRomJygpKjU2Nzg5"
+    "OkNERUZHSElKU1RVVldYWVpjZGVmZ2hpanN0dXZ3eHl6goOEhYaHiImKkpOUlZaXmJmaoqOkpaanqKmqsrO0tba3uLm6wsPE"
+    "xcbHyMnK0tPU1dbX2Nna4uPk5ebn6Onq8vP09fb3+Pn6/9oADAMBAAIRAxEAPwAooooA/9k="
+)
 
 
-def _finite_timestamp(value: float | None) -> float | None:
-    if value is not None and (not math.isfinite(value) or value < 0):
-        raise ValueError("timestamp must be a finite, non-negative number of seconds")
-    return value
-
-
-Timestamp = Annotated[float | None, AfterValidator(_finite_timestamp)]
+# Finite and non-negative, said in the schema itself (minimum 0), not only checked.
+Timestamp = Annotated[float | None, Field(ge=0, allow_inf_nan=False)]
 
 
 class _Request(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    # Strict types: `"timestamp": false` or `"include_landmarks": "yes"` are errors, as the schema
+    # says, not values quietly converted. Unknown fields are ignored (clients may add their own).
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True, strict=True)
 
 
 # -- sessions ---------------------------------------------------------------------------------------
 class StartSessionRequest(_Request):
     candidate_id: str = Field(min_length=1, max_length=256, examples=["candidate-12345"])
-    metadata: dict[str, Any] = Field(
-        default_factory=dict, examples=[{"position": "backend engineer", "interviewer": "jane"}]
+    metadata: dict[str, Any] | None = Field(
+        default_factory=dict,
+        description="null is the same as {}.",
+        examples=[{"position": "backend engineer", "interviewer": "jane"}],
     )
     timestamp: Timestamp = Field(
         None, description="Client clock (seconds) at the start; frames are timed against the same clock."
     )
 
-    @field_validator("metadata", mode="before")
-    @classmethod
-    def _none_is_empty(cls, value: object) -> object:
-        return {} if value is None else value
+    @property
+    def metadata_or_empty(self) -> dict[str, Any]:
+        return self.metadata or {}
 
 
 class StartSessionResponse(BaseModel):
@@ -151,6 +159,18 @@ class HealthResponse(BaseModel):
         description="Whether the session store (memory or Redis) answers; frames get 503 while it does not.",
     )
     version: str
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationErrorResponse(BaseModel):
+    detail: str = Field(description="The first problem, in words.")
+    code: str = Field(examples=["validation_error"])
+    errors: list[FieldError]
 
 
 class ErrorResponse(BaseModel):

@@ -40,6 +40,8 @@ def test_schemathesis_finds_no_server_error_and_no_failure(
     st = Path(sys.executable).parent / "st"
     command = [
         str(st),
+        "--config-file",
+        str(Path(__file__).with_name("schemathesis.toml")),
         "run",
         f"http://127.0.0.1:{serve_port}/openapi.json",
         "--checks",
@@ -47,7 +49,7 @@ def test_schemathesis_finds_no_server_error_and_no_failure(
         "--header",
         f"X-API-Key: {KEY}",
         "--max-examples",
-        "120",
+        "350",
         "--seed",
         "20261128",
         "--workers",
@@ -64,7 +66,8 @@ def test_schemathesis_finds_no_server_error_and_no_failure(
     ]
     run = subprocess.run(command, capture_output=True, text=True, timeout=1200, check=False)
     output = run.stdout[-6000:] + run.stderr[-2000:]
-    hars = list(tmp_path.glob("*.har"))
+    (tmp_path / "schemathesis.log").write_text(run.stdout + run.stderr)
+    hars = list(tmp_path.glob("har-*.json"))
     assert hars, output
     entries = json.loads(hars[0].read_text())["log"]["entries"]
     statuses = [entry["response"]["status"] for entry in entries]

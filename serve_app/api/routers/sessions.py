@@ -26,8 +26,10 @@ async def start_session(
     """Open a session for a candidate; frames are then sent with its `session_id` (and, from the
     candidate's browser, its `session_token`)."""
     caller.require_key("starting a session")
-    check_metadata(body.metadata, service.settings.max_metadata_bytes)
-    session_id = await service.start_session(body.candidate_id, body.metadata, body.timestamp, caller.key_id)
+    check_metadata(body.metadata_or_empty, service.settings.max_metadata_bytes)
+    session_id = await service.start_session(
+        body.candidate_id, body.metadata_or_empty, body.timestamp, caller.key_id
+    )
     return responses.started(session_id, tokens.issue(session_id))
 
 
