@@ -51,6 +51,11 @@ class DeploymentArgs(BaseModel):
     num_gpus: float = Field(0.0, ge=0, description="Applied only when the cluster has GPUs.")
     memory_mb: int | None = Field(None, ge=1)
     max_ongoing_requests: int = Field(8, ge=1)
+    max_queued_requests: int = Field(
+        -1,
+        ge=-1,
+        description="Requests a caller may queue for this deployment; beyond, Serve refuses (-1: no bound).",
+    )
     autoscaling: Autoscaling = Field(default_factory=Autoscaling)
 
 
@@ -98,6 +103,7 @@ def _options(args: DeploymentArgs, gpus_available: float, name: str) -> dict[str
     return {
         "ray_actor_options": actor,
         "max_ongoing_requests": args.max_ongoing_requests,
+        "max_queued_requests": args.max_queued_requests,
         "autoscaling_config": {
             "min_replicas": scaling.min_replicas,
             "initial_replicas": max(1, scaling.min_replicas),

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from integrity import __version__
-from integrity.core.errors import TooManySessions
+from integrity.core.errors import Overloaded, TooManySessions
 from integrity.core.results import ModelStatus
 from integrity.core.timing import ms_since
 from integrity.session.state import EndOutcome
@@ -55,11 +55,14 @@ class IntegrityService:
         self.pipeline = FramePipeline(analyzers, shards)
         self.started = time.time()
         self.metrics = ServiceMetrics()
+        self.inflight = 0  # frames of this replica between admission and answer (one event loop)
 
     # -- sessions ---------------------------------------------------------------------------------
     async def start_session(
         self, candidate_id: str, metadata: dict[str, Any], timestamp: float | None, key_id: str = "open"
     ) -> str:
+        if self.inflight >= self.settings.max_inflight_frames * self.settings.start_session_headroom:
+            raise Overloaded("the service is busy with open sessions' frames; try again shortly")
         limit = self.settings.max_concurrent_sessions
         if await self.shards.count() >= limit:
             raise TooManySessions(f"the service holds its limit of {limit} open sessions; try again later")
@@ -83,8 +86,16 @@ class IntegrityService:
         self, session_id: str, frame: str, timestamp: float | None, transport: str = "rest"
     ) -> AnalyzedFrame:
         started = time.perf_counter()
+        if self.inflight >= self.settings.max_inflight_frames:
+            # Refuse now rather than queue: a late verdict on a frame is worth less than a prompt
+            # "retry in 1 s", and an unbounded queue makes every session slow.
+            raise Overloaded(f"{self.inflight} frames in flight on this replica; retry shortly")
         data, _ = decode_frame(frame, self.settings.max_frame_bytes, self.settings.max_frame_pixels)
-        result = await self.pipeline.run(session_id, data, timestamp)
+        self.inflight += 1
+        try:
+            result = await self.pipeline.run(session_id, data, timestamp)
+        finally:
+            self.inflight -= 1
         elapsed = ms_since(started)
         self.metrics.frames.inc(tags={"transport": transport})
         self.metrics.frame_latency.observe(elapsed)

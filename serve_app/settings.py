@@ -45,6 +45,18 @@ class Settings(BaseSettings):
     max_frame_pixels: int = Field(4096 * 4096, ge=64 * 64, description="Largest frame, width x height.")
     max_metadata_bytes: int = Field(16 * 1024, ge=0, description="Largest session metadata, as JSON.")
 
+    # --- back-pressure (docs/SCALING.md) ----------------------------------------------------------
+    max_inflight_frames: int = Field(
+        12, ge=1, description="Frames one ingress replica analyses at once; more are refused (503)."
+    )
+    start_session_headroom: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="New sessions are refused (503) once this share of max_inflight_frames is busy: "
+        "sessions already open keep priority.",
+    )
+
     # --- security (docs/SECURITY.md) --------------------------------------------------------------
     api_keys: str = Field(
         "",

@@ -88,6 +88,13 @@ class ModelUnavailable(AnalysisFailed):
     retry_after = None
 
 
+class Overloaded(IntegrityError):
+    """More frames in flight than this replica admits: refused at once, never queued."""
+
+    code = "overloaded"
+    retry_after = 1.0
+
+
 class SessionStoreUnavailable(IntegrityError):
     code = "session_store_unavailable"
     retry_after = 1.0

@@ -34,6 +34,7 @@ HTTP_STATUS: dict[type[errors.IntegrityError], int] = {
     errors.RateLimited: 429,
     errors.AnalysisFailed: 503,
     errors.SessionStoreUnavailable: 503,
+    errors.Overloaded: 503,
 }
 
 # What each status means, for the OpenAPI schema of every route.
@@ -48,7 +49,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         410: "Session expired (idle too long)",
         413: "Frame over the byte or pixel limit",
         429: "Too many open sessions, or over the rate limit (see Retry-After)",
-        503: "A model or the session store failed; nothing was recorded (see Retry-After)",
+        503: "Overloaded, or a model or the session store failed; nothing was recorded (see Retry-After)",
     }.items()
 }
 ERROR_RESPONSES[422] = {

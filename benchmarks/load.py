@@ -1,0 +1,342 @@
+"""Open-loop load: N sessions x F fps for D seconds, against the floor of the same work in-process.
+
+    python benchmarks/load.py --sessions 20 --fps 1 --duration 60            # REST, local service
+    python benchmarks/load.py --sessions 60 --fps 1 --duration 30 --transport ws
+    python benchmarks/load.py --sessions 1 --fps 10 --duration 30             # one stream's latency
+    python benchmarks/load.py --url http://host:8000 --api-key KEY ...        # a running service
+
+Sessions start staggered over the first second of their period and then send frames on schedule
+whether or not the previous answer came (open loop: a slow service does not slow the offered load).
+Frames come from the shared fixture clips, decoded, scaled to 640x480 and re-encoded as JPEG, so
+consecutive frames differ as a camera's do. Printed: p50/p95/p99 of admitted frames, frames/s
+achieved, refusals by status with their latency, the service's CPU seconds per admitted frame and
+its memory (PSS of all its processes), then the floor: the same analyzers and session engine called
+in this process on the same frames (CPU per frame), and the ratio of the two.
+
+With no --url the benchmark starts Ray and the application itself (serve_config.yaml's args), so it
+can account for every process of the service; with --url only latency and refusals are measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import logging
+import os
+import statistics
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import httpx
+import numpy as np
+import psutil
+import websockets
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO.parent / "shared" / "fixtures"
+CLIPS = ("A_video_gaze_center_left_center.mp4", "A_video_gaze_down_segments.mp4", "A_video_webcam_person_standing.mkv")
+
+
+@dataclass
+class Results:
+    latencies_ms: list[float] = field(default_factory=list)
+    refused: Counter[int] = field(default_factory=Counter)
+    refused_ms: list[float] = field(default_factory=list)
+    errors: Counter[str] = field(default_factory=Counter)
+    retry_after_missing: int = 0
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q)) if values else float("nan")
+
+
+def clip_frames(per_clip: int) -> list[bytes]:
+    """Up to ``per_clip`` frames from each shared clip, as 640x480 JPEGs (q85)."""
+    frames: list[bytes] = []
+    for name in CLIPS:
+        capture = cv2.VideoCapture(str(FIXTURES / name))
+        taken = 0
+        while taken < per_clip:
+            ok, image = capture.read()
+            if not ok:
+                break
+            scaled = cv2.resize(image, (640, 480), interpolation=cv2.INTER_AREA)
+            encoded, jpeg = cv2.imencode(".jpg", scaled, [cv2.IMWRITE_JPEG_QUALITY, 85])
+            if encoded:
+                frames.append(jpeg.tobytes())
+                taken += 1
+        capture.release()
+    if not frames:
+        sys.exit(f"no frames: are the shared fixture clips at {FIXTURES}?")
+    return frames
+
+
+# -- the service's processes --------------------------------------------------------------------------
+def service_processes() -> list[psutil.Process]:
+    """Every process of the locally started Ray + Serve (children of this one), not this one."""
+    return psutil.Process(os.getpid()).children(recursive=True)
+
+
+def cpu_seconds(processes: list[psutil.Process]) -> float:
+    total = 0.0
+    for proc in processes:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            continue
+    return total
+
+
+def pss_mb(processes: list[psutil.Process]) -> float:
+    total = 0
+    for proc in processes:
+        try:
+            total += proc.memory_full_info().pss
+        except psutil.Error:
+            continue
+    return total / 2**20
+
+
+# -- load ---------------------------------------------------------------------------------------------
+async def rest_session(
+    client: httpx.AsyncClient,
+    index: int,
+    frames: list[bytes],
+    fps: float,
+    until: float,
+    results: Results,
+    offset: float,
+) -> None:
+    await asyncio.sleep(offset)
+    started = await client.post("/start-session", json={"candidate_id": f"load-{index}"})
+    if started.status_code != 200:
+        results.errors[f"start {started.status_code}"] += 1
+        return
+    body = started.json()
+    headers = {"Authorization": f"Bearer {body['session_token']}"}
+    origin = time.perf_counter()
+    tasks: list[asyncio.Task[None]] = []
+    i = 0
+    while time.perf_counter() < until:
+        frame = base64.b64encode(frames[(index * 37 + i) % len(frames)]).decode()
+        payload = {"session_id": body["session_id"], "frame": frame, "timestamp": i / fps}
+        tasks.append(asyncio.create_task(send_rest(client, payload, headers, results)))
+        i += 1
+        await asyncio.sleep(max(0.0, origin + i / fps - time.perf_counter()))
+    await asyncio.gather(*tasks)
+    await client.post("/end-session", json={"session_id": body["session_id"]})
+
+
+async def send_rest(
+    client: httpx.AsyncClient, payload: dict[str, Any], headers: dict[str, str], results: Results
+) -> None:
+    sent = time.perf_counter()
+    try:
+        response = await client.post("/analyze-frame", json=payload, headers=headers)
+    except httpx.HTTPError as exc:
+        results.errors[type(exc).__name__] += 1
+        return
+    note(results, response.status_code, (time.perf_counter() - sent) * 1000, response.headers)
+
+
+def note(results: Results, status: int, elapsed_ms: float, headers: Any) -> None:
+    if status == 200:
+        results.latencies_ms.append(elapsed_ms)
+    elif status in (429, 503):
+        results.refused[status] += 1
+        results.refused_ms.append(elapsed_ms)
+        if headers is not None and "retry-after" not in headers:
+            results.retry_after_missing += 1
+    else:
+        results.errors[f"status {status}"] += 1
+
+
+async def ws_session(
+    url: str,
+    client: httpx.AsyncClient,
+    index: int,
+    frames: list[bytes],
+    fps: float,
+    until: float,
+    results: Results,
+    offset: float,
+) -> None:
+    """One connection per session; its messages are answered in order, so the client keeps one
+    frame in flight and drops frames that fall due meanwhile (as the JavaScript client does)."""
+    await asyncio.sleep(offset)
+    started = await client.post("/start-session", json={"candidate_id": f"load-{index}"})
+    if started.status_code != 200:
+        results.errors[f"start {started.status_code}"] += 1
+        return
+    body = started.json()
+    ws_url = url.replace("http", "ws", 1) + f"/ws/stream?access_token={body['session_token']}"
+    async with websockets.connect(ws_url, open_timeout=60, max_size=2**24) as ws:
+        await ws.send(json.dumps({"action": "resume", "session_id": body["session_id"]}))
+        await ws.recv()
+        origin = time.perf_counter()
+        i = 0
+        while time.perf_counter() < until:
+            frame = base64.b64encode(frames[(index * 37 + i) % len(frames)]).decode()
+            sent = time.perf_counter()
+            await ws.send(json.dumps({"action": "frame", "frame": frame, "timestamp": i / fps}))
+            reply = json.loads(await ws.recv())
+            elapsed = (time.perf_counter() - sent) * 1000
+            status = 200 if reply.get("type") == "analysis" else int(reply.get("status", 0))
+            note(results, status, elapsed, None)
+            late = int((time.perf_counter() - origin) * fps)  # frames that fell due while waiting
+            if late > i + 1:
+                results.errors["dropped (one in flight)"] += late - i - 1
+            i = max(i + 1, late)
+            await asyncio.sleep(max(0.0, origin + i / fps - time.perf_counter()))
+    await client.post("/end-session", json={"session_id": body["session_id"]})
+
+
+async def run_load(
+    url: str, api_key: str | None, sessions: int, fps: float, duration: float, transport: str, frames: list[bytes]
+) -> tuple[Results, float]:
+    results = Results()
+    headers = {"X-API-Key": api_key} if api_key else {}
+    limits = httpx.Limits(max_connections=sessions * 4 + 8, max_keepalive_connections=sessions * 2 + 8)
+    async with httpx.AsyncClient(base_url=url, timeout=120, headers=headers, limits=limits) as client:
+        began = time.perf_counter()
+        until = began + duration
+        period = 1.0 / fps
+        jobs = []
+        for index in range(sessions):
+            offset = period * index / sessions  # staggered over one frame period
+            if transport == "rest":
+                jobs.append(rest_session(client, index, frames, fps, until, results, offset))
+            else:
+                jobs.append(ws_session(url, client, index, frames, fps, until, results, offset))
+        await asyncio.gather(*jobs)
+        wall = time.perf_counter() - began
+    return results, wall
+
+
+# -- the floor ----------------------------------------------------------------------------------------
+def floor_cpu_per_frame(frames: list[bytes], count: int) -> tuple[float, float]:
+    """CPU seconds and wall ms per frame of the same analyzers + session engine in this process."""
+    from integrity.session.manager import SessionManager
+    from integrity.session.risk.config import RiskConfig
+    from integrity.session.store import MemoryStore
+    from serve_app.__main__ import app_args_from
+    from serve_app.analyzers import build_local_analyzers
+    from serve_app.pipeline import FramePipeline
+    from serve_app.settings import Settings
+
+    args = app_args_from(REPO / "serve_config.yaml")
+    analyzers = build_local_analyzers(Settings(**args.settings), args)
+    manager = SessionManager(MemoryStore(), RiskConfig.load(args.risk_config), expire_seconds=3600)
+    pipeline = FramePipeline(analyzers, manager)
+
+    async def go() -> tuple[float, float]:
+        session = await manager.create("floor")
+        for i in range(5):  # warm-up
+            await pipeline.run(session.session_id, frames[i % len(frames)], i / 10)
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        for i in range(count):
+            await pipeline.run(session.session_id, frames[i % len(frames)], 1 + i / 10)
+        return (time.process_time() - cpu0) / count, (time.perf_counter() - wall0) * 1000 / count
+
+    return asyncio.run(go())
+
+
+# -- the service --------------------------------------------------------------------------------------
+def start_local(port: int, settings: dict[str, Any]) -> None:
+    import ray
+    from ray import serve
+
+    from serve_app.__main__ import app_args_from
+    from serve_app.app import build_app
+
+    ray.init(address="local", include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    args = app_args_from(REPO / "serve_config.yaml")
+    args = args.model_copy(update={"settings": {**args.settings, **settings}})
+    serve.run(build_app(args), name="interview-integrity", route_prefix="/")
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=30).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            sys.exit("the service did not come up")
+        time.sleep(0.2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", help="a running service (default: start one locally)")
+    parser.add_argument("--api-key", help="X-API-Key for --url")
+    parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--fps", type=float, default=1.0)
+    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--transport", choices=["rest", "ws"], default="rest")
+    parser.add_argument("--floor-frames", type=int, default=60, help="frames for the in-process floor (0: skip)")
+    parser.add_argument("--frames-per-clip", type=int, default=60)
+    options = parser.parse_args()
+
+    frames = clip_frames(options.frames_per_clip)
+    url = options.url
+    processes: list[psutil.Process] = []
+    if url is None:
+        # Each simulated candidate sends at --fps: the per-session rate limit must not bite.
+        start_local(options.port, {"rate_limit_fps": max(10.0, options.fps * 2), "session_starts_per_minute": 0})
+        url = f"http://127.0.0.1:{options.port}"
+        processes = service_processes()
+    cpu_before = cpu_seconds(processes)
+    results, wall = asyncio.run(
+        run_load(url, options.api_key, options.sessions, options.fps, options.duration, options.transport, frames)
+    )
+    service_cpu = cpu_seconds(processes) - cpu_before
+    processes = service_processes() if options.url is None else []
+    admitted = len(results.latencies_ms)
+    offered = options.sessions * options.fps
+    print(
+        f"load: {options.sessions} sessions x {options.fps:g} fps for {options.duration:g} s over "
+        f"{options.transport} ({offered:g} frames/s offered, {len(frames)} distinct 640x480 frames)"
+    )
+    print(
+        f"admitted {admitted} frames, {admitted / wall:.1f} frames/s; latency ms p50 "
+        f"{percentile(results.latencies_ms, 50):.1f}  p95 {percentile(results.latencies_ms, 95):.1f}  "
+        f"p99 {percentile(results.latencies_ms, 99):.1f}  max {max(results.latencies_ms, default=float('nan')):.1f}"
+    )
+    refused = sum(results.refused.values())
+    if refused:
+        print(
+            f"refused {refused}: {dict(results.refused)}; refusal latency ms p50 "
+            f"{percentile(results.refused_ms, 50):.1f}  p99 {percentile(results.refused_ms, 99):.1f}; "
+            f"without Retry-After: {results.retry_after_missing}"
+        )
+    else:
+        print("refused 0")
+    print(f"errors: {dict(results.errors) or 'none'}")
+    if processes:
+        per_frame = service_cpu / max(admitted, 1)
+        print(
+            f"service: {service_cpu:.1f} CPU s, {per_frame * 1000:.1f} CPU ms per admitted frame; "
+            f"memory {pss_mb(processes):.0f} MB PSS over {len(processes)} processes"
+        )
+        if options.floor_frames:
+            floor_cpu, floor_wall = floor_cpu_per_frame(frames, options.floor_frames)
+            print(
+                f"floor (same analyzers + session engine in one process): {floor_cpu * 1000:.1f} CPU ms, "
+                f"{floor_wall:.1f} ms wall per frame; service CPU / floor = {per_frame / floor_cpu:.2f}"
+            )
+    if results.latencies_ms:
+        print(f"median of admitted: {statistics.median(results.latencies_ms):.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
