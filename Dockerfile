@@ -109,7 +109,8 @@ RUN python -m pip install --no-deps -c constraints.txt -e . \
  && python -m pip check \
  && cat models/yolo11n.onnx.sha256 >> models/checksums.sha256 \
  && rm models/yolo11n.onnx.sha256 \
- && chown app:app /app/models
+ && mkdir -p /app/evidence \
+ && chown app:app /app/models /app/evidence
 
 # Runtime defaults (every setting is listed in docs/DEPLOYMENT.md). The image carries its object
 # model (YOLO_MODEL=yolo11n.onnx in MODEL_PATH); mount other weights and set YOLO_MODEL to use them

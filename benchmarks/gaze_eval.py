@@ -21,7 +21,7 @@ import argparse
 import asyncio
 import statistics
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +37,7 @@ from integrity.session.state import FrameFacts
 from integrity.session.store import MemoryStore
 from integrity.vision.face import FaceAnalyzer, FaceConfig
 from integrity.vision.gaze import GazeAnalyzer, GazeConfig
+from integrity.vision.video import frames
 from serve_app.settings import REPO_ROOT, Settings
 
 VIDEO = REPO_ROOT.parent / "shared" / "fixtures" / "A_video_gaze_center_left_center.mp4"
@@ -103,22 +104,6 @@ class Result:
     def accuracy(self, segment: str | None = None) -> float:
         hits = [h for name, hs in self.scored.items() if segment in (None, name) for h in hs]
         return sum(hits) / len(hits) if hits else 0.0
-
-
-def frames(video: Path, stride: int = 1) -> Iterator[tuple[float, Image]]:
-    capture = cv2.VideoCapture(str(video))
-    fps = capture.get(cv2.CAP_PROP_FPS) or 24.0
-    index = 0
-    try:
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                return
-            if index % stride == 0:
-                yield index / fps, np.asarray(frame, dtype=np.uint8)
-            index += 1
-    finally:
-        capture.release()
 
 
 def segment_name(t: float) -> str:

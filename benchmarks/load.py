@@ -41,7 +41,11 @@ import websockets
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO.parent / "shared" / "fixtures"
-CLIPS = ("A_video_gaze_center_left_center.mp4", "A_video_gaze_down_segments.mp4", "A_video_webcam_person_standing.mkv")
+CLIPS = (
+    "A_video_gaze_center_left_center.mp4",
+    "A_video_gaze_down_segments.mp4",
+    "A_video_webcam_person_standing.mkv",
+)
 
 
 @dataclass
@@ -81,7 +85,8 @@ def clip_frames(per_clip: int) -> list[bytes]:
 # -- the service's processes --------------------------------------------------------------------------
 def service_processes() -> list[psutil.Process]:
     """Every process of the locally started Ray + Serve (children of this one), not this one."""
-    return psutil.Process(os.getpid()).children(recursive=True)
+    children: list[psutil.Process] = psutil.Process(os.getpid()).children(recursive=True)
+    return children
 
 
 def cpu_seconds(processes: list[psutil.Process]) -> float:
@@ -200,7 +205,13 @@ async def ws_session(
 
 
 async def run_load(
-    url: str, api_key: str | None, sessions: int, fps: float, duration: float, transport: str, frames: list[bytes]
+    url: str,
+    api_key: str | None,
+    sessions: int,
+    fps: float,
+    duration: float,
+    transport: str,
+    frames: list[bytes],
 ) -> tuple[Results, float]:
     results = Results()
     headers = {"X-API-Key": api_key} if api_key else {}
@@ -275,7 +286,9 @@ def start_local(port: int, settings: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--url", help="a running service (default: start one locally)")
     parser.add_argument("--api-key", help="X-API-Key for --url")
     parser.add_argument("--port", type=int, default=8766)
@@ -283,7 +296,9 @@ def main() -> None:
     parser.add_argument("--fps", type=float, default=1.0)
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--transport", choices=["rest", "ws"], default="rest")
-    parser.add_argument("--floor-frames", type=int, default=60, help="frames for the in-process floor (0: skip)")
+    parser.add_argument(
+        "--floor-frames", type=int, default=60, help="frames for the in-process floor (0: skip)"
+    )
     parser.add_argument("--frames-per-clip", type=int, default=60)
     options = parser.parse_args()
 
@@ -292,12 +307,16 @@ def main() -> None:
     processes: list[psutil.Process] = []
     if url is None:
         # Each simulated candidate sends at --fps: the per-session rate limit must not bite.
-        start_local(options.port, {"rate_limit_fps": max(10.0, options.fps * 2), "session_starts_per_minute": 0})
+        start_local(
+            options.port, {"rate_limit_fps": max(10.0, options.fps * 2), "session_starts_per_minute": 0}
+        )
         url = f"http://127.0.0.1:{options.port}"
         processes = service_processes()
     cpu_before = cpu_seconds(processes)
     results, wall = asyncio.run(
-        run_load(url, options.api_key, options.sessions, options.fps, options.duration, options.transport, frames)
+        run_load(
+            url, options.api_key, options.sessions, options.fps, options.duration, options.transport, frames
+        )
     )
     service_cpu = cpu_seconds(processes) - cpu_before
     processes = service_processes() if options.url is None else []
@@ -310,7 +329,8 @@ def main() -> None:
     print(
         f"admitted {admitted} frames, {admitted / wall:.1f} frames/s; latency ms p50 "
         f"{percentile(results.latencies_ms, 50):.1f}  p95 {percentile(results.latencies_ms, 95):.1f}  "
-        f"p99 {percentile(results.latencies_ms, 99):.1f}  max {max(results.latencies_ms, default=float('nan')):.1f}"
+        f"p99 {percentile(results.latencies_ms, 99):.1f}  "
+        f"max {max(results.latencies_ms, default=float('nan')):.1f}"
     )
     refused = sum(results.refused.values())
     if refused:

@@ -20,6 +20,7 @@ from ray.exceptions import AsyncioActorExit
 
 from integrity.session.manager import SessionManager
 from integrity.session.rate_limit import Rate, RateLimiter
+from integrity.session.record import ReviewDecision, SessionRecord
 from integrity.session.risk.config import RiskConfig
 from integrity.session.state import EndOutcome, FrameFacts, FrameOutcome, FramePlan, SessionState
 from integrity.session.store import MemoryStore, RedisStore, SessionStore
@@ -40,6 +41,7 @@ class ShardOptions(BaseModel):
     frames_per_s: float = 0.0  # per session; 0: no limit
     frame_burst: float = 1.0
     starts_per_minute: float = 0.0  # per API key; 0: no limit
+    record_retention_s: float = 30 * 86400.0  # records of ended sessions are kept this long
 
 
 class ShardStats(BaseModel):
@@ -66,7 +68,9 @@ class SessionShard:
         logging.basicConfig(level=options.log_level.upper())
         self.index = index
         self.store = make_store(options)
-        self.manager = SessionManager(self.store, config, options.expire_seconds)
+        self.manager = SessionManager(
+            self.store, config, options.expire_seconds, record_retention_s=options.record_retention_s
+        )
         self.frames = RateLimiter(Rate(options.frames_per_s, options.frame_burst), "frames of this session")
         self.starts = RateLimiter(
             Rate(options.starts_per_minute / 60.0, max(1.0, options.starts_per_minute / 6.0)),
@@ -92,6 +96,7 @@ class SessionShard:
                 idle = (
                     self.idle_exit_s > 0
                     and await self.manager.count() == 0
+                    and not self.store.holds_records()  # in-memory records must outlive the session
                     and time.monotonic() - self.last_call > self.idle_exit_s
                 )
             except Exception:  # keep sweeping whatever one pass hit (e.g. Redis briefly down)
@@ -152,6 +157,16 @@ class SessionShard:
     async def count(self) -> int:
         self._touch()
         return await self.manager.count()
+
+    async def record(self, session_id: str) -> SessionRecord:
+        self._touch()
+        return await self.manager.record(session_id)
+
+    async def review(
+        self, session_id: str, event_id: str, decision: ReviewDecision, note: str | None, reviewer: str
+    ) -> SessionRecord:
+        self._touch()
+        return await self.manager.review(session_id, event_id, decision, note, reviewer)
 
     async def stats(self) -> ShardStats:
         self._touch()

@@ -4,14 +4,19 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from integrity.core.results import FaceAnalysis, GazeAnalysis, GazeNeutral, ModelStatus, ObjectAnalysis
-from integrity.vision.face import FaceAnalyzer
-from integrity.vision.gaze import GazeAnalyzer
+from integrity.vision.face import FaceAnalyzer, FaceConfig
+from integrity.vision.gaze import GazeAnalyzer, GazeConfig
+from integrity.vision.object_mapping import ObjectsConfig
 from integrity.vision.objects import ObjectDetector
 from serve_app.pipeline import Analyzers
 from serve_app.remote import unwrap
+from serve_app.settings import Settings
+
+if TYPE_CHECKING:  # the builder imports this module (through the ingress): no import cycle at run time
+    from serve_app.app import AppArgs
 
 
 def _primary_inputs(face: FaceAnalysis) -> tuple[list[tuple[float, float]], int, int]:
@@ -112,3 +117,20 @@ class LocalObjects:
 
 def local_analyzers(face: FaceAnalyzer, gaze: GazeAnalyzer, objects: ObjectDetector) -> Analyzers:
     return Analyzers(LocalFace(face), LocalGaze(gaze), LocalObjects(objects))
+
+
+def build_local_analyzers(settings: Settings, args: AppArgs) -> Analyzers:
+    """The application's analyzers in this process: the same models, config files and settings the
+    deployments get from the builder (offline analysis, benchmarks)."""
+    face = FaceAnalyzer(settings.face_models_dir, FaceConfig.load(args.face_config), settings.model_path)
+    face.load()
+    gaze = GazeAnalyzer(GazeConfig.load(args.gaze_config))
+    gaze.load()
+    objects = ObjectDetector(
+        settings.model_path,
+        settings.yolo_model,
+        settings.confidence_threshold,
+        ObjectsConfig.load(args.objects_config),
+    )
+    objects.load()
+    return local_analyzers(face, gaze, objects)

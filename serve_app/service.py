@@ -11,14 +11,18 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from integrity import __version__
 from integrity.core.errors import Overloaded, TooManySessions
 from integrity.core.results import ModelStatus
 from integrity.core.timing import ms_since
+from integrity.evidence.report import render_report
+from integrity.evidence.store import EvidenceStore
+from integrity.session.record import ReviewDecision, SessionRecord
 from integrity.session.state import EndOutcome
+from serve_app.evidence import EvidenceRecorder
 from serve_app.frames import decode_frame
 from serve_app.metrics import ServiceMetrics
 from serve_app.pipeline import Analyzers, FramePipeline, FrameResult
@@ -45,11 +49,29 @@ class Health:
 class AnalyzedFrame:
     result: FrameResult
     elapsed_ms: float
+    evidence: dict[str, str] = field(default_factory=dict)  # event id -> evidence URL
+
+
+@dataclass(frozen=True, slots=True)
+class RecordView:
+    record: SessionRecord
+    evidence: dict[str, str]  # event id -> evidence URL, for the events whose image is kept
 
 
 class IntegrityService:
-    def __init__(self, settings: Settings, analyzers: Analyzers, shards: SessionShards) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        analyzers: Analyzers,
+        shards: SessionShards,
+        evidence: EvidenceRecorder | None = None,
+    ) -> None:
         self.settings = settings
+        self.evidence = evidence or EvidenceRecorder(
+            EvidenceStore(
+                settings.evidence_dir, settings.evidence_retention_s, settings.evidence_storage_options
+            )
+        )
         self.analyzers = analyzers
         self.shards = shards
         self.pipeline = FramePipeline(analyzers, shards)
@@ -96,12 +118,33 @@ class IntegrityService:
             result = await self.pipeline.run(session_id, data, timestamp)
         finally:
             self.inflight -= 1
+        evidence = await self.evidence.capture(session_id, data, result)  # frames with events only
         elapsed = ms_since(started)
         self.metrics.frames.inc(tags={"transport": transport})
         self.metrics.frame_latency.observe(elapsed)
         for event in result.outcome.events:
             self.metrics.events.inc(tags={"event_type": str(event.type), "severity": str(event.severity)})
-        return AnalyzedFrame(result, elapsed)
+        return AnalyzedFrame(result, elapsed, evidence)
+
+    # -- records, reviews, evidence ---------------------------------------------------------------
+    async def record(self, session_id: str) -> RecordView:
+        record = await self.shards.record(session_id)
+        kept = await self.evidence.available(session_id)
+        urls = {e.id: self.evidence.url_for(session_id, e.id) for e in record.events if e.id in kept}
+        return RecordView(record, urls)
+
+    async def review(
+        self, session_id: str, event_id: str, decision: ReviewDecision, note: str | None, reviewer: str
+    ) -> SessionRecord:
+        return await self.shards.review(session_id, event_id, decision, note, reviewer)
+
+    async def evidence_image(self, session_id: str, event_id: str) -> bytes:
+        return await self.evidence.image(session_id, event_id)
+
+    async def report(self, session_id: str) -> str:
+        record = await self.shards.record(session_id)
+        images = await self.evidence.thumbnails(session_id, (e.id for e in record.events))
+        return await asyncio.to_thread(render_report, record, images)
 
     # -- health -----------------------------------------------------------------------------------
     async def health(self) -> Health:

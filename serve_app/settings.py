@@ -6,7 +6,7 @@ Built once by the app builder and passed to every deployment; nothing else reads
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -57,6 +57,19 @@ class Settings(BaseSettings):
         "sessions already open keep priority.",
     )
 
+    # --- evidence and session records (docs/API.md#session-records) -------------------------------
+    evidence_dir: str = Field(
+        str(REPO_ROOT / "evidence"),
+        description="Where event evidence images go: a folder, or an fsspec URL (s3://bucket/prefix).",
+    )
+    evidence_storage_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="fsspec options of EVIDENCE_DIR's filesystem, as JSON (e.g. an S3 endpoint_url).",
+    )
+    evidence_retention_days: float = Field(
+        30.0, gt=0, description="Evidence images and session records are deleted this long after the end."
+    )
+
     # --- security (docs/SECURITY.md) --------------------------------------------------------------
     api_keys: str = Field(
         "",
@@ -76,6 +89,10 @@ class Settings(BaseSettings):
     cors_origins: str = Field("", description="Comma-separated origins allowed cross-origin; empty: none.")
     tls_certfile: Path | None = Field(None, description="Serve HTTPS with this certificate (PEM)...")
     tls_keyfile: Path | None = Field(None, description="...and this private key.")
+
+    @property
+    def evidence_retention_s(self) -> float:
+        return self.evidence_retention_days * 86400.0
 
     @property
     def api_key_list(self) -> tuple[str, ...]:

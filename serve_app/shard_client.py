@@ -19,6 +19,7 @@ from ray.exceptions import RayActorError
 from deployments.sessions import SessionShard, ShardOptions, ShardStats
 from integrity import __version__
 from integrity.core.errors import SessionStoreUnavailable
+from integrity.session.record import ReviewDecision, SessionRecord
 from integrity.session.risk.config import RiskConfig
 from integrity.session.state import EndOutcome, FrameFacts, FrameOutcome, FramePlan, SessionState
 from serve_app.remote import unwrap
@@ -45,6 +46,7 @@ def shard_options(settings: Settings) -> ShardOptions:
         frames_per_s=settings.rate_limit_fps,
         frame_burst=settings.rate_limit_burst,
         starts_per_minute=settings.session_starts_per_minute,
+        record_retention_s=settings.evidence_retention_s,
     )
 
 
@@ -113,6 +115,19 @@ class SessionShards:
 
     async def end(self, session_id: str) -> EndOutcome:
         return await self._call(self.index_of(session_id), Retry.NEVER, lambda h: h.end.remote(session_id))
+
+    async def record(self, session_id: str) -> SessionRecord:
+        return await self._call(self.index_of(session_id), Retry.ONCE, lambda h: h.record.remote(session_id))
+
+    async def review(
+        self, session_id: str, event_id: str, decision: ReviewDecision, note: str | None, reviewer: str
+    ) -> SessionRecord:
+        # Safe to resend: a decision replaces the previous one on the same event.
+        return await self._call(
+            self.index_of(session_id),
+            Retry.ONCE,
+            lambda h: h.review.remote(session_id, event_id, decision, note, reviewer),
+        )
 
     async def count(self) -> int:
         counts: list[int] = await asyncio.gather(

@@ -23,7 +23,7 @@ from typing import Any
 from locust import HttpUser, constant, events, task
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks.load import clip_frames  # noqa: E402
+from benchmarks.load import clip_frames
 
 FPS = float(os.environ.get("LOAD_FPS", "1"))
 FRAMES_PER_SESSION = int(os.environ.get("LOAD_FRAMES", "60"))
@@ -57,7 +57,11 @@ class Candidate(HttpUser):
         for i in range(FRAMES_PER_SESSION):
             with self.client.post(
                 "/analyze-frame",
-                json={"session_id": body["session_id"], "frame": FRAMES[i % len(FRAMES)], "timestamp": i / FPS},
+                json={
+                    "session_id": body["session_id"],
+                    "frame": FRAMES[i % len(FRAMES)],
+                    "timestamp": i / FPS,
+                },
                 headers=token,
                 name="/analyze-frame",
                 catch_response=True,
@@ -68,5 +72,8 @@ class Candidate(HttpUser):
             if delay > 0:
                 time.sleep(delay)
         self.client.post(
-            "/end-session", json={"session_id": body["session_id"]}, headers=self.key_headers, name="/end-session"
+            "/end-session",
+            json={"session_id": body["session_id"]},
+            headers=self.key_headers,
+            name="/end-session",
         )

@@ -98,3 +98,15 @@ class Overloaded(IntegrityError):
 class SessionStoreUnavailable(IntegrityError):
     code = "session_store_unavailable"
     retry_after = 1.0
+
+
+class EventNotFound(IntegrityError):
+    """No event with this id in the session's record."""
+
+    code = "event_not_found"
+
+
+class EvidenceNotFound(IntegrityError):
+    """No evidence image for this event: none was stored, or it is past its retention."""
+
+    code = "evidence_not_found"

@@ -60,7 +60,9 @@ class FaceAnalysis(BaseModel):
         default_factory=list,
         description="candidates below the sure score that failed verification: not counted as faces",
     )
-    primary: int | None = Field(None, description="index of the candidate's face (the largest)")
+    primary: int | None = Field(
+        None, description="index of the candidate's face: the largest (of similar ones, the most central)"
+    )
     eye_patch: EyePatch | None = None
     timings_ms: dict[str, float] = Field(default_factory=dict)
 

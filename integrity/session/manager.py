@@ -15,11 +15,20 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from integrity.core.errors import SessionEnded, SessionExpired, SessionNotFound
+from integrity.core.errors import EventNotFound, SessionEnded, SessionExpired, SessionNotFound
 from integrity.session.behaviour.tracker import BehaviourTracker
+from integrity.session.record import (
+    RecordStatus,
+    Review,
+    ReviewDecision,
+    RiskPoint,
+    SessionRecord,
+    VerdictRules,
+    models_seen,
+)
 from integrity.session.risk.conditions import frame_observations
 from integrity.session.risk.config import RiskConfig
-from integrity.session.risk.engine import RiskEngine
+from integrity.session.risk.engine import EventRecord, RiskEngine
 from integrity.session.state import (
     EndOutcome,
     FrameFacts,
@@ -33,6 +42,8 @@ from integrity.session.store import SessionStore
 
 Clock = Callable[[], float]
 
+RECORD_RETENTION_S = 30 * 86400.0
+
 
 class SessionManager:
     def __init__(
@@ -41,8 +52,10 @@ class SessionManager:
         config: RiskConfig,
         expire_seconds: float,
         clock: Clock = time.time,
+        record_retention_s: float = RECORD_RETENTION_S,
     ) -> None:
         self.store = store
+        self.record_retention_s = record_retention_s
         self.config = config
         self.engine = RiskEngine(config)
         self.behaviour = BehaviourTracker(config.behaviour)
@@ -91,6 +104,7 @@ class SessionManager:
                 raise SessionExpired(f"session {session_id} expired after {self.expire_seconds:g} s idle")
             raise SessionNotFound(f"session {session_id} does not exist")
         if self.clock() - state.last_activity > self.expire_seconds:
+            await self._keep_record(state, "expired")
             await self.store.remove(session_id, GoneReason.EXPIRED)
             raise SessionExpired(f"session {session_id} expired after {self.expire_seconds:g} s idle")
         return state
@@ -128,6 +142,7 @@ class SessionManager:
         behaviour, snapshot = self.behaviour.update(state.behaviour, gaze, ts)
         observations |= behaviour
         events = self.engine.observe(state.risk, ts, observations)
+        self._track_risk(state, ts, events)
 
         state.last_ts = ts
         state.frames += 1
@@ -182,6 +197,7 @@ class SessionManager:
             models_unavailable=state.unavailable,
             behaviour=self.behaviour.snapshot(state.behaviour),
         )
+        await self._keep_record(state, "ended", now)
         await self.store.remove(session_id, GoneReason.ENDED)
         return EndOutcome(
             session_id=session_id,
@@ -198,8 +214,136 @@ class SessionManager:
         cutoff = self.clock() - self.expire_seconds
         expired = await self.store.idle_before(cutoff)
         for session_id in expired:
+            state = await self.store.load(session_id)
+            if state is not None:
+                await self._keep_record(state, "expired")
             await self.store.remove(session_id, GoneReason.EXPIRED)
+        await self.store.sweep_records()
         return expired
 
     async def count(self) -> int:
         return await self.store.count()
+
+    # -- records and reviews ------------------------------------------------------------------------
+    async def record(self, session_id: str) -> SessionRecord:
+        """The session's record: built live while it is open, kept after its end for the retention."""
+        state = await self._open_or_none(session_id)
+        if state is not None:
+            return self._build_record(state, "active")
+        record = await self.store.load_record(session_id)
+        if record is None:
+            raise SessionNotFound(
+                f"no session or record {session_id}: unknown, or past the record retention "
+                f"({self.record_retention_s / 86400:g} days)"
+            )
+        return record
+
+    async def review(
+        self, session_id: str, event_id: str, decision: ReviewDecision, note: str | None, reviewer: str
+    ) -> SessionRecord:
+        """Record a reviewer's decision on one event (replacing an earlier one); return the record."""
+        review = Review(event_id=event_id, decision=decision, note=note, reviewer=reviewer, at=self.clock())
+        async with self._exclusive(session_id):
+            state = await self._open_or_none(session_id)
+            if state is not None:
+                if not any(e.id == event_id for e in state.risk.timeline):
+                    raise EventNotFound(f"session {session_id} has no event {event_id}")
+                state.reviews[event_id] = review
+                await self.store.save(state)
+                return self._build_record(state, "active")
+            record = await self.record(session_id)
+            if record.event(event_id) is None:
+                raise EventNotFound(f"session {session_id} has no event {event_id}")
+            record.reviews = {**record.reviews, event_id: review}
+            record = self._with_reviews(record)
+            await self.store.save_record(record)
+            return record
+
+    async def _open_or_none(self, session_id: str) -> SessionState | None:
+        try:
+            return await self._active(session_id)
+        except (SessionNotFound, SessionEnded, SessionExpired):
+            return None
+
+    async def _keep_record(self, state: SessionState, status: RecordStatus, now: float | None = None) -> None:
+        await self.store.save_record(self._build_record(state, status, self.clock() if now is None else now))
+
+    def _track_risk(self, state: SessionState, ts: float, events: list[EventRecord]) -> None:
+        """Sample the risk for the record's chart (both sides of a jump when the frame raised events)."""
+        risk = self.engine.score_at(state.risk, ts)
+        before = None
+        if events:
+            first = events[0]
+            before = max(0.0, first.risk_after - first.risk_increase)
+        state.risk_series.add(ts, risk, jump_from=before)
+
+    def _build_record(
+        self, state: SessionState, status: RecordStatus, ended_at: float | None = None
+    ) -> SessionRecord:
+        now = self.clock()
+        ts = state.last_ts if state.last_ts is not None else now
+        verdict, reason = self.engine.verdict(state.risk, ts)
+        if state.last_ts is not None and state.clock_origin is not None:
+            duration = state.last_ts - state.clock_origin
+        else:
+            duration = (ended_at or now) - state.created_at
+        params = self.config.risk
+        record = SessionRecord(
+            session_id=state.session_id,
+            status=status,
+            candidate_id=state.candidate_id,
+            metadata=state.metadata,
+            started_at=state.created_at,
+            ended_at=ended_at,
+            stream_start=state.clock_origin,
+            stream_end=state.last_ts,
+            duration_seconds=round(max(0.0, duration), 3),
+            frames_analyzed=state.frames,
+            verdict=verdict,
+            verdict_reason=reason,
+            final_risk_score=round(self.engine.score_at(state.risk, ts), 3),
+            peak_risk_score=round(state.risk.peak, 3),
+            peak_at=state.risk.peak_at,
+            average_attention=(
+                round(state.attention_sum / state.attention_frames, 2) if state.attention_frames else None
+            ),
+            event_counts={str(k): v for k, v in sorted(state.risk.counts.items())},
+            events=list(state.risk.timeline),
+            events_truncated=state.risk.timeline_dropped,
+            risk_timeline=[RiskPoint(t=t, risk=r) for t, r in state.risk_series.points],
+            models=models_seen(state.unavailable),
+            reviews=dict(state.reviews),
+            rules=VerdictRules(
+                basis=params.verdict_basis,
+                suspicious_threshold=params.suspicious_threshold,
+                cheating_threshold=params.cheating_threshold,
+                cheating_min_severity=params.cheating_min_severity,
+            ),
+            behaviour=self.behaviour.snapshot(state.behaviour),
+            kept_until=None if ended_at is None else ended_at + self.record_retention_s,
+        )
+        return self._with_reviews(record)
+
+    def _with_reviews(self, record: SessionRecord) -> SessionRecord:
+        """Fill in the reviewed verdict: the rules replayed without the dismissed events."""
+        if not record.reviews:
+            return record.model_copy(
+                update={
+                    "reviewed_verdict": None,
+                    "reviewed_verdict_reason": None,
+                    "reviewed_peak_risk_score": None,
+                }
+            )
+        dismissed = {i for i, r in record.reviews.items() if r.decision == "dismissed"}
+        replayed = self.engine.replay(e for e in record.events if e.id not in dismissed)
+        end = record.stream_end if record.stream_end is not None else (record.ended_at or self.clock())
+        verdict, reason = self.engine.verdict(replayed, end)
+        if dismissed:
+            reason = f"{reason} (without {len(dismissed)} dismissed event(s))"
+        return record.model_copy(
+            update={
+                "reviewed_verdict": verdict,
+                "reviewed_verdict_reason": reason,
+                "reviewed_peak_risk_score": round(replayed.peak, 3),
+            }
+        )

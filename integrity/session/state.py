@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from integrity.core.enums import Verdict
 from integrity.core.results import FaceAnalysis, GazeAnalysis, GazeNeutral, ObjectAnalysis
 from integrity.session.behaviour.tracker import BehaviourSnapshot, BehaviourState
+from integrity.session.record import Review, RiskSeries
 from integrity.session.risk.engine import EventRecord, RiskState
 
 
@@ -34,6 +35,8 @@ class SessionState(BaseModel):
     risk: RiskState = Field(default_factory=RiskState)
     behaviour: BehaviourState = Field(default_factory=BehaviourState)
     unavailable: dict[str, str] = Field(default_factory=dict)  # model -> why, seen during the session
+    risk_series: RiskSeries = Field(default_factory=RiskSeries)  # risk over stream time, for the record
+    reviews: dict[str, Review] = Field(default_factory=dict)  # event id -> decision, while still open
 
 
 class FramePlan(BaseModel):

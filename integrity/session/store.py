@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from integrity.core.errors import SessionStoreUnavailable
+from integrity.session.record import SessionRecord
 from integrity.session.state import GoneReason, SessionState
 
 P = ParamSpec("P")
@@ -24,6 +25,7 @@ R = TypeVar("R")
 
 TOMBSTONE_TTL_S = 24 * 3600
 TOMBSTONE_LIMIT = 100_000
+RECORD_LIMIT = 10_000  # records held in memory at most (oldest dropped first); Redis has no cap
 
 
 class SessionStore(ABC):
@@ -48,6 +50,23 @@ class SessionStore(ABC):
     async def count(self) -> int:
         """Open sessions in this store (for Redis: in the whole deployment)."""
 
+    # -- records of ended sessions (kept until ``record.kept_until``, server clock) ---------------
+    @abstractmethod
+    async def save_record(self, record: SessionRecord) -> None:
+        """Keep (or replace) the record until its ``kept_until``."""
+
+    @abstractmethod
+    async def load_record(self, session_id: str) -> SessionRecord | None:
+        """The record, or None when there is none or it is past its retention."""
+
+    async def sweep_records(self) -> int:
+        """Forget records past their retention; return how many (Redis expires them itself)."""
+        return 0
+
+    def holds_records(self) -> bool:
+        """Whether records live in this process (memory), so it must not exit while it holds any."""
+        return False
+
     async def close(self) -> None:
         return None
 
@@ -55,9 +74,11 @@ class SessionStore(ABC):
 class MemoryStore(SessionStore):
     """Sessions as live objects in the actor's memory: nothing is serialised per frame."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock  # server clock of record retention (tests pass their own)
         self._sessions: dict[str, SessionState] = {}
         self._gone: OrderedDict[str, tuple[GoneReason, float]] = OrderedDict()
+        self._records: OrderedDict[str, SessionRecord] = OrderedDict()
 
     async def load(self, session_id: str) -> SessionState | None:
         return self._sessions.get(session_id)
@@ -88,9 +109,35 @@ class MemoryStore(SessionStore):
     async def count(self) -> int:
         return len(self._sessions)
 
+    async def save_record(self, record: SessionRecord) -> None:
+        self._records[record.session_id] = record
+        while len(self._records) > RECORD_LIMIT:
+            self._records.popitem(last=False)
+
+    async def load_record(self, session_id: str) -> SessionRecord | None:
+        record = self._records.get(session_id)
+        if record is not None and _past(record, self.clock()):
+            del self._records[session_id]
+            return None
+        return record
+
+    async def sweep_records(self) -> int:
+        now = self.clock()
+        gone = [sid for sid, record in self._records.items() if _past(record, now)]
+        for sid in gone:
+            del self._records[sid]
+        return len(gone)
+
+    def holds_records(self) -> bool:
+        return bool(self._records)
+
     def memory_bytes(self) -> int:
         """Rough size of the held state (its JSON), for stats and the expiry test."""
         return sum(len(state.model_dump_json()) for state in self._sessions.values())
+
+
+def _past(record: SessionRecord, now: float) -> bool:
+    return record.kept_until is not None and now >= record.kept_until
 
 
 def _unavailable_on_redis_errors(
@@ -137,6 +184,9 @@ class RedisStore(SessionStore):
     def _gone_key(self, session_id: str) -> str:
         return f"{self.prefix}:gone:{session_id}"
 
+    def _record_key(self, session_id: str) -> str:
+        return f"{self.prefix}:record:{session_id}"
+
     @property
     def _active_key(self) -> str:
         return f"{self.prefix}:active"
@@ -178,6 +228,27 @@ class RedisStore(SessionStore):
     @_unavailable_on_redis_errors
     async def count(self) -> int:
         return int(await self._redis.zcard(self._active_key))
+
+    @_unavailable_on_redis_errors
+    async def save_record(self, record: SessionRecord) -> None:
+        """One SET with the time left as its TTL: Redis deletes the record at ``kept_until``."""
+        key = self._record_key(record.session_id)
+        if record.kept_until is None:
+            await self._redis.set(key, record.model_dump_json())
+            return
+        left_ms = int((record.kept_until - time.time()) * 1000)
+        if left_ms <= 0:
+            await self._redis.delete(key)
+            return
+        await self._redis.set(key, record.model_dump_json(), px=left_ms)
+
+    @_unavailable_on_redis_errors
+    async def load_record(self, session_id: str) -> SessionRecord | None:
+        raw = await self._redis.get(self._record_key(session_id))
+        if raw is None:
+            return None
+        record = SessionRecord.model_validate_json(raw)
+        return None if _past(record, time.time()) else record
 
     async def close(self) -> None:
         await self._redis.aclose()

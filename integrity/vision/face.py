@@ -22,6 +22,7 @@ from typing import Any
 import cv2
 import dlib
 import numpy as np
+from numpy.typing import NDArray
 from pydantic import Field
 
 from integrity.core.config import ConfigSection, YamlConfig
@@ -57,12 +58,23 @@ class FaceConfig(YamlConfig):
     nms_iou: float = Field(0.3, gt=0, le=1)
     weighted_nms: bool = True
     box_map: dict[FaceDetector, BoxMap] = Field(default_factory=dict)
+    landmark_box: BoxMap = BoxMap()
+    similar_size: float = Field(0.8, gt=0, le=1)
     landmark_jitter: float = Field(0.0, ge=0, le=0.2)
     verify: VerifyConfig = VerifyConfig()
     work_max_side: int = Field(1920, ge=160)
     min_face_px: int = Field(20, ge=1)
     max_faces: int = Field(16, ge=1)
     eye_patch_max_width: int = Field(320, ge=32)
+
+
+def box_around(points: NDArray[np.float64], mapping: BoxMap) -> tuple[float, float, float, float]:
+    """The square box dlib's HOG draws around a face with these 68 points: centred on their mean
+    moved by (dx, dy), side ``scale``, all in units of the points' size (sqrt of their extent's area)."""
+    size = float(np.sqrt(np.ptp(points[:, 0]) * np.ptp(points[:, 1])))
+    cx, cy = points.mean(axis=0) + np.array([mapping.dx, mapping.dy]) * size
+    half = mapping.scale * size / 2
+    return float(cx - half), float(cy - half), float(cx + half), float(cy + half)
 
 
 def dlib_box(candidate: FaceCandidate, mapping: BoxMap) -> tuple[float, float, float, float]:
@@ -220,8 +232,7 @@ class FaceAnalyzer:
                 unverified.append(candidate)
         if checked:
             timings["verify"] = ms_since(tick)
-        accepted.sort(key=lambda found: found[0].width * found[0].height, reverse=True)
-        accepted = accepted[: cfg.max_faces]
+        accepted = _main_face_first(accepted, work.shape[1], work.shape[0], cfg.similar_size)[: cfg.max_faces]
 
         tick = time.perf_counter()
         faces: list[DetectedFace] = []
@@ -250,23 +261,30 @@ class FaceAnalyzer:
     def landmarks_of(
         self, gray: BGRImage, candidate: FaceCandidate, steady: bool = False
     ) -> list[tuple[float, float]]:
-        """68 points (work-image pixels) on the detector box mapped to dlib's box.
+        """68 points (work-image pixels): the predictor on the detector box mapped to dlib's box.
 
-        ``steady`` (the primary face, whose points feed head pose and gaze): the mean over the box and
-        4 shifted copies (``landmark_jitter``), since the predictor's cascade jumps with 2-3 px box
-        changes; other faces get one run.
+        ``steady`` (the primary face, whose points feed head pose and gaze): the predictor's cascade
+        jumps with 2-3 px box changes, so the box is first re-fitted to the points found on it
+        (``landmark_box``: where dlib's HOG puts its box around such points) and the points are the
+        mean over that box and 4 copies shifted by ``landmark_jitter``. Other faces get one run.
         """
-        mapping = self.config.box_map.get(self.config.detector, BoxMap())
-        left, top, right, bottom = dlib_box(candidate, mapping)
-        shift = self.config.landmark_jitter * (right - left)
+        cfg = self.config
+        box = dlib_box(candidate, cfg.box_map.get(cfg.detector, BoxMap()))
+        if not steady:
+            return [(float(x), float(y)) for x, y in self._points(gray, box)]
+        box = box_around(self._points(gray, box), cfg.landmark_box)
+        shift = cfg.landmark_jitter * (box[2] - box[0])
         offsets = [(0.0, 0.0)]
-        if steady and shift > 0:
+        if shift > 0:
             offsets += [(-shift, 0.0), (shift, 0.0), (0.0, -shift), (0.0, shift)]
         total = np.zeros((68, 2))
         for dx, dy in offsets:
-            rect = dlib.rectangle(round(left + dx), round(top + dy), round(right + dx), round(bottom + dy))
-            total += [(p.x, p.y) for p in self._landmarks(gray, rect).parts()]
+            total += self._points(gray, (box[0] + dx, box[1] + dy, box[2] + dx, box[3] + dy))
         return [(float(x), float(y)) for x, y in total / len(offsets)]
+
+    def _points(self, gray: BGRImage, box: tuple[float, float, float, float]) -> NDArray[np.float64]:
+        rect = dlib.rectangle(*(round(v) for v in box))
+        return np.array([(p.x, p.y) for p in self._landmarks(gray, rect).parts()], dtype=np.float64)
 
     def _describe(
         self, gray: BGRImage, found: FaceCandidate, checks: list[FaceCheck], scale: float, primary: bool
@@ -307,6 +325,25 @@ class FaceAnalyzer:
             origin=(round(left / scale, 2), round(top / scale, 2)),
             scale=patch_scale,
         )
+
+
+def _main_face_first(
+    faces: list[tuple[FaceCandidate, list[FaceCheck]]], width: int, height: int, similar: float
+) -> list[tuple[FaceCandidate, list[FaceCheck]]]:
+    """Largest first; the candidate's (main) face is the largest, and among faces about as large as
+    it (area >= ``similar`` x the largest), the one nearest the frame's centre."""
+    faces = sorted(faces, key=lambda f: f[0].width * f[0].height, reverse=True)
+    if len(faces) < 2:
+        return faces
+    largest = faces[0][0].width * faces[0][0].height
+
+    def off_centre(face: FaceCandidate) -> float:
+        cx, cy = face.centre
+        return float(np.hypot(cx / width - 0.5, cy / height - 0.5))
+
+    rivals = [f for f in faces if f[0].width * f[0].height >= similar * largest]
+    main = min(rivals, key=lambda f: off_centre(f[0]))
+    return [main, *(f for f in faces if f is not main)]
 
 
 def _box(found: FaceCandidate, image: BGRImage, scale: float) -> Box | None:

@@ -12,7 +12,7 @@ from integrity import __version__
 from serve_app.api.auth import Authenticator
 from serve_app.api.errors import install_error_handlers
 from serve_app.api.limits import BodyLimit, max_body_bytes
-from serve_app.api.routers import frames, health, pages, sessions, stream
+from serve_app.api.routers import evidence, frames, health, pages, records, sessions, stream
 from serve_app.service import IntegrityService
 from serve_app.tokens import SessionTokens
 
@@ -57,6 +57,6 @@ def create_app(service: IntegrityService) -> FastAPI:
             expose_headers=["Retry-After"],
             max_age=600,
         )
-    for module in (sessions, frames, health, stream, pages):
+    for module in (sessions, frames, records, evidence, health, stream, pages):
         app.include_router(module.router)
     return app

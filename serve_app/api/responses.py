@@ -6,16 +6,22 @@ import time
 
 from integrity.core.enums import GazeDirection
 from integrity.core.results import ModelStatus
+from integrity.session.record import SessionRecord
+from integrity.session.risk.engine import EventRecord
 from integrity.session.state import EndOutcome
 from serve_app.api.schemas import (
     AnalyzeFrameResponse,
     EndSessionResponse,
+    EventDetail,
     FaceSummary,
     FrameDetails,
     HealthResponse,
+    RecordedEvent,
+    ReviewResponse,
+    SessionRecordResponse,
     StartSessionResponse,
 )
-from serve_app.service import AnalyzedFrame, Health
+from serve_app.service import AnalyzedFrame, Health, RecordView
 
 
 def started(session_id: str, session_token: str) -> StartSessionResponse:
@@ -51,7 +57,7 @@ def analyzed(session_id: str, frame: AnalyzedFrame, include_landmarks: bool) -> 
         processing_time_ms=round(frame.elapsed_ms, 2),
         timestamp=outcome.timestamp,
         verdict=outcome.verdict,
-        event_details=outcome.events,
+        event_details=event_details(outcome.events, frame.evidence),
         details=FrameDetails(
             image_width=face.image_width,
             image_height=face.image_height,
@@ -91,4 +97,28 @@ def health(report: Health) -> HealthResponse:
         models=report.models,
         session_store=ModelStatus(available=report.store_error is None, detail=report.store_error),
         version=report.version,
+    )
+
+
+def event_details(events: list[EventRecord], evidence: dict[str, str]) -> list[EventDetail]:
+    return [EventDetail(**e.model_dump(), evidence_url=evidence.get(e.id)) for e in events]
+
+
+def record(view: RecordView) -> SessionRecordResponse:
+    rec = view.record
+    events = [
+        RecordedEvent(**e.model_dump(), evidence_url=view.evidence.get(e.id), review=rec.reviews.get(e.id))
+        for e in rec.events
+    ]
+    return SessionRecordResponse(**{**dict(rec), "events": events})
+
+
+def reviewed(rec: SessionRecord, event_id: str) -> ReviewResponse:
+    return ReviewResponse(
+        session_id=rec.session_id,
+        event_id=event_id,
+        review=rec.reviews[event_id],
+        verdict=rec.verdict,
+        reviewed_verdict=rec.reviewed_verdict,
+        reviewed_verdict_reason=rec.reviewed_verdict_reason,
     )

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from integrity.core.enums import EventType, FaceCheck, FaceDetector, GazeDirection, Verdict
 from integrity.core.results import Box, DetectedObject, GazeAnalysis, ModelStatus
 from integrity.session.behaviour.tracker import BehaviourSnapshot
+from integrity.session.record import Review, ReviewDecision, SessionRecord
 from integrity.session.risk.engine import EventRecord
 from integrity.session.state import SessionSummary
 
@@ -82,6 +83,21 @@ class EndSessionResponse(BaseModel):
     summary: SessionSummary
 
 
+# -- events -----------------------------------------------------------------------------------------
+class EventDetail(EventRecord):
+    evidence_url: str | None = Field(
+        None,
+        description="The event's evidence image (JPEG of the frame with what made the case drawn on it): "
+        "GET it with the API key or the session's token. null when none was stored or it is past its "
+        "retention.",
+        examples=["/sessions/6f1c7f0e-3b5e-4a8e-9c55-7d1f1b7c2a10/events/ev0001/evidence"],
+    )
+
+
+class RecordedEvent(EventDetail):
+    review: Review | None = Field(None, description="The latest reviewer decision, if any.")
+
+
 # -- frames -----------------------------------------------------------------------------------------
 class AnalyzeFrameRequest(_Request):
     session_id: str = Field(min_length=1, max_length=128)
@@ -142,8 +158,31 @@ class AnalyzeFrameResponse(BaseModel):
     processing_time_ms: float
     timestamp: float = Field(description="The frame's stream time (the request's timestamp if given).")
     verdict: Verdict = Field(description="The verdict if the session ended now.")
-    event_details: list[EventRecord] = Field(description="The same events with severity and evidence.")
+    event_details: list[EventDetail] = Field(description="The same events with severity and evidence.")
     details: FrameDetails
+
+
+# -- session records --------------------------------------------------------------------------------
+class SessionRecordResponse(SessionRecord):
+    events: list[RecordedEvent] = Field(
+        default_factory=list,
+        description="The events in the order raised (the first 1000), each with its id, evidence URL "
+        "and review.",
+    )
+
+
+class ReviewRequest(_Request):
+    decision: ReviewDecision = Field(description="confirmed: the event stands; dismissed: it is set aside.")
+    note: str | None = Field(None, max_length=2000, examples=["the second face is a photo on the wall"])
+
+
+class ReviewResponse(BaseModel):
+    session_id: str
+    event_id: str
+    review: Review
+    verdict: Verdict = Field(description="The automatic verdict (unchanged by reviews).")
+    reviewed_verdict: Verdict | None = Field(description="The verdict without the dismissed events.")
+    reviewed_verdict_reason: str | None
 
 
 # -- health -----------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import cv2
 import httpx
 import pytest
 
-from benchmarks.gaze_eval import frames as video_frames
+from integrity.vision.video import frames as video_frames
 from tests.integration.conftest import analyze, end, running_app, start
 from tests.integrity.vision.test_gaze import gif_frames
 

@@ -11,7 +11,7 @@ import asyncio
 import pytest
 
 from integrity.core.enums import FaceDetector
-from integrity.core.errors import AnalysisFailed, NotAnImage, SessionEnded, SessionNotFound
+from integrity.core.errors import AnalysisFailed, ModelUnavailable, NotAnImage, SessionEnded, SessionNotFound
 from integrity.core.geometry import Box
 from integrity.core.results import (
     DetectedFace,
@@ -160,7 +160,11 @@ async def test_no_face_means_no_gaze_call() -> None:
 
 @pytest.mark.parametrize(
     ("error", "expected"),
-    [(ImageDecodeError("truncated"), NotAnImage), (RuntimeError("dlib"), AnalysisFailed)],
+    [
+        (ImageDecodeError("truncated"), NotAnImage),
+        (RuntimeError("dlib"), AnalysisFailed),
+        (ModelUnavailable("models/face_detection_full_range_sparse.tflite not found"), ModelUnavailable),
+    ],
 )
 async def test_a_face_failure_fails_the_frame_and_books_nothing(
     error: Exception, expected: type[Exception]

@@ -33,12 +33,16 @@ export interface DetectedObject {
 }
 
 export interface EventDetail {
+  /** Stable within the session (`ev0001`, ...): the key of its evidence and of reviews. */
+  id?: string;
   type: string;
   severity: Severity;
   risk_increase: number;
   timestamp: number;
   risk_after: number;
   evidence: Record<string, unknown>;
+  /** The event's evidence image (JPEG): GET it with the API key or the session's token. */
+  evidence_url?: string | null;
 }
 
 export interface ModelStatus {

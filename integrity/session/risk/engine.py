@@ -14,7 +14,7 @@ exponentially with ``half_life_s`` and it is clamped to 0..max_score.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from pydantic import BaseModel, Field
 
@@ -40,6 +40,7 @@ class ConditionState(BaseModel):
 class EventRecord(BaseModel):
     """An event as it enters the session's timeline."""
 
+    id: str = Field("", description="stable within the session: ev0001, ev0002, ... in the order raised")
     type: EventType
     severity: Severity
     risk_increase: float
@@ -148,6 +149,7 @@ class RiskEngine:
         if state.worst_severity is None or rule.severity.rank > state.worst_severity.rank:
             state.worst_severity = rule.severity
         record = EventRecord(
+            id=f"ev{sum(state.counts.values()):04d}",
             type=rule.type,
             severity=rule.severity,
             risk_increase=rule.risk_increase,
@@ -160,6 +162,14 @@ class RiskEngine:
         else:
             state.timeline_dropped += 1
         return record
+
+    def replay(self, events: Iterable[EventRecord]) -> RiskState:
+        """The risk state these events alone produce under the rules (reviews: without dismissed ones)."""
+        state = RiskState()
+        for event in sorted(events, key=lambda e: e.timestamp):
+            self._advance(state, event.timestamp)
+            self._fire(state, self.config.events[event.type], event.timestamp, event.evidence)
+        return state
 
     # -- verdict ----------------------------------------------------------------------------------
     def _severe_enough(self, state: RiskState) -> bool:

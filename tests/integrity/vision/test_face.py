@@ -87,6 +87,15 @@ def test_sure_faces_cost_no_checks(analyzer: FaceAnalyzer, fixture_bytes: dict[s
     assert "verify" not in result.timings_ms and result.detector is FaceDetector.BLAZEFACE_FULL_RANGE
 
 
+def test_the_main_face_is_the_largest_or_of_two_alike_the_most_central(
+    analyzer: FaceAnalyzer, fixture_bytes: dict[str, bytes]
+) -> None:
+    two = analyzer.analyze(fixture_bytes["A03_two_faces_webcam.png"])  # 67 and 68 px wide
+    assert two.primary == 0 and two.faces[0].box.x > 240  # the man, nearer the middle of the frame
+    group = analyzer.analyze(fixture_bytes["A04_group_meeting_laptop_notebook.jpg"])
+    assert group.faces[0].box.width == max(f.box.width for f in group.faces)
+
+
 def test_landmarks_and_eye_patch_of_the_main_face(
     analyzer: FaceAnalyzer, fixture_bytes: dict[str, bytes]
 ) -> None:

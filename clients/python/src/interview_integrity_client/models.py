@@ -45,12 +45,16 @@ class DetectedObject(_Body):
 
 
 class EventDetail(_Body):
+    id: str = ""
+    """Stable within the session (``ev0001``, ...): the key of its evidence and of reviews."""
     type: str
     severity: Severity
     risk_increase: float
     timestamp: float
     risk_after: float
     evidence: dict[str, Any] = Field(default_factory=dict)
+    evidence_url: str | None = None
+    """The event's evidence image (JPEG), readable with the API key or the session's token."""
 
 
 class ModelStatus(_Body):
