@@ -71,9 +71,12 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+## Speed figures (docs/SCALING.md): face stage vs HOG, single-stream latency, objects, open-loop load.
 bench: install
+	$(BIN)/python benchmarks/face_detect.py
 	$(BIN)/python benchmarks/latency.py
 	$(BIN)/python benchmarks/objects_latency.py
+	$(BIN)/python benchmarks/load.py --sessions 20 --fps 1 --duration 60
 
 ## Download the official YOLO weights (YOLO_MODEL, default yolo11n.pt) into MODEL_PATH, check them
 ## against models/checksums.sha256 and export them to ONNX (serve_app/models_cli.py; defaults from

@@ -150,9 +150,10 @@ def start_local(port: int) -> tuple[float, float]:
     started = time.perf_counter()
     ray.init(address="local", include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
     serve.start(http_options={"host": "127.0.0.1", "port": port})
-    serve.run(
-        build_app(app_args_from(REPO / "serve_config.yaml")), name="interview-integrity", route_prefix="/"
-    )
+    args = app_args_from(REPO / "serve_config.yaml")
+    # Frames go back to back here, far above a camera's rate: the per-session limit would refuse them.
+    args = args.model_copy(update={"settings": {**args.settings, "rate_limit_fps": 0}})
+    serve.run(build_app(args), name="interview-integrity", route_prefix="/")
     url = f"http://127.0.0.1:{port}"
     while httpx.get(url + "/health", timeout=30).status_code != 200:
         time.sleep(0.1)
