@@ -105,7 +105,9 @@ class LocalAnalysis:
         from serve_app.service import RecordView
 
         started = time.perf_counter()
-        manager = SessionManager(MemoryStore(), self.risk_config, expire_seconds=10 * 365 * 86400.0)
+        manager = SessionManager(
+            MemoryStore(), self.risk_config, expire_seconds=10 * 365 * 86400.0, trust_client_time=True
+        )
         pipeline = FramePipeline(self.analyzers, manager)
         with tempfile.TemporaryDirectory(prefix="integrity-evidence-") as folder:
             store = EvidenceStore(folder, retention_s=10 * 365 * 86400.0)
@@ -142,7 +144,7 @@ def _report(record: SessionRecord, images: dict[str, bytes]) -> str:
 
 # -- against a running service ------------------------------------------------------------------------
 class RemoteAnalysis:
-    """Frames over REST to a running service; its record and report come back."""
+    """Frames over REST to a running service, at the recording's pace; its record and report come back."""
 
     def __init__(self, url: str, api_key: str | None) -> None:
         self.url = url.rstrip("/")
@@ -183,7 +185,14 @@ class RemoteAnalysis:
             },
         )["session_id"]
         count = 0
+        began: float | None = None
         for t, data in encoded_frames(video, fps):
+            # At the recording's pace: the service runs sessions on its own clock (a client
+            # timestamp counts only close to it), so a faster replay would shorten every duration.
+            now = time.monotonic()
+            if began is None:
+                began = now - t
+            time.sleep(max(0.0, began + t - now))
             frame = base64.b64encode(data).decode()
             self._json("POST", "/analyze-frame", {"session_id": sid, "frame": frame, "timestamp": t})
             count += 1

@@ -109,11 +109,15 @@ class FramePipeline:
             gaze,
             objects,
             {name: s.detail or "unavailable" for name, s in models.items() if not s.available},
+            received_at=plan.received_at,
+            client_timestamp=plan.client_timestamp,
         )
         tick = time.perf_counter()
         outcome = await self.sessions.record_frame(session_id, facts)
         timings["session"] = ms_since(tick)
-        return FrameResult(plan, face, gaze, objects, models, outcome, timings)
+        # The session's judgement of the gaze (a look down told from a blink by its duration).
+        judged = outcome.gaze if outcome.gaze is not None else gaze
+        return FrameResult(plan, face, judged, objects, models, outcome, timings)
 
     async def _face(self, data: bytes) -> FaceAnalysis:
         try:

@@ -1,10 +1,11 @@
 """Synthetic faces: 68 landmarks from a real frontal face (A02, centred) plus a rendered eye image.
 
 Each knob moves the landmarks the way the real feature moves them: ``h``/``v`` place the irises in
-the eye openings, ``eye_open`` closes the lids toward the corner line, ``mouth_open`` parts the inner
-lips (mouth aspect ratio ~ ``mouth_open``), ``yaw_px`` shifts the nose and chin sideways (a head
-turn to solvePnP). The eye image is drawn with sclera, iris and pupil so the iris locator runs on
-pixels, not on numbers handed to it.
+the eye openings, ``eye_open`` closes the lids toward the corner line (a blink: both lids meet),
+``lid_drop`` lowers only the upper lid toward it (a look down: the lower lid stays),
+``mouth_open`` parts the inner lips (mouth aspect ratio ~ ``mouth_open``), ``yaw_px`` shifts the
+nose and chin sideways (a head turn to solvePnP). The eye image is drawn with sclera, iris and
+pupil so the iris locator runs on pixels, not on numbers handed to it.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class Pose:
     h: float = 0.5  # iris between the eye corners, 0 image-left .. 1 image-right
     v: float = 0.0  # iris below (+) the corner line, in eye widths
     eye_open: float = 1.0  # 1: as in the template, 0: closed
+    lid_drop: float = 0.0  # 0: upper lid as in the template, 1: down on the corner line
     mouth_open: float = 0.0  # inner-lip opening over mouth width
     yaw_px: float = 0.0  # nose and chin shift (template pixels): a head turn
     scale: float = 2.0  # face size: 2.0 is a ~260 px face, eyes ~45 px wide
@@ -63,6 +65,8 @@ def landmarks(pose: Pose) -> NDArray[np.float64]:
         line = (pts[0, 1] + pts[3, 1]) / 2.0
         for i in (1, 2, 4, 5):
             pts[i, 1] = line + (pts[i, 1] - line) * max(pose.eye_open, 0.02)
+        for i in (1, 2):
+            pts[i, 1] = line + (pts[i, 1] - line) * max(1.0 - pose.lid_drop, 0.02)
         points[eye] = pts
     width = float(np.linalg.norm(points[60] - points[64]))
     middle = (points[61:64, 1].mean() + points[65:68, 1].mean()) / 2.0

@@ -42,6 +42,7 @@ class Verdict(StrEnum):
     CLEAN = "CLEAN"
     SUSPICIOUS = "SUSPICIOUS"
     CHEATING = "CHEATING"
+    INCONCLUSIVE = "INCONCLUSIVE"  # too little of the session could be observed to call it clean
 
 
 class GazeDirection(StrEnum):
@@ -53,6 +54,16 @@ class GazeDirection(StrEnum):
     UP = "up"
     DOWN = "down"
     UNKNOWN = "unknown"
+
+
+class LidState(StrEnum):
+    """What the eyelids do in one frame, relative to the candidate's neutral (configs/gaze.yaml)."""
+
+    OPEN = "open"
+    # The upper lid lowered (it follows the eye down) while the lower lid stays: a look down, or the
+    # first or last frames of a blink. Only its duration tells them apart (the session does).
+    LOWERED = "lowered"
+    CLOSED = "closed"  # eyes (nearly) shut with the lids meeting: a blink, a wink or a squint
 
 
 class FaceDetector(StrEnum):

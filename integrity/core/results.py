@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from integrity.core.enums import EventType, FaceCheck, FaceDetector, GazeDirection
+from integrity.core.enums import EventType, FaceCheck, FaceDetector, GazeDirection, LidState
 from integrity.core.geometry import Box
 
 __all__ = ["Box", "FaceCheck", "FaceDetector"]  # re-exported: results carry them
@@ -93,6 +93,9 @@ class GazeNeutral(BaseModel):
     h_ratio: float = 0.5
     v_ratio: float = -0.1
     eye_aspect_ratio: float = 0.28
+    upper_lid: float = Field(0.22, description="upper lid above the eye-corner line, eye widths")
+    lower_lid: float = Field(0.08, description="lower lid below the eye-corner line, eye widths")
+    eye_darkness: float | None = Field(None, description="eyes against the skin around them, 0..1")
     source: NeutralSource = "default"
     samples: int = 0
 
@@ -128,7 +131,30 @@ class GazeAngles(BaseModel):
     gaze_pitch: float
 
 
-GazeMethod = Literal["iris+head_pose", "head_pose", "none"]
+class LidReading(BaseModel):
+    """Where the eyelids are (mean of both eyes), against the candidate's neutral.
+
+    Looking down, the upper lid follows the eye down while the lower lid stays (or drops a little);
+    in a blink, a wink or a squint the lower lid rises to meet it. A lowered frame alone cannot be
+    told from the first frames of a blink: the session does it by duration (``held_*`` below).
+    """
+
+    upper: float = Field(description="upper lid above the eye-corner line, eye widths")
+    lower: float = Field(description="lower lid below the eye-corner line, eye widths")
+    pitch_deg: float = Field(
+        description="eye pitch the upper lid's move from neutral implies (negative: lowered)"
+    )
+    lower_raise: float = Field(description="how far the lower lid rose above its neutral, eye widths")
+    state: LidState
+    held_direction: GazeDirection | None = Field(
+        None, description="lowered: the direction once the lowering has lasted longer than a blink"
+    )
+    held_eyes_off_screen: bool | None = Field(
+        None, description="lowered: the eyes-off-screen condition once held longer than a blink"
+    )
+
+
+GazeMethod = Literal["iris+head_pose", "lids+head_pose", "head_pose", "none"]
 
 
 class GazeAnalysis(BaseModel):
@@ -142,6 +168,17 @@ class GazeAnalysis(BaseModel):
     mouth_aspect_ratio: float | None = None
     mouth_width_px: float | None = None
     blink: bool = False
+    lids: LidReading | None = None
+    eye_darkness: float | None = Field(
+        None, description="eyes against the skin around them: 0 no darker (covered), 1 black"
+    )
+    lowered_s: float | None = Field(
+        None, description="how long the lids have been lowered (session time); None when not lowered"
+    )
+    unreadable_eyes: list[EyeSide] = Field(
+        default_factory=list,
+        description="open eyes large enough to read that show no iris at all (occluded?): gaze unknown",
+    )
     eyes_off_screen: bool | None = Field(
         None, description="iris-based gaze beyond the limit; None when the iris could not be judged"
     )
@@ -151,6 +188,11 @@ class GazeAnalysis(BaseModel):
     method: GazeMethod = Field("iris+head_pose", description="what the direction was judged from")
     failure: str | None = Field(None, description="why the gaze is unavailable for this frame")
     timings_ms: dict[str, float] = Field(default_factory=dict)
+
+    @property
+    def lids_open(self) -> bool:
+        """Neither lowered nor closed (or not measured)."""
+        return self.lids is None or self.lids.state is LidState.OPEN
 
 
 class DetectedObject(BaseModel):

@@ -1,8 +1,10 @@
 """Session lifecycle and the per-frame risk update. Plain async class: the Ray actor wraps it.
 
-Two clocks: *stream time* (the client's frame timestamps, else the server's clock) drives debounce,
-decay and durations, so frames may arrive at any rate or be replayed; the *server clock* drives
-idle expiry, which is about resources.
+The session's clock is the server's: when the service received the frame. A client timestamp is used
+only within ``clock.tolerance_s`` of it (it removes network jitter); constant, backwards, reset or
+drifting client timestamps are not used, and are counted (``SessionState.clock``), as are gaps without
+frames. Offline replays (the CLI, benchmarks) pass ``trust_client_time=True`` to run on the file's
+timestamps instead. The same server clock drives idle expiry.
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ from integrity.session.record import (
     VerdictRules,
     models_seen,
 )
-from integrity.session.risk.conditions import frame_observations
+from integrity.session.risk.conditions import frame_observations, with_gaze
 from integrity.session.risk.config import RiskConfig
-from integrity.session.risk.engine import EventRecord, RiskEngine
+from integrity.session.risk.engine import Coverage, EventRecord, RiskEngine
 from integrity.session.state import (
     EndOutcome,
     FrameFacts,
@@ -53,7 +55,9 @@ class SessionManager:
         expire_seconds: float,
         clock: Clock = time.time,
         record_retention_s: float = RECORD_RETENTION_S,
+        trust_client_time: bool = False,
     ) -> None:
+        self.trust_client_time = trust_client_time
         self.store = store
         self.record_retention_s = record_retention_s
         self.config = config
@@ -116,14 +120,53 @@ class SessionManager:
     async def plan_frame(self, session_id: str, timestamp: float | None) -> FramePlan:
         """Validate the session; return the frame's stream time and the candidate's calibration."""
         state = await self._active(session_id)
-        ts = self._stream_time(state, timestamp)
-        return FramePlan(timestamp=ts, neutral=self.behaviour.neutral(state.behaviour))
+        received = self.clock()
+        ts = self._session_time(state, timestamp, received, count=False)
+        return FramePlan(
+            timestamp=ts,
+            received_at=received,
+            client_timestamp=timestamp,
+            neutral=self.behaviour.neutral(state.behaviour),
+        )
 
-    def _stream_time(self, state: SessionState, timestamp: float | None) -> float:
-        ts = self.clock() if timestamp is None else timestamp
+    def _session_time(self, state: SessionState, client: float | None, received: float, count: bool) -> float:
+        """The frame's session time; with ``count`` also book anomalies and gaps in the state."""
+        if self.trust_client_time:
+            ts = received if client is None else client
+        else:
+            ts = self._server_time(state, client, received, count)
         # Frames may arrive out of order; time never runs backwards for the engine.
         if state.last_ts is not None and ts < state.last_ts:
             ts = state.last_ts
+        return ts
+
+    def _server_time(self, state: SessionState, client: float | None, received: float, count: bool) -> float:
+        cfg = self.config.clock
+        clock = state.clock if count else state.clock.model_copy(deep=True)
+        if clock.last_server is not None and received - clock.last_server > cfg.gap_s:
+            clock.gaps += 1
+            clock.gap_s = round(clock.gap_s + received - clock.last_server, 3)
+        ts = received
+        if client is not None:
+            if clock.offset is None:
+                clock.offset = client - received
+            elif abs(client - clock.offset - received) <= cfg.tolerance_s:
+                ts = client - clock.offset
+            else:
+                kind = "ahead"
+                last = clock.last_client
+                if last is not None and client < last - cfg.reset_s:
+                    kind = "reset"
+                elif last is not None and client < last:
+                    kind = "backwards"
+                elif last is not None and client == last:
+                    kind = "constant"
+                elif client - clock.offset < received:
+                    kind = "behind"
+                clock.anomalies[kind] = clock.anomalies.get(kind, 0) + 1
+                clock.offset = client - received  # re-anchored; this frame runs on the server's time
+            clock.last_client = client
+        clock.last_server = received if clock.last_server is None else max(clock.last_server, received)
         return ts
 
     async def record_frame(self, session_id: str, facts: FrameFacts) -> FrameOutcome:
@@ -133,14 +176,17 @@ class SessionManager:
 
     async def _record(self, session_id: str, facts: FrameFacts) -> FrameOutcome:
         state = await self._active(session_id)
-        ts = self._stream_time(state, facts.timestamp)
+        if facts.received_at is not None:  # planned: the plan's receipt time and the client's stamp
+            ts = self._session_time(state, facts.client_timestamp, facts.received_at, count=True)
+        else:  # called directly: the timestamp is the client's, received now
+            ts = self._session_time(state, facts.timestamp, self.clock(), count=True)
         facts = facts.model_copy(update={"timestamp": ts})
         if state.clock_origin is None:
             state.clock_origin = ts
         observations = frame_observations(facts)
         gaze = facts.gaze if facts.faces > 0 else None
-        behaviour, snapshot = self.behaviour.update(state.behaviour, gaze, ts)
-        observations |= behaviour
+        behaviour, snapshot, judged = self.behaviour.update(state.behaviour, gaze, ts)
+        observations = with_gaze(observations | behaviour, judged)
         events = self.engine.observe(state.risk, ts, observations)
         self._track_risk(state, ts, events)
 
@@ -162,7 +208,14 @@ class SessionManager:
             events=events,
             timestamp=ts,
             behaviour=snapshot,
+            gaze=judged if facts.faces > 0 else facts.gaze,
+            coverage=self._coverage(state),
+            clock=state.clock.model_copy(),
         )
+
+    @staticmethod
+    def _coverage(state: SessionState) -> dict[str, Coverage]:
+        return {str(k): v.rounded() for k, v in sorted(state.risk.coverage.items())}
 
     async def end(self, session_id: str) -> EndOutcome:
         async with self._exclusive(session_id):
@@ -196,6 +249,9 @@ class SessionManager:
             timeline_truncated=state.risk.timeline_dropped,
             models_unavailable=state.unavailable,
             behaviour=self.behaviour.snapshot(state.behaviour),
+            coverage=self._coverage(state),
+            verdict_basis=self.engine.basis(state.risk, ts),
+            clock=state.clock.model_copy(),
         )
         await self._keep_record(state, "ended", now)
         await self.store.remove(session_id, GoneReason.ENDED)

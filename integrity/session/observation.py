@@ -16,3 +16,11 @@ class Observation(BaseModel):
 
     value: bool | None
     evidence: Evidence = Field(default_factory=dict)
+    kind: str | None = Field(
+        None, description="which kind of the condition this is, when its debounce depends on it"
+    )
+    since: float | None = Field(
+        None,
+        description="stream time the condition began, when only this frame could confirm it (a look "
+        "down is told from a blink after the fact); never before the condition's last False frame",
+    )

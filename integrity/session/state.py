@@ -11,7 +11,7 @@ from integrity.core.enums import Verdict
 from integrity.core.results import FaceAnalysis, GazeAnalysis, GazeNeutral, ObjectAnalysis
 from integrity.session.behaviour.tracker import BehaviourSnapshot, BehaviourState
 from integrity.session.record import Review, RiskSeries
-from integrity.session.risk.engine import EventRecord, RiskState
+from integrity.session.risk.engine import Coverage, EventRecord, RiskState, VerdictBasis
 
 
 class GoneReason(StrEnum):
@@ -19,6 +19,21 @@ class GoneReason(StrEnum):
 
     ENDED = "ended"
     EXPIRED = "expired"
+
+
+class ClockState(BaseModel):
+    """The session's clock: server receipt times, client timestamps only within a tolerance of them."""
+
+    offset: float | None = None  # client timestamp minus server time, at the last anchoring
+    last_client: float | None = None
+    last_server: float | None = None
+    anomalies: dict[str, int] = Field(
+        default_factory=dict,
+        description="client timestamps not used: backwards, reset (clock restarted), constant, "
+        "behind (stamped closer than received: a burst) or ahead (further apart than received)",
+    )
+    gaps: int = Field(0, description="spans without frames longer than clock.gap_s")
+    gap_s: float = Field(0.0, description="their total length, seconds")
 
 
 class SessionState(BaseModel):
@@ -37,19 +52,24 @@ class SessionState(BaseModel):
     unavailable: dict[str, str] = Field(default_factory=dict)  # model -> why, seen during the session
     risk_series: RiskSeries = Field(default_factory=RiskSeries)  # risk over stream time, for the record
     reviews: dict[str, Review] = Field(default_factory=dict)  # event id -> decision, while still open
+    clock: ClockState = Field(default_factory=ClockState)
 
 
 class FramePlan(BaseModel):
     """The session's answer before a frame is analysed."""
 
-    timestamp: float  # stream time the frame is booked at
+    timestamp: float  # session time the frame is booked at
+    received_at: float | None = None  # server clock when the frame arrived
+    client_timestamp: float | None = None
     neutral: GazeNeutral = Field(default_factory=GazeNeutral, description="the candidate's calibration")
 
 
 class FrameFacts(BaseModel):
     """The part of a frame's analysis the risk engine needs (no landmarks or pixels)."""
 
-    timestamp: float
+    timestamp: float  # the plan's session time (or, called directly, the client's timestamp)
+    received_at: float | None = None  # server receipt time from the plan: then timestamp is the plan's
+    client_timestamp: float | None = None
     faces: int
     unverified: int = 0  # face-like candidates not counted (failed or beyond the checks)
     gaze: GazeAnalysis | None = None
@@ -64,9 +84,13 @@ class FrameFacts(BaseModel):
         gaze: GazeAnalysis | None,
         objects: ObjectAnalysis,
         unavailable: dict[str, str] | None = None,
+        received_at: float | None = None,
+        client_timestamp: float | None = None,
     ) -> FrameFacts:
         return cls(
             timestamp=timestamp,
+            received_at=received_at,
+            client_timestamp=client_timestamp,
             faces=face.count,
             unverified=len(face.unverified),
             gaze=gaze,
@@ -85,6 +109,13 @@ class FrameOutcome(BaseModel):
     events: list[EventRecord]
     timestamp: float
     behaviour: BehaviourSnapshot | None = None
+    gaze: GazeAnalysis | None = Field(
+        None, description="the frame's gaze as the session judged it (a look down told from a blink)"
+    )
+    coverage: dict[str, Coverage] = Field(
+        default_factory=dict, description="per condition: seconds observed, unknown, without frames so far"
+    )
+    clock: ClockState | None = None
 
 
 class SessionSummary(BaseModel):
@@ -103,6 +134,11 @@ class SessionSummary(BaseModel):
     timeline_truncated: int = 0
     models_unavailable: dict[str, str] = Field(default_factory=dict)
     behaviour: BehaviourSnapshot | None = Field(None, description="calibration and baseline at the end")
+    coverage: dict[str, Coverage] = Field(
+        default_factory=dict, description="per condition: seconds observed, unknown, without frames"
+    )
+    verdict_basis: VerdictBasis | None = None
+    clock: ClockState | None = Field(None, description="client timestamp anomalies and gaps")
 
 
 class EndOutcome(BaseModel):

@@ -18,19 +18,21 @@ from numpy.typing import NDArray
 from pydantic import Field
 
 from integrity.core.config import YamlConfig
-from integrity.core.enums import GazeDirection
+from integrity.core.enums import GazeDirection, LidState
 from integrity.core.results import (
     EyeIris,
     EyePatch,
     EyeSide,
     GazeAnalysis,
     GazeAngles,
+    GazeMethod,
     GazeNeutral,
     HeadPose,
     IrisReading,
+    LidReading,
     ModelStatus,
 )
-from integrity.vision.iris import IrisParams, locate_iris
+from integrity.vision.iris import IrisParams, eye_darkness, locate_iris
 
 # A generic face in millimetres (x right, y up, z toward the camera), for the points below.
 _MODEL_POINTS = np.array(
@@ -45,6 +47,7 @@ _MODEL_POINTS = np.array(
     dtype=np.float64,
 )
 _POSE_INDICES = [30, 8, 36, 45, 48, 54]
+_SIDES: tuple[EyeSide, EyeSide] = ("image_left", "image_right")
 _RIGHT_EYE = list(range(36, 42))
 _LEFT_EYE = list(range(42, 48))
 _INNER_LIPS = list(range(60, 68))
@@ -68,8 +71,19 @@ class GazeConfig(YamlConfig):
     eyes_off_min_eye_deg: float = Field(12.0, ge=0)
     head_yaw_limit_deg: float = Field(30.0, gt=0)
     head_pitch_limit_deg: float = Field(25.0, gt=0)
-    # blinks and attention
+    # blinks, lowered lids and attention
     blink_ratio: float = Field(0.7, gt=0, lt=1, description="EAR below this share of the neutral EAR: closed")
+    lid_down_deg: float = Field(
+        12.0, gt=0, description="upper lid lowered this far from neutral (as an eye rotation): lowered"
+    )
+    max_lower_lid_raise: float = Field(
+        0.03, ge=0, description="eye widths: a lower lid risen further meets the upper one (closing)"
+    )
+    # covered eyes (a hand, a cup, hair): no darker than the skin around them
+    min_eye_darkness: float = Field(0.05, ge=0, lt=1, description="below this an eye is covered")
+    covered_darkness_ratio: float = Field(
+        0.4, ge=0, lt=1, description="...or below this share of the candidate's calibrated darkness"
+    )
     attention_free_deg: float = Field(10.0, ge=0)
     attention_per_deg: float = Field(2.5, ge=0)
 
@@ -79,6 +93,21 @@ def eye_aspect_ratio(points: NDArray[np.float64]) -> float:
     vertical = np.linalg.norm(points[1] - points[5]) + np.linalg.norm(points[2] - points[4])
     horizontal = 2.0 * np.linalg.norm(points[0] - points[3])
     return float(vertical / horizontal) if horizontal > 0 else 0.0
+
+
+def lid_heights(points: NDArray[np.float64]) -> tuple[float, float]:
+    """Upper lid above and lower lid below the corner line, in eye widths, over one eye's six points.
+
+    Measured perpendicular to the corner line, so head roll does not change them.
+    """
+    axis = points[3] - points[0]
+    span = float(np.hypot(axis[0], axis[1]))
+    if span <= 0:
+        return 0.0, 0.0
+    down = np.array([-axis[1], axis[0]]) / span  # unit normal pointing down the image
+    upper = -float(((points[[1, 2]] - points[0]) @ down).mean()) / span
+    lower = float(((points[[4, 5]] - points[0]) @ down).mean()) / span
+    return upper, lower
 
 
 def mouth_aspect_ratio(inner_lips: NDArray[np.float64]) -> float:
@@ -128,6 +157,8 @@ class GazeAnalyzer:
             "eyes_off_min_eye_deg": config.eyes_off_min_eye_deg,
             "head_yaw_deg": config.head_yaw_limit_deg,
             "head_pitch_deg": config.head_pitch_limit_deg,
+            "lid_down_deg": config.lid_down_deg,
+            "max_lower_lid_raise": config.max_lower_lid_raise,
         }
 
     def load(self) -> None:
@@ -157,7 +188,15 @@ class GazeAnalyzer:
         ear = (eye_aspect_ratio(points[_RIGHT_EYE]) + eye_aspect_ratio(points[_LEFT_EYE])) / 2.0
         mar = mouth_aspect_ratio(points[_INNER_LIPS])
         blink = ear < cfg.blink_ratio * neutral.eye_aspect_ratio
-        iris = None if blink else self.iris(points, eye_patch)
+        head_pitch = 0.0 if pose is None else pose.pitch - neutral.pitch
+        lids = self.lids(points, neutral, blink, head_pitch)
+        darkness, covered = self.darkness(points, eye_patch, neutral)
+        iris, no_iris = (None, []) if blink else self.iris(points, eye_patch)
+        if lids.state is not LidState.OPEN:
+            no_iris = []  # lowered lids hide the iris by nature: that is not an occlusion
+        unreadable = [side for side in _SIDES if side in covered or side in no_iris]
+        if unreadable:
+            iris = None  # an eye covered, or open with no iris in it: trust neither eye
         result = GazeAnalysis(
             available=pose is not None,
             head_pose=pose,
@@ -166,9 +205,12 @@ class GazeAnalyzer:
             mouth_aspect_ratio=round(mar, 4),
             mouth_width_px=round(float(np.linalg.norm(points[48] - points[54])), 2),
             blink=blink,
+            lids=lids,
+            eye_darkness=darkness,
+            unreadable_eyes=unreadable,
             limits=self.limits,
             neutral=neutral,
-            method="none" if pose is None else ("iris+head_pose" if iris else "head_pose"),
+            method=_method(pose is not None, iris is not None, lids.state, bool(unreadable)),
             failure="head pose could not be solved" if pose is None else None,
         )
         if pose is not None:
@@ -176,14 +218,77 @@ class GazeAnalyzer:
         result.timings_ms["gaze"] = round((time.perf_counter() - started) * 1000, 3)
         return result
 
-    def iris(self, points: NDArray[np.float64], eye_patch: EyePatch | None) -> IrisReading | None:
-        """Both irises from the eye-band crop; None when no eye gives a confident reading."""
+    def lids(
+        self, points: NDArray[np.float64], neutral: GazeNeutral, blink: bool, head_pitch: float = 0.0
+    ) -> LidReading:
+        """Both eyes' lids against the neutral: open, lowered (as when looking down) or closed.
+
+        Lowered: on both eyes (they look down together; a wink closes one), each large enough to
+        read (``min_eye_span_px``), the upper lid is down by at least half of ``lid_down_deg`` and,
+        counting a head pitched down, by ``lid_down_deg``, while the lower lid has not risen to
+        meet it.
+        """
+        cfg = self.config
+        heights = [lid_heights(points[_RIGHT_EYE]), lid_heights(points[_LEFT_EYE])]
+        # The upper lid rides on the eyeball: its move from neutral is an eye rotation.
+        pitches = [_asin_deg((upper - neutral.upper_lid) / cfg.eyeball_radius) for upper, _ in heights]
+        raises = [neutral.lower_lid - lower for _, lower in heights]
+        head_down = min(0.0, head_pitch)
+        spans = [float(np.linalg.norm(points[e][3] - points[e][0])) for e in (_RIGHT_EYE, _LEFT_EYE)]
+        lowered = min(spans) >= cfg.min_eye_span_px and all(
+            pitch <= -cfg.lid_down_deg / 2
+            and pitch + head_down <= -cfg.lid_down_deg
+            and raise_ <= cfg.max_lower_lid_raise
+            for pitch, raise_ in zip(pitches, raises, strict=True)
+        )
+        state = LidState.LOWERED if lowered else (LidState.CLOSED if blink else LidState.OPEN)
+        return LidReading(
+            upper=round(sum(h[0] for h in heights) / 2.0, 4),
+            lower=round(sum(h[1] for h in heights) / 2.0, 4),
+            pitch_deg=round(sum(pitches) / 2.0, 2),
+            lower_raise=round(sum(raises) / 2.0, 4),
+            state=state,
+        )
+
+    def darkness(
+        self, points: NDArray[np.float64], eye_patch: EyePatch | None, neutral: GazeNeutral
+    ) -> tuple[float | None, list[EyeSide]]:
+        """How dark the eyes are against the skin around them (mean), and the eyes that are not:
+        below ``min_eye_darkness``, or below ``covered_darkness_ratio`` of the calibrated value."""
         if eye_patch is None:
-            return None
+            return None, []
+        cfg = self.config
+        gray = np.frombuffer(eye_patch.pixels, np.uint8).reshape(eye_patch.height, eye_patch.width)
+        origin = np.asarray(eye_patch.origin, dtype=np.float64)
+        floor = cfg.min_eye_darkness
+        if neutral.eye_darkness is not None:
+            floor = max(floor, cfg.covered_darkness_ratio * neutral.eye_darkness)
+        values: list[float] = []
+        covered: list[EyeSide] = []
+        for side, indices in zip(_SIDES, (_RIGHT_EYE, _LEFT_EYE), strict=True):
+            eye = points[indices]
+            if np.linalg.norm(eye[3] - eye[0]) < cfg.min_eye_span_px:
+                continue
+            value = eye_darkness(gray, (eye - origin) * eye_patch.scale)
+            if value is None:
+                continue
+            values.append(value)
+            if value < floor:
+                covered.append(side)
+        return (round(sum(values) / len(values), 4) if values else None), covered
+
+    def iris(
+        self, points: NDArray[np.float64], eye_patch: EyePatch | None
+    ) -> tuple[IrisReading | None, list[EyeSide]]:
+        """Both irises from the eye-band crop (None when no eye gives a confident reading), and the
+        eyes large enough to read that show no iris at all (no dark iris against the rest)."""
+        if eye_patch is None:
+            return None, []
         cfg = self.config
         gray = np.frombuffer(eye_patch.pixels, np.uint8).reshape(eye_patch.height, eye_patch.width)
         origin = np.asarray(eye_patch.origin, dtype=np.float64)
         eyes: list[EyeIris] = []
+        unreadable: list[EyeSide] = []
         sides: tuple[tuple[EyeSide, list[int]], ...] = (
             ("image_left", _RIGHT_EYE),
             ("image_right", _LEFT_EYE),
@@ -193,7 +298,10 @@ class GazeAnalyzer:
             if np.linalg.norm(eye[3] - eye[0]) < cfg.min_eye_span_px:
                 continue
             found = locate_iris(gray, (eye - origin) * eye_patch.scale, self.iris_params)
-            if found is None or found.confidence < cfg.min_iris_confidence:
+            if found is None or found.contrast < self.iris_params.min_contrast:
+                unreadable.append(side)
+                continue
+            if found.confidence < cfg.min_iris_confidence:
                 continue
             center = origin + np.asarray(found.center) / eye_patch.scale
             eyes.append(
@@ -206,43 +314,59 @@ class GazeAnalyzer:
                 )
             )
         if not eyes:
-            return None
+            return None, unreadable
         weights = np.array([e.confidence for e in eyes])
-        return IrisReading(
+        reading = IrisReading(
             h_ratio=round(float(np.average([e.h_ratio for e in eyes], weights=weights)), 4),
             v_ratio=round(float(np.average([e.v_ratio for e in eyes], weights=weights)), 4),
             confidence=round(float(weights.max()), 3),
             eyes=eyes,
         )
+        return reading, unreadable
 
     def _judge(
         self, result: GazeAnalysis, pose: HeadPose, iris: IrisReading | None, neutral: GazeNeutral
     ) -> GazeAnalysis:
         """Direction, attention and the per-frame conditions, relative to the neutral pose."""
         cfg = self.config
+        lids = result.lids
+        # Lowered lids over a covered eye are not a look down: the landmarks are guessing there.
+        lowered = lids is not None and lids.state is LidState.LOWERED and not result.unreadable_eyes
         head_yaw, head_pitch = pose.yaw - neutral.yaw, pose.pitch - neutral.pitch
         eye_yaw = eye_pitch = None
-        gaze_yaw, gaze_pitch = head_yaw, head_pitch
         if iris is not None:
             # The iris moves on a sphere: offset = radius * sin(angle). Image y grows downward.
             eye_yaw = _asin_deg((iris.h_ratio - neutral.h_ratio) / cfg.eyeball_radius)
             eye_pitch = -_asin_deg((iris.v_ratio - neutral.v_ratio) / cfg.eyeball_radius)
-            gaze_yaw, gaze_pitch = head_yaw + eye_yaw, head_pitch + eye_pitch
+        gaze_yaw = head_yaw + (eye_yaw or 0.0)
+        gaze_pitch = head_pitch + (eye_pitch or 0.0)
+        if lowered and lids is not None:
+            # Under a lowered lid the iris is mostly hidden (what shows is unreliable, sideways
+            # too); the lid itself follows the eye down. The pose fit reads the head a little up
+            # when the lids come down (its eye corners move with them), so only a head pitched
+            # down adds to the lids.
+            eye_yaw, eye_pitch = None, lids.pitch_deg
+            gaze_yaw, gaze_pitch = head_yaw, min(0.0, head_pitch) + lids.pitch_deg
 
-        # Without an iris the head alone decides, and it is judged by the (wider) head limits: head
-        # pose from a small face's landmarks wobbles by 10+ degrees between frames.
-        yaw_limit = cfg.gaze_yaw_limit_deg if iris is not None else cfg.head_yaw_limit_deg
-        pitch_limit = cfg.gaze_pitch_limit_deg if iris is not None else cfg.head_pitch_limit_deg
-        direction = GazeDirection.CENTER
-        if result.blink:
-            direction = GazeDirection.UNKNOWN
-        elif abs(gaze_yaw) >= yaw_limit and abs(gaze_yaw) >= abs(gaze_pitch):
-            direction = GazeDirection.RIGHT if gaze_yaw > 0 else GazeDirection.LEFT
-        elif abs(gaze_pitch) >= pitch_limit:
-            direction = GazeDirection.UP if gaze_pitch > 0 else GazeDirection.DOWN
-
+        # Without an eye reading the head alone decides, and it is judged by the (wider) head
+        # limits: head pose from a small face's landmarks wobbles by 10+ degrees between frames.
+        eyes_read = eye_yaw is not None or eye_pitch is not None
+        yaw_limit = cfg.gaze_yaw_limit_deg if eyes_read else cfg.head_yaw_limit_deg
+        pitch_limit = cfg.gaze_pitch_limit_deg if eyes_read else cfg.head_pitch_limit_deg
+        judged = _direction(gaze_yaw, gaze_pitch, yaw_limit, pitch_limit)
         eyes_off: bool | None = None
-        if eye_yaw is not None and eye_pitch is not None:
+        if lowered:
+            # Lids lowered on both eyes with the lower lid in place, held longer than a blink (the
+            # session checks that): the eyes look down, below the screen, unless the head is
+            # turned further aside. The lids measure the eyes' pitch, not their yaw.
+            if abs(gaze_yaw) >= cfg.head_yaw_limit_deg and abs(gaze_yaw) >= abs(gaze_pitch):
+                judged = GazeDirection.RIGHT if gaze_yaw > 0 else GazeDirection.LEFT
+            elif gaze_pitch <= -cfg.lid_down_deg:
+                judged = GazeDirection.DOWN
+            else:
+                judged = GazeDirection.CENTER
+            eyes_off = judged is GazeDirection.DOWN
+        elif eye_yaw is not None and eye_pitch is not None:
             sideways = abs(gaze_yaw) >= cfg.eyes_off_yaw_deg and abs(eye_yaw) >= cfg.eyes_off_min_eye_deg
             vertical = (
                 abs(gaze_pitch) >= cfg.eyes_off_pitch_deg and abs(eye_pitch) >= cfg.eyes_off_min_eye_deg
@@ -253,10 +377,24 @@ class GazeAnalyzer:
         head_turned = (
             abs(head_yaw) >= cfg.head_yaw_limit_deg and abs(gaze_yaw) >= cfg.gaze_yaw_limit_deg
         ) or (abs(head_pitch) >= cfg.head_pitch_limit_deg and abs(gaze_pitch) >= cfg.gaze_pitch_limit_deg)
+
+        direction = judged
+        update: dict[str, object] = {}
+        if lowered and lids is not None:
+            # One frame cannot tell a look down from the start of a blink: the session decides,
+            # by how long the lids stay lowered, whether these become the answer.
+            update["lids"] = lids.model_copy(
+                update={"held_direction": judged, "held_eyes_off_screen": eyes_off}
+            )
+            direction, eyes_off = GazeDirection.UNKNOWN, None
+        elif result.blink or result.unreadable_eyes:
+            # Closed eyes, or an eye that shows no iris (a hand, a cup, hair?): never guess.
+            direction, eyes_off = GazeDirection.UNKNOWN, None
         deviation = math.hypot(gaze_yaw, gaze_pitch)
         attention = 100.0 - cfg.attention_per_deg * max(0.0, deviation - cfg.attention_free_deg)
         return result.model_copy(
             update={
+                **update,
                 "direction": direction,
                 "attention": round(max(0.0, min(100.0, attention)), 1),
                 "angles": GazeAngles(
@@ -271,6 +409,22 @@ class GazeAnalyzer:
                 "head_turned": head_turned,
             }
         )
+
+
+def _direction(yaw: float, pitch: float, yaw_limit: float, pitch_limit: float) -> GazeDirection:
+    if abs(yaw) >= yaw_limit and abs(yaw) >= abs(pitch):
+        return GazeDirection.RIGHT if yaw > 0 else GazeDirection.LEFT
+    if abs(pitch) >= pitch_limit:
+        return GazeDirection.UP if pitch > 0 else GazeDirection.DOWN
+    return GazeDirection.CENTER
+
+
+def _method(posed: bool, iris: bool, lids: LidState, unreadable: bool) -> GazeMethod:
+    if not posed or unreadable:
+        return "none"
+    if lids is LidState.LOWERED:
+        return "lids+head_pose"
+    return "iris+head_pose" if iris else "head_pose"
 
 
 def _asin_deg(value: float) -> float:

@@ -180,3 +180,31 @@ def _gradient_centre(
     score = (dot * dot).mean(axis=1) * (1.0 - norm[cys, cxs] + 0.05)
     best = int(np.argmax(score))
     return float(cxs[best]), float(cys[best])
+
+
+def eye_darkness(gray: Gray, eye: Points) -> float | None:
+    """How much darker the eye is than the skin around it: 0 = no darker, 1 = black on skin.
+
+    An eye always holds something dark (iris, pupil, lashes; a lowered lid's lash line too); a hand,
+    a cup or a sleeve over it is the skin's own colour. The darkest tenth of the eye contour (grown
+    by 2 px, so a closed eye's lash line counts) against the median of a ring of skin around it, on
+    the same roll-free crop as the iris.
+    """
+    if float(np.linalg.norm(eye[3] - eye[0])) < 1.0:
+        return None
+    height = 2 * HEIGHT
+    matrix = canonical_transform(eye[0], eye[3])
+    matrix[1, 2] += (height - HEIGHT) / 2.0
+    crop = cv2.warpAffine(
+        gray, matrix, (WIDTH, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    ).astype(np.float64)
+    pts = eye @ matrix[:, :2].T + matrix[:, 2]
+    mask = np.zeros((height, WIDTH), np.uint8)
+    cv2.fillPoly(mask, [np.round(pts).astype(np.int32)], 1)
+    inner = cv2.dilate(mask, np.ones((5, 5), np.uint8)).astype(bool)
+    ring = cv2.dilate(mask, np.ones((17, 9), np.uint8)).astype(bool) & ~inner
+    if not ring.any():
+        return None
+    dark = float(np.percentile(crop[inner], 10))
+    skin = float(np.median(crop[ring]))
+    return max(0.0, (skin - dark) / max(skin, 1.0))

@@ -78,6 +78,8 @@ def analyzed(session_id: str, frame: AnalyzedFrame, include_landmarks: bool) -> 
             models=result.models,
             risk_score_exact=round(outcome.risk_score, 3),
             peak_risk_score=round(outcome.peak_risk_score, 3),
+            coverage=outcome.coverage,
+            clock=outcome.clock,
             timings_ms={
                 **{k: round(v, 2) for k, v in result.timings_ms.items()},
                 **{f"face.{k}": v for k, v in face.timings_ms.items()},

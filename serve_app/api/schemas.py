@@ -15,8 +15,8 @@ from integrity.core.enums import EventType, FaceCheck, FaceDetector, GazeDirecti
 from integrity.core.results import Box, DetectedObject, GazeAnalysis, ModelStatus
 from integrity.session.behaviour.tracker import BehaviourSnapshot
 from integrity.session.record import Review, ReviewDecision, SessionRecord
-from integrity.session.risk.engine import EventRecord
-from integrity.session.state import SessionSummary
+from integrity.session.risk.engine import Coverage, EventRecord
+from integrity.session.state import ClockState, SessionSummary
 
 # A real 16x16 grey JPEG: examples must be valid requests (the API docs and the fuzzer send them).
 _TINY_JPEG = (
@@ -32,6 +32,10 @@ _TINY_JPEG = (
 )
 
 
+# Strings are stripped of surrounding whitespace before they are checked: one that is only
+# whitespace is empty, and the schema says so (a non-space character is required).
+NOT_BLANK = r"\S"
+
 # Finite and non-negative, said in the schema itself (minimum 0), not only checked.
 Timestamp = Annotated[float | None, Field(ge=0, allow_inf_nan=False)]
 
@@ -44,7 +48,7 @@ class _Request(BaseModel):
 
 # -- sessions ---------------------------------------------------------------------------------------
 class StartSessionRequest(_Request):
-    candidate_id: str = Field(min_length=1, max_length=256, examples=["candidate-12345"])
+    candidate_id: str = Field(min_length=1, max_length=256, pattern=NOT_BLANK, examples=["candidate-12345"])
     metadata: dict[str, Any] | None = Field(
         default_factory=dict,
         description="null is the same as {}.",
@@ -71,7 +75,7 @@ class StartSessionResponse(BaseModel):
 
 
 class EndSessionRequest(_Request):
-    session_id: str = Field(min_length=1, max_length=128)
+    session_id: str = Field(min_length=1, max_length=128, pattern=NOT_BLANK)
 
 
 class EndSessionResponse(BaseModel):
@@ -100,9 +104,10 @@ class RecordedEvent(EventDetail):
 
 # -- frames -----------------------------------------------------------------------------------------
 class AnalyzeFrameRequest(_Request):
-    session_id: str = Field(min_length=1, max_length=128)
+    session_id: str = Field(min_length=1, max_length=128, pattern=NOT_BLANK)
     frame: str = Field(
         min_length=1,
+        pattern=NOT_BLANK,
         description="Base64 JPEG or PNG; a data-URL prefix (data:image/jpeg;base64,) is accepted.",
         examples=[_TINY_JPEG],
     )
@@ -144,6 +149,13 @@ class FrameDetails(BaseModel):
     risk_score_exact: float
     peak_risk_score: float
     timings_ms: dict[str, float]
+    coverage: dict[str, Coverage] = Field(
+        default_factory=dict,
+        description="Per condition, the session so far: seconds observed, unknown, without frames.",
+    )
+    clock: ClockState | None = Field(
+        None, description="The session clock: client timestamps not used (by kind) and gaps without frames."
+    )
 
 
 class AnalyzeFrameResponse(BaseModel):
@@ -221,7 +233,7 @@ class ErrorResponse(BaseModel):
 # -- WebSocket --------------------------------------------------------------------------------------
 class WsStart(_Request):
     action: Literal["start"]
-    candidate_id: str = Field(min_length=1, max_length=256)
+    candidate_id: str = Field(min_length=1, max_length=256, pattern=NOT_BLANK)
     metadata: dict[str, Any] = Field(default_factory=dict)
     timestamp: Timestamp = None
 
@@ -230,12 +242,12 @@ class WsResume(_Request):
     """Attach this connection to a session started earlier (over REST or another connection)."""
 
     action: Literal["resume"]
-    session_id: str = Field(min_length=1, max_length=128)
+    session_id: str = Field(min_length=1, max_length=128, pattern=NOT_BLANK)
 
 
 class WsFrame(_Request):
     action: Literal["frame"]
-    frame: str = Field(min_length=1)
+    frame: str = Field(min_length=1, pattern=NOT_BLANK)
     timestamp: Timestamp = None
     include_landmarks: bool = False
 

@@ -32,7 +32,7 @@ SEQUENCE = (  # (fixture, frames at 4 per second)
 async def build_report(fixture_bytes: dict[str, bytes], folder: Path) -> str:
     args = AppArgs()
     config = RiskConfig.load(args.risk_config)
-    manager = SessionManager(MemoryStore(), config, expire_seconds=3600)
+    manager = SessionManager(MemoryStore(), config, expire_seconds=3600, trust_client_time=True)
     pipeline = FramePipeline(build_local_analyzers(Settings(), args), manager)
     store = EvidenceStore(str(folder), retention_s=3600)
     recorder = EvidenceRecorder(store)

@@ -100,3 +100,32 @@ def test_frontal_webcam_clip_raises_nothing_severe(client: httpx.Client, fixture
     assert severe == []
     ended = end(client, session_id)
     assert ended["verdict"] == "CLEAN"
+
+
+def test_looks_down_raise_eyes_off_screen_down_and_blinks_nothing(
+    client: httpx.Client, fixtures_dir: Path
+) -> None:
+    """MANIFEST: gaze down 1.9-5.5 s and 7.1-8.8 s (lids lowered, head barely moving), a wink and a
+    blink before, at the camera between."""
+    session_id = start(client, "down-clip", timestamp=0.0)
+    answers = [
+        analyze(client, session_id, _jpeg(frame), ts=t)
+        for t, frame in video_frames(fixtures_dir / "A_video_gaze_down_segments.mp4")
+    ]
+    assert len(answers) == 354
+    events = [e for a in answers for e in a["event_details"]]
+    assert [e["type"] for e in events] == ["EYES_OFF_SCREEN", "EYES_OFF_SCREEN"]
+    first, second = events
+    assert 1.9 <= first["timestamp"] <= 5.5 and 7.1 <= second["timestamp"] <= 9.2
+    for event in events:
+        evidence = event["evidence"]
+        assert evidence["direction"] == "down" and evidence["min_duration_s"] == 1.5
+        assert evidence["lid_pitch_deg"] <= -evidence["threshold_lid_deg"]
+    down = [a for a in answers if 2.5 <= a["timestamp"] <= 5.2]
+    assert sum(a["gaze"] == "down" for a in down) / len(down) >= 0.9
+    gaze = down[-1]["details"]["gaze"]
+    assert gaze["lids"]["state"] == "lowered" and gaze["lowered_s"] >= gaze["limits"]["min_down_s"]
+    # The blink (1.57-1.70 s) and the wink (0.2-0.67 s) are never a look down.
+    assert all(a["gaze"] != "down" for a in answers if a["timestamp"] <= 1.8)
+    ended = end(client, session_id)
+    assert ended["summary"]["event_counts"] == {"EYES_OFF_SCREEN": 2}

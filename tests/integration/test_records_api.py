@@ -8,6 +8,7 @@ record and the report; one session's evidence is never served to another session
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -49,9 +50,26 @@ def start(client: httpx.Client) -> tuple[str, str]:
     return body["session_id"], body["session_token"]
 
 
-def feed(client: httpx.Client, sid: str, token: str, data: bytes, times: list[float]) -> list[dict[str, Any]]:
+class Pace:
+    """Sends frames at their timestamps' pace: the service runs sessions on its own clock and uses a
+    client timestamp only close to it, so frames sent faster than their times would not add up."""
+
+    def __init__(self) -> None:
+        self.start: float | None = None
+
+    def wait(self, t: float) -> None:
+        now = time.monotonic()
+        if self.start is None:
+            self.start = now - t
+        time.sleep(max(0.0, self.start + t - now))
+
+
+def feed(
+    client: httpx.Client, sid: str, token: str, data: bytes, times: list[float], pace: Pace
+) -> list[dict[str, Any]]:
     events = []
     for t in times:
+        pace.wait(t)
         answer = client.post(
             "/analyze-frame",
             json={"session_id": sid, "frame": b64(data), "timestamp": t},
@@ -77,9 +95,12 @@ def test_record_evidence_review_and_report(
     client: httpx.Client, fixture_bytes: dict[str, bytes], evidence_dir: Path
 ) -> None:
     sid, token = start(client)
-    raised = feed(client, sid, token, fixture_bytes["A01_frontal_webcam_man.png"], steps(0.0, 1.0))
-    raised += feed(client, sid, token, fixture_bytes["A03_two_faces_webcam.png"], steps(1.25, 3.5))
-    raised += feed(client, sid, token, fixture_bytes["A07_no_person_pen_on_paper.jpg"], steps(3.75, 6.5))
+    pace = Pace()
+    raised = feed(client, sid, token, fixture_bytes["A01_frontal_webcam_man.png"], steps(0.0, 1.0), pace)
+    raised += feed(client, sid, token, fixture_bytes["A03_two_faces_webcam.png"], steps(1.25, 3.5), pace)
+    raised += feed(
+        client, sid, token, fixture_bytes["A07_no_person_pen_on_paper.jpg"], steps(3.75, 6.5), pace
+    )
     assert [e["type"] for e in raised] == ["MULTIPLE_FACES", "NO_FACE"]
     assert [e["id"] for e in raised] == ["ev0001", "ev0002"]
     assert all(e["evidence_url"] == f"/sessions/{sid}/events/{e['id']}/evidence" for e in raised)
@@ -163,7 +184,7 @@ def test_record_evidence_review_and_report(
 
 def test_the_record_of_an_open_session_is_live(client: httpx.Client, fixture_bytes: dict[str, bytes]) -> None:
     sid, token = start(client)
-    feed(client, sid, token, fixture_bytes["A01_frontal_webcam_man.png"], steps(0.0, 0.5))
+    feed(client, sid, token, fixture_bytes["A01_frontal_webcam_man.png"], steps(0.0, 0.5), Pace())
     body = client.get(f"/sessions/{sid}", headers=API).json()
     assert body["status"] == "active" and body["frames_analyzed"] == 3 and body["events"] == []
     assert client.post("/end-session", json={"session_id": sid}, headers=API).status_code == 200

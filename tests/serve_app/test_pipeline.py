@@ -104,7 +104,7 @@ async def pipeline_with(
     face_delay: float = 0.0,
     objects_delay: float = 0.0,
 ) -> tuple[FramePipeline, SessionManager, str]:
-    manager = SessionManager(MemoryStore(), RiskConfig.load(), expire_seconds=60)
+    manager = SessionManager(MemoryStore(), RiskConfig.load(), expire_seconds=60, trust_client_time=True)
     session = await manager.create("candidate")
     analyzers = Analyzers(
         Face(log, one_face() if face is None else face, face_delay),

@@ -44,6 +44,25 @@ class ReadingConfig(ConfigSection):
     min_coverage: float = Field(0.6, ge=0, le=1, description="share of the window's frames with an iris")
 
 
+class LookingDownConfig(ConfigSection):
+    """Lowered lids (configs/gaze.yaml) held longer than a blink are a look down."""
+
+    min_down_s: float = Field(
+        0.4, gt=0, description="blinks close and reopen within ~0.1-0.4 s: shorter lowerings stay unknown"
+    )
+    max_gap_s: float = Field(1.0, gt=0, description="frames further apart break a lowered run")
+
+
+class GlanceConfig(ConfigSection):
+    """READING_PATTERN from repeated looks down (notes on the desk, a phone in the lap)."""
+
+    window_s: float = Field(20.0, gt=0)
+    min_glances: int = Field(3, ge=1, description="looks down that ended with a return to the screen")
+    max_glance_s: float = Field(
+        4.0, gt=0, description="longer looks are sustained (EYES_OFF_SCREEN's business), not glances"
+    )
+
+
 class StressConfig(ConfigSection):
     """Blink rate and head jitter against the candidate's own baseline, never a population norm."""
 
@@ -64,4 +83,6 @@ class BehaviourConfig(ConfigSection):
     calibration: CalibrationConfig = CalibrationConfig()
     whispering: WhisperConfig = WhisperConfig()
     reading: ReadingConfig = ReadingConfig()
+    looking_down: LookingDownConfig = LookingDownConfig()
+    glances: GlanceConfig = GlanceConfig()
     stress: StressConfig = StressConfig()

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import BaseModel
 
-from integrity.session.behaviour.config import ReadingConfig, StressConfig, WhisperConfig
+from integrity.session.behaviour.config import GlanceConfig, ReadingConfig, StressConfig, WhisperConfig
 from integrity.session.observation import Observation
 
 
@@ -25,6 +25,13 @@ class Sample(BaseModel):
     pitch: float
     gx: float | None = None  # iris-based gaze yaw relative to neutral, degrees (None: no iris)
     mar: float | None = None  # mouth aspect ratio (None: mouth too small to read)
+
+
+class Glance(BaseModel):
+    """One look down (lowered lids held longer than a blink) that ended with a return to the screen."""
+
+    start: float
+    end: float
 
 
 class Tally(BaseModel):
@@ -150,6 +157,7 @@ def reading(window: Sequence[Sample], cfg: ReadingConfig) -> Observation:
     backward = len(lines) - forward
     count = max(forward, backward)
     evidence: dict[str, object] = {
+        "pattern": "line_sweeps",
         "lines": count,
         "window_s": cfg.window_s,
         "threshold_lines": cfg.min_lines,
@@ -164,6 +172,32 @@ def reading(window: Sequence[Sample], cfg: ReadingConfig) -> Observation:
             "sweep_toward": "image-left" if chosen[0][0] > 0 else "image-right",
         }
     return Observation(value=count >= cfg.min_lines, evidence=evidence)
+
+
+def glances_down(glances: Sequence[Glance], now: float, cfg: GlanceConfig) -> Observation:
+    """Repeated looks down with returns to the screen in between: glancing at notes or a phone."""
+    recent = [g for g in glances if now - g.end <= cfg.window_s and g.end - g.start <= cfg.max_glance_s]
+    evidence: dict[str, object] = {
+        "pattern": "glances_down",
+        "glances": len(recent),
+        "window_s": cfg.window_s,
+        "threshold_glances": cfg.min_glances,
+        "max_glance_s": cfg.max_glance_s,
+    }
+    if recent:
+        evidence["mean_glance_s"] = round(statistics.fmean(g.end - g.start for g in recent), 2)
+        evidence["glances_at"] = [round(g.start, 2) for g in recent]
+    return Observation(value=len(recent) >= cfg.min_glances, evidence=evidence)
+
+
+def either(first: Observation, second: Observation) -> Observation:
+    """One condition fed by two detectors: true when either is, unknown only when both are."""
+    for observation in (first, second):
+        if observation.value:
+            return observation
+    if first.value is None and second.value is None:
+        return first
+    return first if first.value is False else second
 
 
 def stress(window: Tally, baseline: Tally | None, cfg: StressConfig) -> Observation:

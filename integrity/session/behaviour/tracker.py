@@ -1,10 +1,11 @@
 """The session's behaviour state and its per-frame update, run inside the session actor.
 
-Per frame with a face it: offers the frame to the calibration, counts blinks (a closure shorter
-than ``max_blink_s``), adds head motion to 1 s tallies (baseline over the first minute, rolling
-window after), keeps a short window of samples for the lip and reading detectors, and turns the
-gaze deployment's per-frame conditions into observations with evidence. The state is plain
-pydantic, so the session store can keep it in memory or in Redis.
+Per frame with a face it: offers the frame to the calibration, tells a look down from a blink
+(lowered lids held ``min_down_s`` or longer; the gaze deployment sees one frame and cannot), counts
+blinks (a closure shorter than ``max_blink_s``), adds head motion to 1 s tallies (baseline over the
+first minute, rolling window after), keeps a short window of samples for the lip and reading
+detectors and the recent looks down, and turns the per-frame conditions into observations with
+evidence. The state is plain pydantic, so the session store can keep it in memory or in Redis.
 """
 
 from __future__ import annotations
@@ -13,11 +14,20 @@ import math
 
 from pydantic import BaseModel, Field
 
-from integrity.core.enums import EventType
+from integrity.core.enums import EventType, GazeDirection, LidState
 from integrity.core.results import GazeAnalysis, GazeNeutral
 from integrity.session.behaviour.calibration import Calibration
 from integrity.session.behaviour.config import BehaviourConfig
-from integrity.session.behaviour.detectors import Sample, Tally, reading, stress, whispering
+from integrity.session.behaviour.detectors import (
+    Glance,
+    Sample,
+    Tally,
+    either,
+    glances_down,
+    reading,
+    stress,
+    whispering,
+)
 from integrity.session.observation import Observation
 
 MAX_SAMPLES = 256
@@ -34,6 +44,10 @@ class BehaviourState(BaseModel):
     calibration: Calibration = Field(default_factory=Calibration)
     samples: list[Sample] = Field(default_factory=list)  # the last few seconds with a face
     closed_since: float | None = None  # eyes closed since (stream time)
+    lowered_since: float | None = None  # lids lowered since (stream time), until the eyes reopen
+    lowered_last: float | None = None  # the latest lowered frame of that run
+    down_held: bool = False  # the run has lasted longer than a blink: a look down
+    glances: list[Glance] = Field(default_factory=list)  # recent looks down, ended
     first_face_at: float | None = None
     baseline: Tally = Field(default_factory=Tally)
     baseline_done: bool = False
@@ -60,24 +74,32 @@ class BehaviourTracker:
 
     def update(
         self, state: BehaviourState, gaze: GazeAnalysis | None, ts: float
-    ) -> tuple[dict[EventType, Observation], BehaviourSnapshot]:
+    ) -> tuple[dict[EventType, Observation], BehaviourSnapshot, GazeAnalysis | None]:
+        """One frame: its observations, the session's view, and the frame's gaze as the session
+        judges it (a lowered frame becomes a look down once the lowering outlasts a blink)."""
         cfg = self.config
         if gaze is None or not gaze.available or gaze.head_pose is None:
             # No face (or no pose): nothing to judge, and the next frame starts a fresh motion run.
             state.closed_since = None
+            self._end_lowered(state)
             state.samples = [s for s in state.samples if ts - s.t <= self._keep_s]
             observations = {e: Observation(value=None, evidence={"reason": "no face"}) for e in GAZE_EVENTS}
-            return observations, self.snapshot(state)
+            return observations, self.snapshot(state), gaze
 
         if state.first_face_at is None:
             state.first_face_at = ts
         state.calibration.add(gaze, ts, cfg.calibration)
+        judged = self._lids(state, gaze, ts)
         previous = state.samples[-1] if state.samples else None
         sample = Sample(
             t=ts,
             yaw=gaze.head_pose.yaw,
             pitch=gaze.head_pose.pitch,
-            gx=gaze.angles.gaze_yaw if gaze.angles is not None and gaze.iris is not None else None,
+            gx=(
+                gaze.angles.gaze_yaw
+                if gaze.angles is not None and gaze.iris is not None and gaze.lids_open
+                else None
+            ),
             mar=(
                 gaze.mouth_aspect_ratio
                 if (gaze.mouth_width_px or 0.0) >= cfg.whispering.min_mouth_width_px
@@ -91,20 +113,64 @@ class BehaviourTracker:
         whisper_window = [s for s in state.samples if ts - s.t <= cfg.whispering.window_s]
         reading_window = [s for s in state.samples if ts - s.t <= cfg.reading.window_s]
         window = _window(state)
+        state.glances = [g for g in state.glances if ts - g.end <= cfg.glances.window_s]
         observations = {
-            EventType.EYES_OFF_SCREEN: self._eyes_off(gaze),
+            EventType.EYES_OFF_SCREEN: self._eyes_off(judged, state),
             EventType.LOOKING_AWAY: self._looking_away(gaze),
             EventType.WHISPERING: whispering(whisper_window, cfg.whispering),
-            EventType.READING_PATTERN: reading(reading_window, cfg.reading),
+            EventType.READING_PATTERN: either(
+                reading(reading_window, cfg.reading), glances_down(state.glances, ts, cfg.glances)
+            ),
             EventType.STRESS_HIGH: stress(
                 window, state.baseline if state.baseline_done else None, cfg.stress
             ),
         }
-        return observations, self.snapshot(state)
+        return observations, self.snapshot(state), judged
 
     @property
     def _keep_s(self) -> float:
         return max(self.config.whispering.window_s, self.config.reading.window_s)
+
+    # -- lowered lids: a blink or a look down --------------------------------------------------------
+    def _lids(self, state: BehaviourState, gaze: GazeAnalysis, ts: float) -> GazeAnalysis:
+        """The frame's gaze with the duration rule applied: lowered lids held ``min_down_s`` are a
+        look down (the deployment's ``held_direction``); shorter ones may be a blink: unknown."""
+        cfg = self.config.looking_down
+        lids = gaze.lids
+        if state.lowered_last is not None and ts - state.lowered_last > cfg.max_gap_s:
+            self._end_lowered(state)  # too long unseen to call it one look
+        if lids is None or lids.state is LidState.OPEN or gaze.unreadable_eyes:
+            self._end_lowered(state)
+            return gaze
+        if lids.state is LidState.CLOSED:
+            if not state.down_held:
+                self._end_lowered(state)  # the lids met: a blink, not a look down
+                return gaze
+            # A blink while looking down: the look goes on, this frame cannot tell where.
+            assert state.lowered_since is not None
+            return gaze.model_copy(update={"lowered_s": round(ts - state.lowered_since, 3)})
+        if state.lowered_since is None:
+            state.lowered_since = ts
+        state.lowered_last = ts
+        held = ts - state.lowered_since
+        state.down_held = state.down_held or held >= cfg.min_down_s
+        limits = {**gaze.limits, "min_down_s": cfg.min_down_s}
+        update: dict[str, object] = {"lowered_s": round(held, 3), "limits": limits}
+        if state.down_held:
+            update |= {
+                "direction": lids.held_direction or GazeDirection.UNKNOWN,
+                "eyes_off_screen": lids.held_eyes_off_screen,
+                "blink": False,  # told apart: not a blink
+            }
+        return gaze.model_copy(update=update)
+
+    @staticmethod
+    def _end_lowered(state: BehaviourState) -> None:
+        """The lowered run is over (eyes reopened, face lost, a gap): book it if it was a look down."""
+        if state.down_held and state.lowered_since is not None and state.lowered_last is not None:
+            state.glances.append(Glance(start=state.lowered_since, end=state.lowered_last))
+        state.lowered_since = state.lowered_last = None
+        state.down_held = False
 
     # -- blinks and head motion ---------------------------------------------------------------------
     def _tally(self, state: BehaviourState, previous: Sample | None, sample: Sample, closed: bool) -> None:
@@ -135,15 +201,47 @@ class BehaviourTracker:
 
     # -- per-frame conditions from the gaze deployment ----------------------------------------------
     @staticmethod
-    def _eyes_off(gaze: GazeAnalysis) -> Observation:
-        angles, iris = gaze.angles, gaze.iris
-        if gaze.eyes_off_screen is None or angles is None or iris is None:
-            reason = "eyes closed" if gaze.blink else "no confident iris reading"
-            return Observation(value=None, evidence={"reason": reason})
+    def _eyes_off(gaze: GazeAnalysis, state: BehaviourState) -> Observation:
+        angles, iris, lids = gaze.angles, gaze.iris, gaze.lids
         neutral = gaze.neutral or GazeNeutral()
+        if lids is not None and lids.state is LidState.LOWERED and angles is not None:
+            if gaze.eyes_off_screen is None:
+                reason = f"lids lowered {gaze.lowered_s or 0.0:.2f} s: a blink or the start of a look down"
+                return Observation(value=None, evidence={"reason": reason})
+            return Observation(
+                value=gaze.eyes_off_screen,
+                kind="down" if gaze.direction is GazeDirection.DOWN else None,
+                since=state.lowered_since if gaze.eyes_off_screen else None,
+                evidence={
+                    "direction": str(gaze.direction),
+                    "gaze_yaw_deg": angles.gaze_yaw,
+                    "gaze_pitch_deg": angles.gaze_pitch,
+                    "head_pitch_deg": angles.head_pitch,
+                    "lid_pitch_deg": lids.pitch_deg,
+                    "upper_lid": lids.upper,
+                    "neutral_upper_lid": neutral.upper_lid,
+                    "lower_lid_raise": lids.lower_raise,
+                    "lowered_s": gaze.lowered_s,
+                    "threshold_pitch_deg": gaze.limits.get("eyes_off_pitch_deg"),
+                    "threshold_eye_deg": gaze.limits.get("eyes_off_min_eye_deg"),
+                    "threshold_lid_deg": gaze.limits.get("lid_down_deg"),
+                    "min_down_s": gaze.limits.get("min_down_s"),
+                    "calibration": neutral.source,
+                },
+            )
+        if gaze.eyes_off_screen is None or angles is None or iris is None:
+            if gaze.unreadable_eyes:
+                reason = "no iris visible in an open eye (covered?)"
+            elif gaze.blink:
+                reason = "eyes closed"
+            else:
+                reason = "no confident iris reading"
+            return Observation(value=None, evidence={"reason": reason})
         return Observation(
             value=gaze.eyes_off_screen,
+            kind="down" if gaze.direction is GazeDirection.DOWN else None,
             evidence={
+                "direction": str(gaze.direction),
                 "gaze_yaw_deg": angles.gaze_yaw,
                 "gaze_pitch_deg": angles.gaze_pitch,
                 "eye_yaw_deg": angles.eye_yaw,

@@ -7,7 +7,8 @@ unknown, which neither raises nor clears an event.
 
 from __future__ import annotations
 
-from integrity.core.enums import OBJECT_EVENTS, PERSON_LABEL, EventType
+from integrity.core.enums import OBJECT_EVENTS, PERSON_LABEL, EventType, GazeDirection
+from integrity.core.results import GazeAnalysis
 from integrity.session.observation import Observation
 from integrity.session.state import FrameFacts
 
@@ -67,3 +68,25 @@ def object_observations(facts: FrameFacts) -> dict[EventType, Observation]:
 
 def frame_observations(facts: FrameFacts) -> dict[EventType, Observation]:
     return {**face_observations(facts), **object_observations(facts)}
+
+
+PHONE_EVENTS = (EventType.PHONE_DETECTED, EventType.PHONE_PARTIAL_DETECTED)
+
+
+def with_gaze(
+    observations: dict[EventType, Observation], gaze: GazeAnalysis | None
+) -> dict[EventType, Observation]:
+    """Phone observations say where the candidate looked: a phone seen while the eyes are down
+    (in the lap, in the hands) is stronger evidence than one lying on the desk."""
+    if gaze is None:
+        return observations
+    down = gaze.direction is GazeDirection.DOWN
+    note: dict[str, object] = {"gaze": str(gaze.direction), "looking_down": down}
+    if down and gaze.lowered_s is not None:
+        note["looking_down_s"] = gaze.lowered_s
+    out = dict(observations)
+    for event_type in PHONE_EVENTS:
+        observation = observations.get(event_type)
+        if observation is not None:
+            out[event_type] = observation.model_copy(update={"evidence": {**observation.evidence, **note}})
+    return out

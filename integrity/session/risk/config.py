@@ -20,6 +20,11 @@ class RiskParams(ConfigSection):
     cheating_threshold: float = Field(60.0, ge=0)
     verdict_basis: Literal["peak", "final"] = "peak"
     cheating_min_severity: Severity = Severity.HIGH
+    corroborate_s: float = Field(5.0, ge=0, description="a critical episode held this long backs CHEATING")
+    min_observed_share: float = Field(
+        0.5, ge=0, le=1, description="below this share of the session judged, CLEAN becomes INCONCLUSIVE"
+    )
+    coverage_max_gap_s: float = Field(1.0, gt=0, description="frames further apart: time without frames")
 
     @model_validator(mode="after")
     def _ordered(self) -> RiskParams:
@@ -28,12 +33,24 @@ class RiskParams(ConfigSection):
         return self
 
 
+class ClockConfig(ConfigSection):
+    """The session's clock is the server's receipt time; a client timestamp is used within a tolerance."""
+
+    tolerance_s: float = Field(
+        0.25, ge=0, description="a client timestamp is used only this close to the server's clock"
+    )
+    reset_s: float = Field(1.0, gt=0, description="a client clock back by more than this was reset")
+    gap_s: float = Field(5.0, gt=0, description="no frame for longer than this is a reported gap")
+
+
 class Debounce(ConfigSection):
     min_duration_s: float = Field(1.0, ge=0)
     min_observations: int = Field(2, ge=1)
     release_s: float = Field(0.6, ge=0)
     max_gap_s: float = Field(3.0, gt=0)
     cooldown_s: float = Field(30.0, ge=0)
+    clear_s: float = Field(10.0, ge=0)
+    min_positive_share: float = Field(0.6, ge=0, le=1)
 
 
 class EventRule(ConfigSection):
@@ -47,7 +64,24 @@ class EventRule(ConfigSection):
     min_observations: int = Field(ge=1)
     release_s: float = Field(ge=0)
     max_gap_s: float = Field(gt=0)
-    cooldown_s: float = Field(ge=0)
+    cooldown_s: float = Field(ge=0, description="unused since episodes (kept so old configs load)")
+    clear_s: float = Field(ge=0, description="a new event needs the condition seen cleared this long")
+    min_positive_share: float = Field(
+        ge=0, le=1, description="share of a run's known frames that must be positive before it fires"
+    )
+    rearm_s: float | None = Field(
+        None,
+        ge=0,
+        description="a new run (the condition was released in between) may fire this long after the "
+        "last event; None: cooldown_s, as for a run that goes on",
+    )
+    min_duration_by_kind: dict[str, float] = Field(
+        default_factory=dict,
+        description="min_duration_s for observations of one kind (EYES_OFF_SCREEN's down: a look down)",
+    )
+
+    def min_duration(self, kind: str | None) -> float:
+        return self.min_duration_by_kind.get(kind or "", self.min_duration_s)
 
 
 class RiskConfig(ConfigSection):
@@ -55,6 +89,10 @@ class RiskConfig(ConfigSection):
     debounce: Debounce = Debounce()
     events: dict[EventType, EventRule]
     behaviour: BehaviourConfig = BehaviourConfig()
+    causes: dict[str, list[EventType]] = Field(
+        default_factory=dict, description="conditions of one cause share one episode and one event"
+    )
+    clock: ClockConfig = ClockConfig()
 
     @classmethod
     def from_mapping(cls, raw: dict[str, Any]) -> RiskConfig:
@@ -73,6 +111,8 @@ class RiskConfig(ConfigSection):
             debounce=debounce,
             events=events,
             behaviour=BehaviourConfig.model_validate(raw.get("behaviour", {})),
+            causes={k: [EventType(e) for e in v] for k, v in (raw.get("causes") or {}).items()},
+            clock=ClockConfig.model_validate(raw.get("clock", {})),
         )
 
     @classmethod

@@ -6,9 +6,18 @@ Redis and tests can drive it frame by frame with any timestamps.
 Each condition (phone visible, no face, ...) is observed per frame as True, False or None (unknown:
 the frame could not tell, e.g. the object model is missing or a blink hid the eyes). A condition
 becomes an event when it has held for ``min_duration_s`` over at least ``min_observations`` frames,
-tolerating absences shorter than ``release_s`` and unknown spans shorter than ``max_gap_s``. An
-ongoing condition is counted again only after ``cooldown_s``. Between events the risk decays
-exponentially with ``half_life_s`` and it is clamped to 0..max_score.
+tolerating absences shorter than ``release_s`` and unknown spans shorter than ``max_gap_s``, with at
+least ``min_positive_share`` of the run's known frames positive and frames never further apart than
+``max_gap_s``.
+
+Episodes, not repeats: one event per continuous episode of a condition. While it goes on the event's
+``duration_s`` grows; a new event needs the condition seen cleared (False) for ``clear_s``. Conditions
+of one cause (``causes`` in the config: a glance is both EYES_OFF_SCREEN and LOOKING_AWAY; a phone
+flickers between phone and partial phone) share one episode: the first to fire opens it, the others
+extend it (a more severe one upgrades the event in place, adding only the difference in risk).
+
+Between events the risk decays exponentially with ``half_life_s`` and it is clamped to 0..max_score.
+Per condition the engine also keeps coverage: seconds observed, unknown, and without frames.
 """
 
 from __future__ import annotations
@@ -29,12 +38,67 @@ class ConditionState(BaseModel):
     last_seen: float | None = None  # last observation of any value
     false_since: float | None = None  # start of the current absence inside a run
     run_frames: int = 0  # True observations in the current run
+    run_known: int = 0  # known (True or False) observations in the current run
+    run_kind: str | None = None  # the kind of the current run (a look down is not a look aside)
     last_fired: float | None = None
 
     def reset_run(self) -> None:
         self.run_start = None
         self.false_since = None
         self.run_frames = 0
+        self.run_known = 0
+        self.run_kind = None
+
+
+class Episode(BaseModel):
+    """One continuous episode of a cause (a condition, or conditions of one cause) and its event."""
+
+    event_id: str
+    type: EventType
+    start: float
+    last_true: float
+    cleared_since: float | None = None  # first False frame after the last True one
+
+
+class Coverage(BaseModel):
+    """How much of the session one condition could be judged: seconds observed, unknown, no frames."""
+
+    observed_s: float = 0.0
+    unknown_s: float = 0.0
+    no_frames_s: float = 0.0
+
+    @property
+    def total_s(self) -> float:
+        return self.observed_s + self.unknown_s + self.no_frames_s
+
+    @property
+    def observed_share(self) -> float | None:
+        total = self.total_s
+        return self.observed_s / total if total > 0 else None
+
+    def rounded(self) -> Coverage:
+        return Coverage(
+            observed_s=round(self.observed_s, 2),
+            unknown_s=round(self.unknown_s, 2),
+            no_frames_s=round(self.no_frames_s, 2),
+        )
+
+
+class VerdictBasis(BaseModel):
+    """How the verdict was reached: the numbers and the events that counted (summary, docs/API.md)."""
+
+    verdict: Verdict
+    reason: str
+    basis: str = Field(description="peak or final: which risk the thresholds are held against")
+    score: float
+    suspicious_threshold: float
+    cheating_threshold: float
+    corroboration: str | None = Field(
+        None, description="what backs CHEATING: a critical episode held long enough, or two causes"
+    )
+    counted_events: list[str] = Field(default_factory=list, description="ids of events that carried risk")
+    observed_share: float | None = Field(None, description="share of the session the face could be judged")
+    min_observed_share: float
 
 
 class EventRecord(BaseModel):
@@ -47,6 +111,7 @@ class EventRecord(BaseModel):
     timestamp: float
     risk_after: float
     evidence: Evidence = Field(default_factory=dict)
+    duration_s: float = Field(0.0, description="how long the episode has gone on (grows while it does)")
 
 
 class RiskState(BaseModel):
@@ -59,6 +124,10 @@ class RiskState(BaseModel):
     worst_severity: Severity | None = None
     timeline: list[EventRecord] = Field(default_factory=list)
     timeline_dropped: int = 0
+    episodes: dict[str, Episode] = Field(default_factory=dict)  # open episodes by cause
+    coverage: dict[EventType, Coverage] = Field(default_factory=dict)
+    last_status: dict[EventType, bool] = Field(default_factory=dict)  # condition known at the last frame
+    last_frame: float | None = None
 
 
 class RiskEngine:
@@ -86,20 +155,133 @@ class RiskEngine:
     def observe(
         self, state: RiskState, ts: float, observations: Mapping[EventType, Observation]
     ) -> list[EventRecord]:
-        """Feed one frame's observations at stream time ``ts``; return the events it raised."""
+        """Feed one frame's observations at stream time ``ts``; return the events it raised or upgraded."""
         self._advance(state, ts)
+        self._cover(state, ts, observations)
         fired: list[EventRecord] = []
+        ready: list[tuple[EventRule, Evidence]] = []
+        # One cause: a member seen now makes the others' "no" unknown (a phone read as a partial
+        # phone in this frame is not evidence that the phone went away).
+        present = {self.cause(t) for t, o in observations.items() if o.value is True}
+        observations = {
+            t: (o.model_copy(update={"value": None}) if o.value is False and self.cause(t) in present else o)
+            for t, o in observations.items()
+        }
         for event_type, observation in observations.items():
             rule = self.config.events[event_type]
             condition = state.conditions.setdefault(event_type, ConditionState())
             evidence = self._track(rule, condition, ts, observation)
             if evidence is not None:
-                fired.append(self._fire(state, rule, ts, evidence))
+                ready.append((rule, evidence))
+        self._clear_episodes(state, ts, observations)
+        for rule, evidence in ready:
+            record = self._episode_event(state, rule, ts, evidence)
+            if record is not None:
+                fired.append(record)
         return fired
+
+    def _cover(self, state: RiskState, ts: float, observations: Mapping[EventType, Observation]) -> None:
+        """Book the time since the last frame to what each condition was then: known, unknown, or
+        no frames at all (frames further apart than ``coverage_max_gap_s``)."""
+        if state.last_frame is not None and ts > state.last_frame:
+            dt = ts - state.last_frame
+            for event_type in self.config.events:
+                if event_type not in state.coverage and event_type not in state.last_status:
+                    continue  # never watched (an engine fed only some conditions)
+                cov = state.coverage.setdefault(event_type, Coverage())
+                if dt > self.config.risk.coverage_max_gap_s:
+                    cov.no_frames_s += dt
+                elif state.last_status.get(event_type, False):
+                    cov.observed_s += dt
+                else:
+                    cov.unknown_s += dt
+        if state.last_frame is None or ts >= state.last_frame:
+            state.last_frame = ts
+        watched = set(state.conditions) | set(observations)
+        state.last_status = {
+            t: (observations[t].value is not None if t in observations else False) for t in watched
+        }
+
+    def cause(self, event_type: EventType) -> str:
+        for name, members in self.config.causes.items():
+            if event_type in members:
+                return name
+        return str(event_type)
+
+    def _clear_episodes(
+        self, state: RiskState, ts: float, observations: Mapping[EventType, Observation]
+    ) -> None:
+        """Extend open episodes while any of their conditions holds; close them once cleared long enough."""
+        for key, episode in list(state.episodes.items()):
+            members = [t for t in observations if self.cause(t) == key]
+            values = [observations[t].value for t in members]
+            if any(v is True for v in values):
+                episode.last_true = max(episode.last_true, ts)
+                episode.cleared_since = None
+                self._stretch(state, episode)
+            elif values and all(v is False for v in values):
+                if episode.cleared_since is None:
+                    episode.cleared_since = ts
+                clear_s = max(self.config.events[t].clear_s for t in members)
+                if ts - episode.cleared_since >= clear_s:
+                    del state.episodes[key]
+
+    @staticmethod
+    def _stretch(state: RiskState, episode: Episode) -> None:
+        for record in reversed(state.timeline):
+            if record.id == episode.event_id:
+                record.duration_s = round(episode.last_true - episode.start, 3)
+                return
+
+    def _episode_event(
+        self, state: RiskState, rule: EventRule, ts: float, evidence: Evidence
+    ) -> EventRecord | None:
+        """A debounced condition: a new event, or the open episode of its cause extended (upgraded)."""
+        key = self.cause(rule.type)
+        episode = state.episodes.get(key)
+        if episode is None:
+            start = ts - float(evidence.get("held_s", 0.0))
+            new = self._fire(state, rule, ts, evidence)
+            state.episodes[key] = Episode(event_id=new.id, type=rule.type, start=start, last_true=ts)
+            new.duration_s = round(ts - start, 3)
+            return new
+        episode.last_true = max(episode.last_true, ts)
+        record = next((r for r in reversed(state.timeline) if r.id == episode.event_id), None)
+        if record is None:
+            return None
+        if rule.type is not record.type and rule.severity.rank > record.severity.rank:
+            return self._upgrade(state, record, episode, rule, evidence)
+        seen = record.evidence.setdefault("also", [])
+        if rule.type is not record.type and str(rule.type) not in seen:
+            seen.append(str(rule.type))
+        self._stretch(state, episode)
+        return None
+
+    def _upgrade(
+        self, state: RiskState, record: EventRecord, episode: Episode, rule: EventRule, evidence: Evidence
+    ) -> EventRecord:
+        """One cause, one event: the episode's event becomes the more severe one, for the difference."""
+        params = self.config.risk
+        delta = max(0.0, rule.risk_increase - record.risk_increase)
+        state.score = min(params.max_score, max(0.0, state.score + delta))
+        if state.score > state.peak:
+            state.peak, state.peak_at = state.score, episode.last_true
+        state.counts[record.type] = max(0, state.counts.get(record.type, 1) - 1)
+        if not state.counts[record.type]:
+            del state.counts[record.type]
+        state.counts[rule.type] = state.counts.get(rule.type, 0) + 1
+        if state.worst_severity is None or rule.severity.rank > state.worst_severity.rank:
+            state.worst_severity = rule.severity
+        record.evidence = {**evidence, "upgraded_from": str(record.type)}
+        record.type, record.severity, record.risk_increase = rule.type, rule.severity, rule.risk_increase
+        record.risk_after = round(state.score, 3)
+        episode.type = rule.type
+        self._stretch(state, episode)
+        return record
 
     @staticmethod
     def _track(rule: EventRule, cond: ConditionState, ts: float, observation: Observation) -> Evidence | None:
-        """Update one condition; return the event's evidence when it fires now."""
+        """Update one condition; return the evidence when its run meets the debounce now."""
         if cond.last_seen is not None and ts - cond.last_seen > rule.max_gap_s:
             cond.reset_run()  # nothing seen for too long: we cannot claim it persisted
         cond.last_seen = ts if cond.last_seen is None else max(cond.last_seen, ts)
@@ -116,6 +298,7 @@ class RiskEngine:
 
         if observation.value is False:
             if cond.run_start is not None:
+                cond.run_known += 1
                 if cond.false_since is None:
                     cond.false_since = ts
                 if ts - cond.false_since >= rule.release_s:
@@ -123,21 +306,26 @@ class RiskEngine:
             return None
 
         cond.false_since = None
+        if cond.run_start is not None and observation.kind != cond.run_kind:
+            cond.reset_run()  # another kind of the condition: a new occurrence
         if cond.run_start is None:
-            cond.run_start = ts
+            cond.run_kind = observation.kind
+            cond.run_start = ts if observation.since is None else min(ts, observation.since)
         cond.run_frames += 1
+        cond.run_known += 1
         cond.last_true = ts
         held = ts - cond.run_start
-        if held < rule.min_duration_s or cond.run_frames < rule.min_observations:
+        needed = rule.min_duration(observation.kind)
+        if held < needed or cond.run_frames < rule.min_observations:
             return None
-        if cond.last_fired is not None and ts - cond.last_fired < rule.cooldown_s:
+        if cond.run_frames < rule.min_positive_share * cond.run_known:
             return None
         cond.last_fired = ts
         return {
             **observation.evidence,
             "held_s": round(held, 3),
             "frames": cond.run_frames,
-            "min_duration_s": rule.min_duration_s,
+            "min_duration_s": needed,
         }
 
     def _fire(self, state: RiskState, rule: EventRule, ts: float, evidence: Evidence) -> EventRecord:
@@ -168,7 +356,8 @@ class RiskEngine:
         state = RiskState()
         for event in sorted(events, key=lambda e: e.timestamp):
             self._advance(state, event.timestamp)
-            self._fire(state, self.config.events[event.type], event.timestamp, event.evidence)
+            record = self._fire(state, self.config.events[event.type], event.timestamp, event.evidence)
+            record.duration_s = event.duration_s
         return state
 
     # -- verdict ----------------------------------------------------------------------------------
@@ -176,22 +365,77 @@ class RiskEngine:
         worst = state.worst_severity
         return worst is not None and worst.rank >= self.config.risk.cheating_min_severity.rank
 
+    def corroboration(self, state: RiskState) -> str | None:
+        """What backs an accusation: a critical event whose episode held ``corroborate_s``, or events
+        of ``cheating_min_severity`` or worse from two independent causes. None: nothing does."""
+        params = self.config.risk
+        counted = [e for e in state.timeline if e.risk_increase > 0]
+        for event in counted:
+            if event.severity is Severity.CRITICAL and event.duration_s >= params.corroborate_s:
+                return f"{event.type} ({event.id}) held {event.duration_s:g} s >= {params.corroborate_s:g} s"
+        severe = [e for e in counted if e.severity.rank >= params.cheating_min_severity.rank]
+        causes = sorted({self.cause(e.type) for e in severe})
+        if len(causes) >= 2:
+            return f"independent causes: {', '.join(causes)}"
+        return None
+
+    def observed_share(self, state: RiskState) -> float | None:
+        """Share of the session the face could be judged (NO_FACE's coverage: known vs. not)."""
+        cov = state.coverage.get(EventType.NO_FACE)
+        return None if cov is None or cov.total_s <= 0 else cov.observed_share
+
     def is_cheating(self, state: RiskState, ts: float) -> bool:
-        """The per-frame flag: current risk at the cheating threshold, backed by a severe event."""
-        return self.score_at(state, ts) >= self.config.risk.cheating_threshold and self._severe_enough(state)
+        """The per-frame flag: current risk at the cheating threshold, backed by corroborated evidence."""
+        return (
+            self.score_at(state, ts) >= self.config.risk.cheating_threshold
+            and self._severe_enough(state)
+            and self.corroboration(state) is not None
+        )
 
     def verdict(self, state: RiskState, ts: float) -> tuple[Verdict, str]:
+        basis = self.basis(state, ts)
+        return basis.verdict, basis.reason
+
+    def basis(self, state: RiskState, ts: float) -> VerdictBasis:
+        """The verdict with everything it rested on."""
         params = self.config.risk
-        basis = state.peak if params.verdict_basis == "peak" else self.score_at(state, ts)
-        label = f"{params.verdict_basis} risk {basis:.1f}"
-        if basis >= params.cheating_threshold:
-            if self._severe_enough(state):
-                return Verdict.CHEATING, f"{label} >= {params.cheating_threshold:g}"
-            return (
+        score = state.peak if params.verdict_basis == "peak" else self.score_at(state, ts)
+        label = f"{params.verdict_basis} risk {score:.1f}"
+        share = self.observed_share(state)
+        corroborated = self.corroboration(state)
+        if score >= params.cheating_threshold and not self._severe_enough(state):
+            verdict, reason = (
                 Verdict.SUSPICIOUS,
                 f"{label} >= {params.cheating_threshold:g} but no event of severity "
                 f"{params.cheating_min_severity} or worse",
             )
-        if basis >= params.suspicious_threshold:
-            return Verdict.SUSPICIOUS, f"{label} >= {params.suspicious_threshold:g}"
-        return Verdict.CLEAN, f"{label} < {params.suspicious_threshold:g}"
+        elif score >= params.cheating_threshold and corroborated is None:
+            verdict, reason = (
+                Verdict.SUSPICIOUS,
+                f"{label} >= {params.cheating_threshold:g} but not corroborated (no critical event held "
+                f"{params.corroborate_s:g} s, nor two independent causes)",
+            )
+        elif score >= params.cheating_threshold:
+            verdict, reason = Verdict.CHEATING, f"{label} >= {params.cheating_threshold:g}; {corroborated}"
+        elif score >= params.suspicious_threshold:
+            verdict, reason = Verdict.SUSPICIOUS, f"{label} >= {params.suspicious_threshold:g}"
+        elif share is not None and share < params.min_observed_share:
+            verdict, reason = (
+                Verdict.INCONCLUSIVE,
+                f"{label} < {params.suspicious_threshold:g} but the face could be judged only "
+                f"{share:.0%} of the session (< {params.min_observed_share:.0%})",
+            )
+        else:
+            verdict, reason = Verdict.CLEAN, f"{label} < {params.suspicious_threshold:g}"
+        return VerdictBasis(
+            verdict=verdict,
+            reason=reason,
+            basis=params.verdict_basis,
+            score=round(score, 3),
+            suspicious_threshold=params.suspicious_threshold,
+            cheating_threshold=params.cheating_threshold,
+            corroboration=corroborated,
+            counted_events=[e.id for e in state.timeline if e.risk_increase > 0],
+            observed_share=None if share is None else round(share, 3),
+            min_observed_share=params.min_observed_share,
+        )

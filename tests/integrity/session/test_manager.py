@@ -53,7 +53,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def manager(store: SessionStore, clock: FakeClock) -> SessionManager:
-    return SessionManager(store, RiskConfig.load(), expire_seconds=60, clock=clock)
+    return SessionManager(store, RiskConfig.load(), expire_seconds=60, clock=clock, trust_client_time=True)
 
 
 async def play(manager: SessionManager, sid: str, frames: list[FrameFacts]) -> list[tuple[float, EventType]]:
@@ -102,8 +102,9 @@ async def test_idle_sessions_expire_and_their_state_is_dropped(
 
 async def test_plan_gives_stream_time_and_the_candidates_neutral_pose(manager: SessionManager) -> None:
     sid = (await manager.create("c")).session_id
-    plan = await manager.plan_frame(sid, 3.0)
-    assert plan.timestamp == 3.0 and plan.neutral.source == "default"
+    plan = await manager.plan_frame(sid, 3.0)  # this fixture replays client time (trust_client_time)
+    assert plan.timestamp == 3.0 and plan.client_timestamp == 3.0 and plan.received_at == manager.clock()
+    assert plan.neutral.source == "default"
     await manager.record_frame(sid, facts(5.0, 1))
     assert (await manager.plan_frame(sid, 4.0)).timestamp == 5.0  # never backwards
 
@@ -166,12 +167,12 @@ async def test_concurrent_frames_of_one_session_are_all_counted(manager: Session
 async def test_redis_state_survives_a_new_manager(redis_server: RedisServer, clock: FakeClock) -> None:
     """A restarted session actor (new manager, same Redis) carries on where the old one stopped."""
     config = RiskConfig.load()
-    first = SessionManager(RedisStore(redis_server.url, 60), config, 60, clock=clock)
+    first = SessionManager(RedisStore(redis_server.url, 60), config, 60, clock=clock, trust_client_time=True)
     sid = (await first.create("c")).session_id
     await play(first, sid, [facts(i * 0.5, 2) for i in range(3)])  # 1.0 s of 2 faces: no event yet
     await first.store.close()
 
-    second = SessionManager(RedisStore(redis_server.url, 60), config, 60, clock=clock)
+    second = SessionManager(RedisStore(redis_server.url, 60), config, 60, clock=clock, trust_client_time=True)
     raised = await play(second, sid, [facts(1.5, 2)])  # the run started under the first manager
     assert raised == [(1.5, EventType.MULTIPLE_FACES)]
     assert (await second.end(sid)).summary.frames_analyzed == 4

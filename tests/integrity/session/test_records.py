@@ -43,7 +43,12 @@ async def store(request: pytest.FixtureRequest, clock: FakeClock) -> AsyncIterat
 @pytest.fixture
 def manager(store: SessionStore, clock: FakeClock) -> SessionManager:
     return SessionManager(
-        store, RiskConfig.load(), expire_seconds=60, clock=clock, record_retention_s=RETENTION_S
+        store,
+        RiskConfig.load(),
+        expire_seconds=60,
+        clock=clock,
+        record_retention_s=RETENTION_S,
+        trust_client_time=True,  # the frames' own times drive the risk engine, as in a replay
     )
 
 
@@ -122,7 +127,14 @@ async def test_an_expired_session_leaves_its_record(manager: SessionManager, clo
 
 
 async def test_records_go_after_their_retention(store: SessionStore, clock: FakeClock) -> None:
-    manager = SessionManager(store, RiskConfig.load(), expire_seconds=60, clock=clock, record_retention_s=1.0)
+    manager = SessionManager(
+        store,
+        RiskConfig.load(),
+        expire_seconds=60,
+        clock=clock,
+        record_retention_s=1.0,
+        trust_client_time=True,
+    )
     sid = await faces_then_nobody(manager)
     await manager.end(sid)
     assert (await manager.record(sid)).status == "ended"

@@ -9,8 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageSequence
 
-from integrity.core.enums import GazeDirection
+from integrity.core.enums import EventType, GazeDirection, LidState
 from integrity.core.results import GazeNeutral
+from integrity.session.behaviour.tracker import BehaviourState, BehaviourTracker
+from integrity.session.risk.config import RiskConfig
+from integrity.session.risk.engine import RiskEngine, RiskState
 from integrity.vision.face import FaceAnalyzer, FaceConfig
 from integrity.vision.gaze import GazeAnalyzer, GazeConfig, eye_aspect_ratio
 from serve_app.settings import REPO_ROOT, Settings
@@ -190,3 +193,105 @@ def test_tiny_eyes_give_no_iris_reading(gaze: GazeAnalyzer) -> None:
     out = gaze.analyze(synthetic.landmarks, synthetic.width, synthetic.height, synthetic.eye_patch)
     assert out.iris is None and out.method == "head_pose"
     assert out.eyes_off_screen is None  # cannot tell: never "eyes on screen"
+
+
+# -- lids and occlusion --------------------------------------------------------------------------------
+def cover_eyes(data: bytes, landmarks: list[tuple[float, float]], which: str) -> bytes:
+    """The photo with a skin-coloured patch (a hand, a cup) drawn over one or both eyes."""
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    assert image is not None
+    points = np.asarray(landmarks)
+    cheek = (points[2] + points[31]) / 2.0
+    colour = image[int(cheek[1]) - 2 : int(cheek[1]) + 3, int(cheek[0]) - 2 : int(cheek[0]) + 3]
+    eyes = {"image_left": points[36:42], "image_right": points[42:48], "both": points[36:48]}[which]
+    (x0, y0), (x1, y1) = eyes.min(axis=0), eyes.max(axis=0)
+    width = x1 - x0
+    centre = (int((x0 + x1) / 2), int((y0 + y1) / 2))
+    axes = (int(0.6 * width + 4), int(0.35 * width + 4))
+    cv2.ellipse(image, centre, axes, 0, 0, 360, colour.reshape(-1, 3).mean(axis=0).tolist(), -1)
+    noisy = image + np.random.default_rng(0).normal(0, 4, image.shape)
+    ok, buf = cv2.imencode(".png", np.clip(noisy, 0, 255).astype(np.uint8))
+    assert ok
+    return buf.tobytes()
+
+
+@pytest.mark.parametrize(
+    ("photo", "which"),
+    [
+        ("A01_frontal_webcam_man.png", "image_left"),
+        ("A01_frontal_webcam_man.png", "image_right"),
+        ("A01_frontal_webcam_man.png", "both"),
+        ("A02_frontal_portrait_man.png", "image_left"),
+        ("A02_frontal_portrait_man.png", "both"),
+    ],
+)
+def test_a_covered_eye_makes_the_gaze_unknown(
+    face: FaceAnalyzer, gaze: GazeAnalyzer, fixture_bytes: dict[str, bytes], photo: str, which: str
+) -> None:
+    data = fixture_bytes[photo]
+    clean = face.analyze(data)
+    found = face.analyze(cover_eyes(data, clean.faces[0].landmarks, which))
+    assert found.count == 1
+    main = found.faces[0]
+    out = gaze.analyze(main.landmarks, found.image_width, found.image_height, found.eye_patch)
+    # Covered (no darker than the skin around it), or the landmarks close the eye over the patch.
+    assert out.unreadable_eyes or out.blink
+    assert out.direction is GazeDirection.UNKNOWN
+    assert out.iris is None and out.eyes_off_screen is None
+    assert out.lids is None or out.lids.held_direction is None  # never a look down either
+
+
+def test_covered_eyes_never_raise_eyes_off_screen(
+    face: FaceAnalyzer, gaze: GazeAnalyzer, fixture_bytes: dict[str, bytes]
+) -> None:
+    """3 s at the camera, then 4 s each with a hand over one eye, the other, both: unknown, no event."""
+    data = fixture_bytes["A01_frontal_webcam_man.png"]
+    clean = face.analyze(data)
+    frames = [clean] * 30
+    for which in ("image_left", "image_right", "both"):
+        frames += [face.analyze(cover_eyes(data, clean.faces[0].landmarks, which))] * 40
+    config = RiskConfig.load()
+    tracker, engine, state, risk = (
+        BehaviourTracker(config.behaviour),
+        RiskEngine(config),
+        BehaviourState(),
+        RiskState(),
+    )
+    directions, events = [], []
+    for n, found in enumerate(frames):
+        main = found.faces[0]
+        reading = gaze.analyze(
+            main.landmarks, found.image_width, found.image_height, found.eye_patch, tracker.neutral(state)
+        )
+        observations, _, judged = tracker.update(state, reading, n * 0.1)
+        assert observations[EventType.EYES_OFF_SCREEN].value is (None if n >= 30 else False)
+        events += engine.observe(risk, n * 0.1, observations)
+        directions.append(judged.direction if judged is not None else GazeDirection.UNKNOWN)
+    assert set(directions[:30]) == {GazeDirection.CENTER}
+    assert set(directions[30:]) == {GazeDirection.UNKNOWN}
+    assert events == []
+
+
+def test_lids_lowered_closed_and_open_on_synthetic_eyes(gaze: GazeAnalyzer) -> None:
+    neutral = GazeNeutral(pitch=11.9, v_ratio=-0.034, upper_lid=0.26, lower_lid=0.03)
+    states = {}
+    for name, pose in {
+        "open": Pose(),
+        "lowered": Pose(lid_drop=0.7, v=0.06),  # the upper lid follows the eye down
+        "closed": Pose(eye_open=0.1),  # both lids meet: a blink
+    }.items():
+        synthetic = synthetic_face(pose, np.random.default_rng(4))
+        out = gaze.analyze(
+            synthetic.landmarks, synthetic.width, synthetic.height, synthetic.eye_patch, neutral
+        )
+        assert out.lids is not None
+        states[name] = out
+    assert states["open"].lids is not None and states["open"].lids.state is LidState.OPEN
+    lowered = states["lowered"].lids
+    assert lowered is not None and lowered.state is LidState.LOWERED
+    assert lowered.pitch_deg <= -12 and lowered.held_direction is GazeDirection.DOWN
+    assert states["lowered"].direction is GazeDirection.UNKNOWN  # one frame: a blink or a look down
+    # Lids that meet: a blink. (This face's lower lid sits so close to the corner line that it
+    # cannot rise much: its shape may read as lowered; then only the duration tells.)
+    closed = states["closed"]
+    assert closed.blink and closed.direction is GazeDirection.UNKNOWN and closed.iris is None

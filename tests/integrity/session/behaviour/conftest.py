@@ -57,10 +57,10 @@ def run_sequence(risk_config: RiskConfig, gaze_analyzer: GazeAnalyzer) -> Runner
             gaze = gaze_analyzer.analyze(
                 face.landmarks, face.width, face.height, face.eye_patch, tracker.neutral(out.state)
             )
-            observations, snapshot = tracker.update(out.state, gaze, t)
+            observations, snapshot, judged = tracker.update(out.state, gaze, t)
             out.events += engine.observe(risk, t, observations)
             out.observations.append(observations)
-            out.gazes.append(gaze)
+            out.gazes.append(judged if judged is not None else gaze)  # as the service answers
             out.snapshots.append(snapshot)
         return out
 

@@ -41,6 +41,7 @@ def make_config(**risk: Any) -> RiskConfig:
                 "release_s": 1.0,
                 "max_gap_s": 3.0,
                 "cooldown_s": 10.0,
+                "clear_s": 1.0,
             },
             "events": {
                 t.value: {"severity": s.value, "risk_increase": r} for t, (s, r) in SEED_TABLE.items()
@@ -68,7 +69,12 @@ def engine() -> RiskEngine:
 
 def test_shipped_config_holds_the_seed_event_table() -> None:
     config = RiskConfig.load()
-    assert {t: (r.severity, r.risk_increase) for t, r in config.events.items()} == SEED_TABLE
+    shipped = SEED_TABLE | {  # issue 11: a partial phone is at most medium; no risk without audio/baseline
+        EventType.PHONE_PARTIAL_DETECTED: (Severity.MEDIUM, 20),
+        EventType.WHISPERING: (Severity.LOW, 0),
+        EventType.STRESS_HIGH: (Severity.LOW, 0),
+    }
+    assert {t: (r.severity, r.risk_increase) for t, r in config.events.items()} == shipped
     # NO_FACE is debounced for about two seconds, as the product asks.
     assert config.events[EventType.NO_FACE].min_duration_s == pytest.approx(2.0)
 
@@ -126,20 +132,22 @@ def test_frames_too_far_apart_do_not_prove_persistence(engine: RiskEngine) -> No
     assert feed(engine, state, EventType.NO_FACE, [(11.0, YES), (12.0, YES)]) == [12.0]
 
 
-def test_ongoing_condition_is_not_recounted_within_the_cooldown(engine: RiskEngine) -> None:
+def test_an_ongoing_condition_is_one_episode_one_event(engine: RiskEngine) -> None:
+    # Issue 11: no re-fire at every cooldown; the event's duration grows instead.
     state = RiskState()
     frames = [(t / 2, YES) for t in range(0, 61)]  # 30 s of a phone in view, 2 frames per second
     fired = feed(engine, state, EventType.PHONE_DETECTED, frames)
-    assert fired == [2.0, 12.0, 22.0]  # min_duration 2 s, then once per 10 s cooldown
-    assert state.counts[EventType.PHONE_DETECTED] == 3
+    assert fired == [2.0]
+    assert state.counts[EventType.PHONE_DETECTED] == 1
+    assert state.timeline[0].duration_s == pytest.approx(30.0)
 
 
-def test_cooldown_also_holds_across_separate_occurrences(engine: RiskEngine) -> None:
+def test_a_new_event_needs_the_condition_cleared_for_clear_s(engine: RiskEngine) -> None:
     state = RiskState()
-    frames = [(0.0, YES), (1.0, YES), (2.0, YES), (3.0, NO), (4.5, NO), (5.0, YES), (6.0, YES), (7.0, YES)]
-    assert feed(engine, state, EventType.NO_FACE, frames) == [2.0]  # 7.0 is within 10 s of 2.0
-    # The second occurrence goes on and is counted once the cooldown since 2.0 has passed.
-    assert feed(engine, state, EventType.NO_FACE, [(t, YES) for t in (8.0, 9.0, 10.0, 11.0, 12.0)]) == [12.0]
+    frames = [(0.0, YES), (1.0, YES), (2.0, YES), (3.0, NO), (3.5, NO), (4.0, YES), (5.0, YES), (6.0, YES)]
+    assert feed(engine, state, EventType.NO_FACE, frames) == [2.0]  # cleared 0.5 s < 1 s: same episode
+    frames = [(7.0, NO), (8.5, NO), (9.0, YES), (10.0, YES), (11.0, YES)]
+    assert feed(engine, state, EventType.NO_FACE, frames) == [11.0]  # cleared 1.5 s: a new one
 
 
 def test_risk_decays_with_the_configured_half_life(engine: RiskEngine) -> None:
@@ -177,8 +185,8 @@ def test_risk_is_clamped_to_the_maximum() -> None:
         EventType.NO_FACE,
         EventType.PHONE_DETECTED,
     ):
-        feed(engine, state, event, [(t, YES), (t + 2.0, YES)])
-        t += 12.0  # past the cooldown of the repeated phone
+        feed(engine, state, event, [(t, YES), (t + 2.0, YES), (t + 3.5, NO), (t + 5.0, NO)])
+        t += 12.0  # cleared in between: the second phone is a new episode
     assert state.score <= 100.0
     assert state.peak == pytest.approx(100.0)
     assert state.counts[EventType.PHONE_DETECTED] == 2
@@ -218,8 +226,8 @@ def test_final_basis_and_weak_evidence_caps_at_suspicious() -> None:
     state = RiskState()
     t = 0.0
     for event in [EventType.LOOKING_AWAY, EventType.SUSPICIOUS_OBJECT, EventType.READING_PATTERN] * 3:
-        feed(engine, state, event, [(t, YES), (t + 2.0, YES)])
-        t += 2.5
+        feed(engine, state, event, [(t, YES), (t + 2.0, YES), (t + 3.5, NO), (t + 5.0, NO)])
+        t += 5.0
     assert state.peak >= 60
     verdict, reason = engine.verdict(state, t)
     assert verdict is Verdict.SUSPICIOUS
@@ -246,7 +254,9 @@ def test_timeline_is_bounded_but_counts_stay_exact(engine: RiskEngine) -> None:
     state = RiskState()
     t = 0.0
     for _ in range(5):
-        feed(engine, state, EventType.PHONE_DETECTED, [(t, YES), (t + 2.0, YES)])
+        feed(
+            engine, state, EventType.PHONE_DETECTED, [(t, YES), (t + 2.0, YES), (t + 3.5, NO), (t + 5.0, NO)]
+        )
         t += 20.0
     assert state.counts[EventType.PHONE_DETECTED] == 5
     assert len(state.timeline) == 3
@@ -259,3 +269,32 @@ def test_state_round_trips_through_json(engine: RiskEngine) -> None:
     restored = RiskState.model_validate_json(state.model_dump_json())
     assert feed(engine, restored, EventType.NO_FACE, [(2.0, YES)]) == [2.0]
     assert math.isclose(restored.score, 20)
+
+
+def test_a_condition_confirmed_late_is_timed_from_when_it_began(engine: RiskEngine) -> None:
+    """A look down is told from a blink only after 0.4 s; its run starts when the lids went down."""
+    state = RiskState()
+    late = Observation(value=True, since=0.0)
+    frames = [(0.0, UNKNOWN), (0.5, UNKNOWN), (1.0, late), (1.5, late), (2.0, late)]
+    assert feed(engine, state, EventType.EYES_OFF_SCREEN, frames) == [2.0]  # held 2 s since 0.0
+    record = state.timeline[0]
+    assert record.evidence["held_s"] == 2.0 and record.evidence["frames"] == 3
+
+
+def test_debounce_per_kind_and_rearm_after_release() -> None:
+    config = make_config()
+    rule = config.events[EventType.EYES_OFF_SCREEN]
+    config.events[EventType.EYES_OFF_SCREEN] = rule.model_copy(
+        update={"min_duration_by_kind": {"down": 1.0}, "rearm_s": 0.0}
+    )
+    engine = RiskEngine(config)
+    state = RiskState()
+    down = Observation(value=True, kind="down")
+    # A look down needs 1 s, a sideways look the rule's 2 s.
+    assert feed(engine, state, EventType.EYES_OFF_SCREEN, [(0.0, down), (0.5, down), (1.0, down)]) == [1.0]
+    assert state.timeline[0].evidence["min_duration_s"] == 1.0
+    # Back on the screen (cleared 1.1 s >= clear_s), then a new look: a new event.
+    frames = [(1.5, NO), (2.6, NO), (3.0, YES), (4.0, YES), (5.0, YES)]
+    assert feed(engine, state, EventType.EYES_OFF_SCREEN, frames) == [5.0]
+    # The same look going on is one episode (issue 11): never counted again.
+    assert feed(engine, state, EventType.EYES_OFF_SCREEN, [(t, YES) for t in range(6, 16)]) == []
