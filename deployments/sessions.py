@@ -41,6 +41,7 @@ class ShardOptions(BaseModel):
     frames_per_s: float = 0.0  # per session; 0: no limit
     frame_burst: float = 1.0
     starts_per_minute: float = 0.0  # per API key; 0: no limit
+    trust_client_time: bool = False  # replays only: run sessions on the client's timestamps
     record_retention_s: float = 30 * 86400.0  # records of ended sessions are kept this long
 
 
@@ -69,7 +70,11 @@ class SessionShard:
         self.index = index
         self.store = make_store(options)
         self.manager = SessionManager(
-            self.store, config, options.expire_seconds, record_retention_s=options.record_retention_s
+            self.store,
+            config,
+            options.expire_seconds,
+            record_retention_s=options.record_retention_s,
+            trust_client_time=options.trust_client_time,
         )
         self.frames = RateLimiter(Rate(options.frames_per_s, options.frame_burst), "frames of this session")
         self.starts = RateLimiter(

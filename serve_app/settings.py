@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     max_frame_pixels: int = Field(4096 * 4096, ge=64 * 64, description="Largest frame, width x height.")
     max_metadata_bytes: int = Field(16 * 1024, ge=0, description="Largest session metadata, as JSON.")
 
+    trust_client_time: bool = Field(
+        False,
+        description="Run sessions on the clients' timestamps instead of the server's clock: for trusted "
+        "replays of recordings only (a live client could stretch or freeze time).",
+    )
+
     # --- back-pressure (docs/SCALING.md) ----------------------------------------------------------
     max_inflight_frames: int = Field(
         12, ge=1, description="Frames one ingress replica analyses at once; more are refused (503)."

@@ -46,6 +46,7 @@ def shard_options(settings: Settings) -> ShardOptions:
         frames_per_s=settings.rate_limit_fps,
         frame_burst=settings.rate_limit_burst,
         starts_per_minute=settings.session_starts_per_minute,
+        trust_client_time=settings.trust_client_time,
         record_retention_s=settings.evidence_retention_s,
     )
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from integrity.core.errors import EventNotFound, SessionEnded, SessionExpired, SessionNotFound
 from integrity.session.behaviour.tracker import BehaviourTracker
+from integrity.session.conditions import frame_observations, with_gaze
 from integrity.session.record import (
     RecordStatus,
     Review,
@@ -28,7 +29,6 @@ from integrity.session.record import (
     VerdictRules,
     models_seen,
 )
-from integrity.session.risk.conditions import frame_observations, with_gaze
 from integrity.session.risk.config import RiskConfig
 from integrity.session.risk.engine import Coverage, EventRecord, RiskEngine
 from integrity.session.state import (

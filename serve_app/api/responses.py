@@ -55,7 +55,11 @@ def analyzed(session_id: str, frame: AnalyzedFrame, include_landmarks: bool) -> 
         objects=result.objects.objects,
         events=[e.type for e in outcome.events],
         processing_time_ms=round(frame.elapsed_ms, 2),
-        timestamp=outcome.timestamp,
+        # The seed's field: the request's own timestamp when given, so clients match answers to frames.
+        timestamp=result.plan.client_timestamp
+        if result.plan.client_timestamp is not None
+        else outcome.timestamp,
+        session_time=outcome.timestamp,
         verdict=outcome.verdict,
         event_details=event_details(outcome.events, frame.evidence),
         details=FrameDetails(

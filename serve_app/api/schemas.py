@@ -113,8 +113,9 @@ class AnalyzeFrameRequest(_Request):
     )
     timestamp: Timestamp = Field(
         None,
-        description="Capture time in seconds (any clock, used consistently). Debounce, decay and "
-        "durations run on these timestamps; the server's clock is used when absent.",
+        description="Capture time in seconds (any clock, used consistently). The session runs on the "
+        "server's clock; this refines it within a small tolerance (removing network jitter) and is "
+        "echoed in the answer. Constant, backwards or reset timestamps are counted, not used.",
         examples=[1764072001.5],
     )
     include_landmarks: bool = Field(False, description="Add the 68 landmarks of each face to details.")
@@ -168,7 +169,11 @@ class AnalyzeFrameResponse(BaseModel):
     objects: list[DetectedObject]
     events: list[EventType] = Field(description="Events this frame raised (after debounce).")
     processing_time_ms: float
-    timestamp: float = Field(description="The frame's stream time (the request's timestamp if given).")
+    timestamp: float = Field(description="The request's timestamp if given (echoed), else `session_time`.")
+    session_time: float = Field(
+        description="When the session booked the frame: the server's clock (Unix seconds), refined by the "
+        "client's timestamp only within a small tolerance; events and durations run on it."
+    )
     verdict: Verdict = Field(description="The verdict if the session ended now.")
     event_details: list[EventDetail] = Field(description="The same events with severity and evidence.")
     details: FrameDetails

@@ -15,8 +15,10 @@ from websockets.sync.client import ClientConnection, connect
 from serve_app.app import AppArgs, Autoscaling, DeploymentArgs, build_app
 
 APP_NAME = "iis-test"
-# Tests send frames back to back, far above a webcam's rate: no rate limits unless a test asks.
-UNLIMITED: dict[str, Any] = {"rate_limit_fps": 0, "session_starts_per_minute": 0}
+# Tests send frames back to back, far above a webcam's rate: no rate limits unless a test asks, and
+# they replay time faster than real time through the frames' timestamps (trusted replay mode), so
+# a 60 s scenario takes seconds. Tests of the server clock itself turn it off.
+UNLIMITED: dict[str, Any] = {"rate_limit_fps": 0, "session_starts_per_minute": 0, "trust_client_time": True}
 
 
 def small(num_cpus: float) -> DeploymentArgs:

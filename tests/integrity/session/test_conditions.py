@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from integrity.core.enums import EventType
 from integrity.core.results import Box, DetectedObject, ModelStatus, ObjectAnalysis
-from integrity.session.risk.conditions import face_observations, object_observations
+from integrity.session.conditions import face_observations, object_observations
 from integrity.session.state import FrameFacts
 
 NO_MODEL = ObjectAnalysis(status=ModelStatus(available=False, detail="no weights"))
