@@ -52,6 +52,23 @@ def running_app(port: int, **settings: Any) -> Iterator[httpx.Client]:
     finally:
         client.close()
         serve.delete(APP_NAME)
+        stop_session_shards(settings)
+
+
+def stop_session_shards(settings: dict[str, Any]) -> None:
+    """The shard actors are detached (they outlive replicas by design): stop this app's, so the next
+    module's app starts with no session left over (its limits and counts are its own)."""
+    import ray
+
+    from integrity.session.risk.config import RiskConfig
+    from serve_app.settings import Settings
+    from serve_app.shard_client import NAMESPACE, SessionShards
+
+    for name in SessionShards(Settings(**settings), RiskConfig.load()).names:
+        try:
+            ray.kill(ray.get_actor(name, namespace=NAMESPACE), no_restart=True)
+        except ValueError:  # never created, or already gone
+            continue
 
 
 def b64(data: bytes) -> str:

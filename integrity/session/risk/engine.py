@@ -58,6 +58,7 @@ class Episode(BaseModel):
     start: float
     last_true: float
     cleared_since: float | None = None  # first False frame after the last True one
+    kind: str | None = None  # the kind that opened it: a look down after a look aside is a new look
 
 
 class Coverage(BaseModel):
@@ -159,7 +160,7 @@ class RiskEngine:
         self._advance(state, ts)
         self._cover(state, ts, observations)
         fired: list[EventRecord] = []
-        ready: list[tuple[EventRule, Evidence]] = []
+        ready: list[tuple[EventRule, Evidence, str | None]] = []
         # One cause: a member seen now makes the others' "no" unknown (a phone read as a partial
         # phone in this frame is not evidence that the phone went away).
         present = {self.cause(t) for t, o in observations.items() if o.value is True}
@@ -172,10 +173,10 @@ class RiskEngine:
             condition = state.conditions.setdefault(event_type, ConditionState())
             evidence = self._track(rule, condition, ts, observation)
             if evidence is not None:
-                ready.append((rule, evidence))
+                ready.append((rule, evidence, observation.kind))
         self._clear_episodes(state, ts, observations)
-        for rule, evidence in ready:
-            record = self._episode_event(state, rule, ts, evidence)
+        for rule, evidence, kind in ready:
+            record = self._episode_event(state, rule, ts, evidence, kind)
             if record is not None:
                 fired.append(record)
         return fired
@@ -214,16 +215,27 @@ class RiskEngine:
         """Extend open episodes while any of their conditions holds; close them once cleared long enough."""
         for key, episode in list(state.episodes.items()):
             members = [t for t in observations if self.cause(t) == key]
-            values = [observations[t].value for t in members]
+            # Another kind of the same condition (eyes aside during a look down) does not continue
+            # the episode: for it, the look it began with has ended.
+            values = [
+                False
+                if observations[t].value is True
+                and episode.kind is not None
+                and observations[t].kind != episode.kind
+                else observations[t].value
+                for t in members
+            ]
             if any(v is True for v in values):
                 episode.last_true = max(episode.last_true, ts)
                 episode.cleared_since = None
                 self._stretch(state, episode)
-            elif values and all(v is False for v in values):
-                if episode.cleared_since is None:
+            elif values:
+                # Clearing starts at a frame that sees the condition gone; frames that cannot tell
+                # (unknown) after it neither hold the episode open nor restart the clearing.
+                if episode.cleared_since is None and all(v is False for v in values):
                     episode.cleared_since = ts
                 clear_s = max(self.config.events[t].clear_s for t in members)
-                if ts - episode.cleared_since >= clear_s:
+                if episode.cleared_since is not None and ts - episode.cleared_since >= clear_s:
                     del state.episodes[key]
 
     @staticmethod
@@ -234,7 +246,7 @@ class RiskEngine:
                 return
 
     def _episode_event(
-        self, state: RiskState, rule: EventRule, ts: float, evidence: Evidence
+        self, state: RiskState, rule: EventRule, ts: float, evidence: Evidence, kind: str | None = None
     ) -> EventRecord | None:
         """A debounced condition: a new event, or the open episode of its cause extended (upgraded)."""
         key = self.cause(rule.type)
@@ -242,7 +254,9 @@ class RiskEngine:
         if episode is None:
             start = ts - float(evidence.get("held_s", 0.0))
             new = self._fire(state, rule, ts, evidence)
-            state.episodes[key] = Episode(event_id=new.id, type=rule.type, start=start, last_true=ts)
+            state.episodes[key] = Episode(
+                event_id=new.id, type=rule.type, start=start, last_true=ts, kind=kind
+            )
             new.duration_s = round(ts - start, 3)
             return new
         episode.last_true = max(episode.last_true, ts)
