@@ -111,6 +111,19 @@ def pss_mb(processes: list[psutil.Process]) -> float:
 
 
 # -- load ---------------------------------------------------------------------------------------------
+async def start_after(
+    client: httpx.AsyncClient, index: int, offset: float, results: Results
+) -> dict[str, Any] | None:
+    """Wait for this session's place in the stagger, then start it (None if refused)."""
+    await asyncio.sleep(offset)
+    started = await client.post("/start-session", json={"candidate_id": f"load-{index}"})
+    if started.status_code != 200:
+        results.errors[f"start {started.status_code}"] += 1
+        return None
+    body: dict[str, Any] = started.json()
+    return body
+
+
 async def rest_session(
     client: httpx.AsyncClient,
     index: int,
@@ -120,12 +133,9 @@ async def rest_session(
     results: Results,
     offset: float,
 ) -> None:
-    await asyncio.sleep(offset)
-    started = await client.post("/start-session", json={"candidate_id": f"load-{index}"})
-    if started.status_code != 200:
-        results.errors[f"start {started.status_code}"] += 1
+    body = await start_after(client, index, offset, results)
+    if body is None:
         return
-    body = started.json()
     headers = {"Authorization": f"Bearer {body['session_token']}"}
     origin = time.perf_counter()
     tasks: list[asyncio.Task[None]] = []
@@ -176,12 +186,9 @@ async def ws_session(
 ) -> None:
     """One connection per session; its messages are answered in order, so the client keeps one
     frame in flight and drops frames that fall due meanwhile (as the JavaScript client does)."""
-    await asyncio.sleep(offset)
-    started = await client.post("/start-session", json={"candidate_id": f"load-{index}"})
-    if started.status_code != 200:
-        results.errors[f"start {started.status_code}"] += 1
+    body = await start_after(client, index, offset, results)
+    if body is None:
         return
-    body = started.json()
     ws_url = url.replace("http", "ws", 1) + f"/ws/stream?access_token={body['session_token']}"
     async with websockets.connect(ws_url, open_timeout=60, max_size=2**24) as ws:
         await ws.send(json.dumps({"action": "resume", "session_id": body["session_id"]}))

