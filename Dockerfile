@@ -100,6 +100,8 @@ COPY models/ ./models/
 COPY integrity/ ./integrity/
 COPY deployments/ ./deployments/
 COPY serve_app/ ./serve_app/
+# The demo page (/demo) imports the JavaScript client's ES modules, served as they are.
+COPY clients/javascript/src/ ./clients/javascript/src/
 # The object model from stage 1; its digest joins the checksum manifest, so the service verifies
 # the file it loads (/health: "checksum verified").
 COPY --from=objects-model /build/out/yolo11n.onnx /build/out/yolo11n.onnx.sha256 ./models/
