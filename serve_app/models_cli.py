@@ -18,6 +18,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from integrity.core.checksums import sha256_of
 from integrity.vision.yolo_weights import (
     REPO_MANIFEST,
     WeightsUnavailable,
@@ -27,7 +28,6 @@ from integrity.vision.yolo_weights import (
     prepare_model,
     release_url,
     resolve_weights,
-    sha256_of,
 )
 from serve_app.settings import Settings
 

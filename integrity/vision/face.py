@@ -25,6 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field
 
+from integrity.core.checksums import sha256_of
 from integrity.core.config import ConfigSection, YamlConfig
 from integrity.core.enums import FaceCheck, FaceDetector
 from integrity.core.errors import ModelUnavailable
@@ -34,7 +35,6 @@ from integrity.core.timing import ms_since
 from integrity.vision.blazeface import BlazeFace, FaceCandidate
 from integrity.vision.face_verify import FaceMesh, FaceVerifier, VerifyConfig
 from integrity.vision.imaging import BGRImage, decode, read_header, shrink
-from integrity.vision.model_files import sha256_of
 
 LANDMARK_MODEL = "shape_predictor_68_face_landmarks.dat"
 EYE_POINTS = slice(36, 48)  # iBUG 68: right eye 36-41, left eye 42-47 (subject's sides)

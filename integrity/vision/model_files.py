@@ -24,6 +24,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from integrity.core.checksums import sha256_of
 from integrity.core.paths import MODELS
 
 MEDIAPIPE_VERSION = "0.10.21"
@@ -74,14 +75,6 @@ MODEL_FILES: dict[str, ModelFile] = {
 
 class ModelFileError(RuntimeError):
     """A face model file is missing or is not the pinned one; the message says which and what to do."""
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def verified_path(models_dir: Path, name: str) -> Path:

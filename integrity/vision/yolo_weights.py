@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -38,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from integrity.core.checksums import sha256_of
 from integrity.core.paths import REPO_ROOT
 
 REPO_MANIFEST = REPO_ROOT / "models" / "checksums.sha256"
@@ -71,14 +71,6 @@ def resolve_weights(model_path: Path, model_name: str) -> Path:
 def runtime_for(weights: Path) -> str | None:
     """The runtime the file's suffix asks for; None for a format this service cannot run."""
     return RUNTIMES.get(weights.suffix.lower())
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def read_manifest(path: Path) -> dict[str, set[str]]:

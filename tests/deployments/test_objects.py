@@ -21,11 +21,12 @@ import pytest
 from PIL import Image
 
 from deployments.objects import ObjectDeployment
+from integrity.core.checksums import sha256_of
 from integrity.core.enums import EventType
 from integrity.core.results import ObjectAnalysis
 from integrity.vision.object_mapping import ObjectsConfig
 from integrity.vision.objects import ObjectDetector, resolve_weights
-from integrity.vision.yolo_weights import cached_onnx_is_current, prepare_model, sha256_of
+from integrity.vision.yolo_weights import cached_onnx_is_current, prepare_model
 from serve_app.settings import REPO_ROOT
 from tests.integrity.vision.objects_model import ONNX, WEIGHTS, copy_model_dir, exported_model_dir
 

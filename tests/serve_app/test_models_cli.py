@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from integrity.vision.yolo_weights import REPO_MANIFEST, read_manifest, release_url, sha256_of
+from integrity.core.checksums import sha256_of
+from integrity.vision.yolo_weights import REPO_MANIFEST, read_manifest, release_url
 from serve_app.models_cli import main
 from tests.integrity.vision.objects_model import ONNX, WEIGHTS, exported_model_dir
 

@@ -11,12 +11,13 @@ import dlib
 import numpy as np
 import pytest
 
+from integrity.core.checksums import sha256_of
 from integrity.core.enums import FaceDetector
 from integrity.core.errors import ModelUnavailable
 from integrity.core.paths import MODELS
 from integrity.vision.face import LANDMARK_MODEL, FaceAnalyzer, FaceConfig
 from integrity.vision.imaging import ImageDecodeError
-from integrity.vision.model_files import MODEL_FILES, missing, sha256_of
+from integrity.vision.model_files import MODEL_FILES, missing
 from serve_app.settings import REPO_ROOT, Settings
 from tests.conftest import FACE_COUNTS
 
