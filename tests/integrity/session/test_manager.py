@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -14,36 +13,15 @@ from integrity.core.results import ModelStatus, ObjectAnalysis
 from integrity.session.manager import SessionManager
 from integrity.session.risk.config import RiskConfig
 from integrity.session.state import FrameFacts
-from integrity.session.store import MemoryStore, RedisStore, SessionStore
+from integrity.session.store import RedisStore, SessionStore
 from tests.conftest import RedisServer
+from tests.integrity.session.conftest import FakeClock
 
 NO_OBJECTS = ObjectAnalysis(status=ModelStatus(available=False, detail="no weights"))
 
 
-class FakeClock:
-    def __init__(self, now: float = 1_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def facts(ts: float, faces: int, **extra: Any) -> FrameFacts:
     return FrameFacts(timestamp=ts, faces=faces, objects=NO_OBJECTS, **extra)
-
-
-@pytest.fixture(params=["memory", "redis"])
-async def store(request: pytest.FixtureRequest) -> AsyncIterator[SessionStore]:
-    if request.param == "memory":
-        yield MemoryStore()
-        return
-    server: RedisServer = request.getfixturevalue("redis_server")
-    redis_store = RedisStore(server.url, expire_seconds=60)
-    await redis_store._redis.flushdb()
-    try:
-        yield redis_store
-    finally:
-        await redis_store.close()
 
 
 @pytest.fixture

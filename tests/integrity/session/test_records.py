@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -14,9 +13,9 @@ from integrity.core.errors import EventNotFound, SessionNotFound
 from integrity.session.manager import SessionManager
 from integrity.session.record import RiskSeries
 from integrity.session.risk.config import RiskConfig
-from integrity.session.store import MemoryStore, RedisStore, SessionStore
-from tests.conftest import RedisServer
-from tests.integrity.session.test_manager import FakeClock, facts, play
+from integrity.session.store import MemoryStore, SessionStore
+from tests.integrity.session.conftest import FakeClock
+from tests.integrity.session.test_manager import facts, play
 
 RETENTION_S = 3600.0
 
@@ -24,20 +23,6 @@ RETENTION_S = 3600.0
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(time.time())  # near the real clock: Redis expires records on its own clock
-
-
-@pytest.fixture(params=["memory", "redis"])
-async def store(request: pytest.FixtureRequest, clock: FakeClock) -> AsyncIterator[SessionStore]:
-    if request.param == "memory":
-        yield MemoryStore(clock=clock)
-        return
-    server: RedisServer = request.getfixturevalue("redis_server")
-    redis_store = RedisStore(server.url, expire_seconds=60)
-    await redis_store._redis.flushdb()
-    try:
-        yield redis_store
-    finally:
-        await redis_store.close()
 
 
 @pytest.fixture
