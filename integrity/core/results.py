@@ -77,7 +77,7 @@ class HeadPose(BaseModel):
     roll: float = Field(description="degrees, positive when the head tilts clockwise in the image")
 
 
-NeutralSource = Literal["default", "provisional", "calibrated"]
+NeutralSource = Literal["default", "provisional", "calibrated", "refined"]
 
 
 class GazeNeutral(BaseModel):
@@ -167,6 +167,7 @@ class GazeAnalysis(BaseModel):
     eye_aspect_ratio: float | None = None
     mouth_aspect_ratio: float | None = None
     mouth_width_px: float | None = None
+    eye_span_px: float | None = Field(None, description="the smaller eye, corner to corner, frame pixels")
     blink: bool = False
     lids: LidReading | None = None
     eye_darkness: float | None = Field(

@@ -15,7 +15,7 @@ import time
 import cv2
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from integrity.core.config import YamlConfig
 from integrity.core.enums import GazeDirection, LidState
@@ -69,6 +69,9 @@ class GazeConfig(YamlConfig):
     eyes_off_yaw_deg: float = Field(20.0, gt=0)
     eyes_off_pitch_deg: float = Field(22.0, gt=0)
     eyes_off_min_eye_deg: float = Field(12.0, ge=0)
+    eyes_off_total_deg: float = Field(
+        30.0, gt=0, description="head plus eyes this far off (however split) is off the screen too"
+    )
     head_yaw_limit_deg: float = Field(30.0, gt=0)
     head_pitch_limit_deg: float = Field(25.0, gt=0)
     # blinks, lowered lids and attention
@@ -142,6 +145,29 @@ def head_pose(landmarks: NDArray[np.float64], width: int, height: int) -> HeadPo
     return HeadPose(yaw=round(-yaw, 2), pitch=round(-pitch, 2), roll=round(roll, 2))
 
 
+class EyeMeasure(BaseModel):
+    """One eye as measured: size, lids, darkness and iris (no judgement)."""
+
+    side: EyeSide
+    span_px: float = Field(description="corner to corner, frame pixels")
+    upper: float = Field(description="upper lid above the corner line, eye widths")
+    lower: float = Field(description="lower lid below the corner line, eye widths")
+    aspect_ratio: float
+    darkness: float | None = Field(None, description="None: too small to read, or no eye pixels")
+    iris: EyeIris | None = Field(None, description="a confident iris reading")
+    iris_absent: bool = Field(False, description="large enough to read, and no iris in it")
+
+
+class GazeMeasures(BaseModel):
+    """What one face's landmarks and eye pixels show. The judgement against the candidate's neutral
+    (:meth:`GazeAnalyzer.judge`) is separate, so the session's rules can be exercised on measures."""
+
+    pose: HeadPose | None
+    eyes: list[EyeMeasure] = Field(min_length=1)
+    mouth_aspect_ratio: float
+    mouth_width_px: float
+
+
 class GazeAnalyzer:
     """Landmarks + eye crop to iris position, head pose and gaze direction; no transport code."""
 
@@ -159,6 +185,8 @@ class GazeAnalyzer:
             "head_pitch_deg": config.head_pitch_limit_deg,
             "lid_down_deg": config.lid_down_deg,
             "max_lower_lid_raise": config.max_lower_lid_raise,
+            "eyes_off_total_deg": config.eyes_off_total_deg,
+            "min_eye_span_px": config.min_eye_span_px,
         }
 
     def load(self) -> None:
@@ -179,19 +207,91 @@ class GazeAnalyzer:
         neutral: GazeNeutral | None = None,
     ) -> GazeAnalysis:
         started = time.perf_counter()
-        cfg = self.config
-        neutral = neutral or GazeNeutral()
+        measures = self.measure(landmarks, image_width, image_height, eye_patch)
+        if measures is None:
+            return GazeAnalysis(available=False, method="none", failure="no landmarks")
+        result = self.judge(measures, neutral or GazeNeutral())
+        result.timings_ms["gaze"] = round((time.perf_counter() - started) * 1000, 3)
+        return result
+
+    # -- measuring: what the landmarks and eye pixels show, with no neutral involved ----------------
+    def measure(
+        self,
+        landmarks: list[tuple[float, float]],
+        image_width: int,
+        image_height: int,
+        eye_patch: EyePatch | None = None,
+    ) -> GazeMeasures | None:
+        """Head pose, eye and mouth openings, lids, darkness and irises of one face; None without
+        the 68 points."""
         points = np.asarray(landmarks, dtype=np.float64)
         if points.shape != (68, 2):
-            return GazeAnalysis(available=False, method="none", failure="no landmarks")
-        pose = head_pose(points, image_width, image_height)
-        ear = (eye_aspect_ratio(points[_RIGHT_EYE]) + eye_aspect_ratio(points[_LEFT_EYE])) / 2.0
-        mar = mouth_aspect_ratio(points[_INNER_LIPS])
+            return None
+        gray = origin = None
+        if eye_patch is not None:
+            gray = np.frombuffer(eye_patch.pixels, np.uint8).reshape(eye_patch.height, eye_patch.width)
+            origin = np.asarray(eye_patch.origin, dtype=np.float64)
+        eyes = []
+        for side, indices in zip(_SIDES, (_RIGHT_EYE, _LEFT_EYE), strict=True):
+            eye = points[indices]
+            upper, lower = lid_heights(eye)
+            measure = EyeMeasure(
+                side=side,
+                span_px=round(float(np.linalg.norm(eye[3] - eye[0])), 2),
+                upper=upper,
+                lower=lower,
+                aspect_ratio=eye_aspect_ratio(eye),
+            )
+            readable = measure.span_px >= self.config.min_eye_span_px
+            if readable and gray is not None and origin is not None and eye_patch is not None:
+                local = (eye - origin) * eye_patch.scale
+                measure.darkness = eye_darkness(gray, local)
+                measure.iris, measure.iris_absent = self._locate(side, gray, local, origin, eye_patch)
+            eyes.append(measure)
+        return GazeMeasures(
+            pose=head_pose(points, image_width, image_height),
+            eyes=eyes,
+            mouth_aspect_ratio=mouth_aspect_ratio(points[_INNER_LIPS]),
+            mouth_width_px=round(float(np.linalg.norm(points[48] - points[54])), 2),
+        )
+
+    def _locate(
+        self,
+        side: EyeSide,
+        gray: NDArray[np.uint8],
+        eye: NDArray[np.float64],
+        origin: NDArray[np.float64],
+        patch: EyePatch,
+    ) -> tuple[EyeIris | None, bool]:
+        """The eye's iris when confidently read, and whether the eye shows no iris at all (no dark
+        iris against the rest of the opening)."""
+        found = locate_iris(gray, eye, self.iris_params)
+        if found is None or found.contrast < self.iris_params.min_contrast:
+            return None, True
+        if found.confidence < self.config.min_iris_confidence:
+            return None, False
+        center = origin + np.asarray(found.center) / patch.scale
+        iris = EyeIris(
+            side=side,
+            h_ratio=round(found.h, 4),
+            v_ratio=round(found.v, 4),
+            confidence=found.confidence,
+            center=(round(float(center[0]), 2), round(float(center[1]), 2)),
+        )
+        return iris, False
+
+    # -- judging: the measures against the candidate's neutral ---------------------------------------
+    def judge(self, measures: GazeMeasures, neutral: GazeNeutral) -> GazeAnalysis:
+        """Blink, lids, covered eyes, iris, direction and the per-frame conditions of one measured
+        face, relative to the candidate's neutral."""
+        cfg = self.config
+        pose = measures.pose
+        ear = sum(e.aspect_ratio for e in measures.eyes) / len(measures.eyes)
         blink = ear < cfg.blink_ratio * neutral.eye_aspect_ratio
         head_pitch = 0.0 if pose is None else pose.pitch - neutral.pitch
-        lids = self.lids(points, neutral, blink, head_pitch)
-        darkness, covered = self.darkness(points, eye_patch, neutral)
-        iris, no_iris = (None, []) if blink else self.iris(points, eye_patch)
+        lids = self.lids(measures, neutral, blink, head_pitch)
+        darkness, covered = self.darkness(measures, neutral)
+        iris, no_iris = (None, []) if blink else self.iris(measures)
         if lids.state is not LidState.OPEN:
             no_iris = []  # lowered lids hide the iris by nature: that is not an occlusion
         unreadable = [side for side in _SIDES if side in covered or side in no_iris]
@@ -202,8 +302,9 @@ class GazeAnalyzer:
             head_pose=pose,
             iris=iris,
             eye_aspect_ratio=round(ear, 4),
-            mouth_aspect_ratio=round(mar, 4),
-            mouth_width_px=round(float(np.linalg.norm(points[48] - points[54])), 2),
+            mouth_aspect_ratio=round(measures.mouth_aspect_ratio, 4),
+            mouth_width_px=measures.mouth_width_px,
+            eye_span_px=min(e.span_px for e in measures.eyes),
             blink=blink,
             lids=lids,
             eye_darkness=darkness,
@@ -215,11 +316,10 @@ class GazeAnalyzer:
         )
         if pose is not None:
             result = self._judge(result, pose, iris, neutral)
-        result.timings_ms["gaze"] = round((time.perf_counter() - started) * 1000, 3)
         return result
 
     def lids(
-        self, points: NDArray[np.float64], neutral: GazeNeutral, blink: bool, head_pitch: float = 0.0
+        self, measures: GazeMeasures, neutral: GazeNeutral, blink: bool, head_pitch: float = 0.0
     ) -> LidReading:
         """Both eyes' lids against the neutral: open, lowered (as when looking down) or closed.
 
@@ -229,13 +329,12 @@ class GazeAnalyzer:
         meet it.
         """
         cfg = self.config
-        heights = [lid_heights(points[_RIGHT_EYE]), lid_heights(points[_LEFT_EYE])]
+        eyes = measures.eyes
         # The upper lid rides on the eyeball: its move from neutral is an eye rotation.
-        pitches = [_asin_deg((upper - neutral.upper_lid) / cfg.eyeball_radius) for upper, _ in heights]
-        raises = [neutral.lower_lid - lower for _, lower in heights]
+        pitches = [_asin_deg((e.upper - neutral.upper_lid) / cfg.eyeball_radius) for e in eyes]
+        raises = [neutral.lower_lid - e.lower for e in eyes]
         head_down = min(0.0, head_pitch)
-        spans = [float(np.linalg.norm(points[e][3] - points[e][0])) for e in (_RIGHT_EYE, _LEFT_EYE)]
-        lowered = min(spans) >= cfg.min_eye_span_px and all(
+        lowered = min(e.span_px for e in eyes) >= cfg.min_eye_span_px and all(
             pitch <= -cfg.lid_down_deg / 2
             and pitch + head_down <= -cfg.lid_down_deg
             and raise_ <= cfg.max_lower_lid_raise
@@ -243,76 +342,30 @@ class GazeAnalyzer:
         )
         state = LidState.LOWERED if lowered else (LidState.CLOSED if blink else LidState.OPEN)
         return LidReading(
-            upper=round(sum(h[0] for h in heights) / 2.0, 4),
-            lower=round(sum(h[1] for h in heights) / 2.0, 4),
-            pitch_deg=round(sum(pitches) / 2.0, 2),
-            lower_raise=round(sum(raises) / 2.0, 4),
+            upper=round(sum(e.upper for e in eyes) / len(eyes), 4),
+            lower=round(sum(e.lower for e in eyes) / len(eyes), 4),
+            pitch_deg=round(sum(pitches) / len(pitches), 2),
+            lower_raise=round(sum(raises) / len(raises), 4),
             state=state,
         )
 
-    def darkness(
-        self, points: NDArray[np.float64], eye_patch: EyePatch | None, neutral: GazeNeutral
-    ) -> tuple[float | None, list[EyeSide]]:
+    def darkness(self, measures: GazeMeasures, neutral: GazeNeutral) -> tuple[float | None, list[EyeSide]]:
         """How dark the eyes are against the skin around them (mean), and the eyes that are not:
         below ``min_eye_darkness``, or below ``covered_darkness_ratio`` of the calibrated value."""
-        if eye_patch is None:
-            return None, []
         cfg = self.config
-        gray = np.frombuffer(eye_patch.pixels, np.uint8).reshape(eye_patch.height, eye_patch.width)
-        origin = np.asarray(eye_patch.origin, dtype=np.float64)
         floor = cfg.min_eye_darkness
         if neutral.eye_darkness is not None:
             floor = max(floor, cfg.covered_darkness_ratio * neutral.eye_darkness)
-        values: list[float] = []
-        covered: list[EyeSide] = []
-        for side, indices in zip(_SIDES, (_RIGHT_EYE, _LEFT_EYE), strict=True):
-            eye = points[indices]
-            if np.linalg.norm(eye[3] - eye[0]) < cfg.min_eye_span_px:
-                continue
-            value = eye_darkness(gray, (eye - origin) * eye_patch.scale)
-            if value is None:
-                continue
-            values.append(value)
-            if value < floor:
-                covered.append(side)
+        values = [e.darkness for e in measures.eyes if e.darkness is not None]
+        covered = [e.side for e in measures.eyes if e.darkness is not None and e.darkness < floor]
         return (round(sum(values) / len(values), 4) if values else None), covered
 
-    def iris(
-        self, points: NDArray[np.float64], eye_patch: EyePatch | None
-    ) -> tuple[IrisReading | None, list[EyeSide]]:
-        """Both irises from the eye-band crop (None when no eye gives a confident reading), and the
-        eyes large enough to read that show no iris at all (no dark iris against the rest)."""
-        if eye_patch is None:
-            return None, []
-        cfg = self.config
-        gray = np.frombuffer(eye_patch.pixels, np.uint8).reshape(eye_patch.height, eye_patch.width)
-        origin = np.asarray(eye_patch.origin, dtype=np.float64)
-        eyes: list[EyeIris] = []
-        unreadable: list[EyeSide] = []
-        sides: tuple[tuple[EyeSide, list[int]], ...] = (
-            ("image_left", _RIGHT_EYE),
-            ("image_right", _LEFT_EYE),
-        )
-        for side, indices in sides:
-            eye = points[indices]
-            if np.linalg.norm(eye[3] - eye[0]) < cfg.min_eye_span_px:
-                continue
-            found = locate_iris(gray, (eye - origin) * eye_patch.scale, self.iris_params)
-            if found is None or found.contrast < self.iris_params.min_contrast:
-                unreadable.append(side)
-                continue
-            if found.confidence < cfg.min_iris_confidence:
-                continue
-            center = origin + np.asarray(found.center) / eye_patch.scale
-            eyes.append(
-                EyeIris(
-                    side=side,
-                    h_ratio=round(found.h, 4),
-                    v_ratio=round(found.v, 4),
-                    confidence=found.confidence,
-                    center=(round(float(center[0]), 2), round(float(center[1]), 2)),
-                )
-            )
+    @staticmethod
+    def iris(measures: GazeMeasures) -> tuple[IrisReading | None, list[EyeSide]]:
+        """Both irises, weighted by confidence (None when no eye gives a confident reading), and the
+        eyes large enough to read that show no iris at all."""
+        eyes = [e.iris for e in measures.eyes if e.iris is not None]
+        unreadable = [e.side for e in measures.eyes if e.iris_absent]
         if not eyes:
             return None, unreadable
         weights = np.array([e.confidence for e in eyes])
@@ -371,7 +424,9 @@ class GazeAnalyzer:
             vertical = (
                 abs(gaze_pitch) >= cfg.eyes_off_pitch_deg and abs(eye_pitch) >= cfg.eyes_off_min_eye_deg
             )
-            eyes_off = sideways or vertical
+            # Head and eyes each under their limit can still add up to a gaze far off the screen.
+            total = math.hypot(gaze_yaw, gaze_pitch) >= cfg.eyes_off_total_deg
+            eyes_off = sideways or vertical or total
         # A head turned while the eyes stay on the screen (they rotate back) is not looking away;
         # without an iris reading the head alone decides.
         head_turned = (

@@ -10,16 +10,35 @@ from integrity.core.config import ConfigSection
 
 
 class CalibrationConfig(ConfigSection):
-    """The first seconds with a face establish the candidate's neutral gaze and head pose."""
+    """The first seconds with a face establish the candidate's neutral gaze and head pose; long-run
+    behaviour refines it. Angles are the raw head pose (a generic face model: a face straight at the
+    camera reads about 0 to +17 degrees of pitch) and iris positions in eye widths."""
 
     duration_s: float = Field(3.0, ge=0, description="stream time after the first face")
     min_samples: int = Field(5, ge=1)
     max_samples: int = Field(90, ge=1)
-    # Frames further from "straight at the camera" than this are not taken as neutral: a camera
-    # can sit off-centre, but a candidate turned 40 degrees is not looking at the screen.
-    max_yaw_deg: float = Field(25.0, gt=0)
-    max_pitch_deg: float = Field(25.0, gt=0)
-    max_h_offset: float = Field(0.15, gt=0, description="iris offset from the eye's middle, eye widths")
+    # Plausible screen positions: a camera may sit well off to the side (the screen is then straight
+    # ahead of a face turned toward it), but not above or below the screen by much, and a face
+    # watching a screen turns with it: the eyes stay near the middle of their openings.
+    max_yaw_deg: float = Field(45.0, gt=0)
+    min_pitch_deg: float = Field(-8.0, description="raw pitch below this: looking down (keyboard, desk)")
+    max_pitch_deg: float = Field(30.0)
+    max_h_offset: float = Field(0.12, gt=0, description="iris offset from the eye's middle, eye widths")
+    min_v: float = Field(-0.25, description="iris above the corner line by more than this: looking up")
+    max_v: float = Field(0.0, description="iris lower than this: looking down")
+    # A neutral needs a steady gaze: samples straying further than these from their median (90th
+    # percentile) are a candidate looking around; the calibration then waits for a steadier stretch.
+    max_spread_deg: float = Field(6.0, gt=0)
+    max_h_spread: float = Field(0.05, gt=0)
+    # Refinement: where the candidate's gaze dwells most over the long run is the screen.
+    refine_every_s: float = Field(20.0, gt=0, description="stream time between refinement checks")
+    refine_min_s: float = Field(30.0, gt=0, description="attentive seconds the check needs")
+    refine_window_s: float = Field(180.0, gt=0, description="the most recent attentive seconds it looks at")
+    refine_radius_deg: float = Field(6.0, gt=0, description="gazes this close dwell at one place")
+    refine_min_share: float = Field(0.5, gt=0, le=1, description="share of attentive time at that place")
+    refine_min_shift_deg: float = Field(5.0, ge=0, description="smaller differences leave the neutral")
+    max_refine_deg: float = Field(30.0, ge=0, description="the most a refinement moves from the calibration")
+    eyeball_radius: float = Field(0.4, gt=0, description="as configs/gaze.yaml: iris offset to eye rotation")
 
 
 class WhisperConfig(ConfigSection):
@@ -42,6 +61,10 @@ class ReadingConfig(ConfigSection):
     sweep_min_r2: float = Field(0.6, ge=0, le=1, description="how steadily the sweep drifts (R^2 of a line)")
     sweep_return_ratio: float = Field(0.4, ge=0, description="sweep at least this share of the jump")
     min_coverage: float = Field(0.6, ge=0, le=1, description="share of the window's frames with an iris")
+    # Reading the question on the screen is what candidates do: only sweeps outside the screen area
+    # (their mean gaze this far aside, or below it, from the calibrated neutral) count.
+    screen_half_width_deg: float = Field(20.0, gt=0)
+    screen_half_height_deg: float = Field(15.0, gt=0)
 
 
 class LookingDownConfig(ConfigSection):
@@ -51,6 +74,11 @@ class LookingDownConfig(ConfigSection):
         0.4, gt=0, description="blinks close and reopen within ~0.1-0.4 s: shorter lowerings stay unknown"
     )
     max_gap_s: float = Field(1.0, gt=0, description="frames further apart break a lowered run")
+    max_closed_s: float = Field(
+        1.0,
+        gt=0,
+        description="eyes closed longer than a blink are not on the screen: EYES_OFF_SCREEN 'closed'",
+    )
 
 
 class GlanceConfig(ConfigSection):
@@ -71,6 +99,11 @@ class StressConfig(ConfigSection):
     window_s: float = Field(30.0, gt=0)
     min_window_observed_s: float = Field(15.0, gt=0)
     max_frame_gap_s: float = Field(0.5, gt=0, description="longer gaps are not observed time")
+    # Head jitter on smoothed pose: medians over bin_s, motion between consecutive bins less a
+    # deadband for landmark noise, so the figure does not grow with the frame rate.
+    bin_s: float = Field(0.5, gt=0)
+    min_bin_frames: int = Field(2, ge=1)
+    deadband_deg: float = Field(3.0, ge=0)
     max_blink_s: float = Field(0.5, gt=0, description="longer closures are not blinks")
     blink_ratio: float = Field(2.0, ge=1)
     blink_min_increase_per_min: float = Field(6.0, ge=0)

@@ -24,6 +24,7 @@ class Sample(BaseModel):
     yaw: float  # raw head angles, degrees
     pitch: float
     gx: float | None = None  # iris-based gaze yaw relative to neutral, degrees (None: no iris)
+    gy: float | None = None  # ...and gaze pitch (positive: up)
     mar: float | None = None  # mouth aspect ratio (None: mouth too small to read)
 
 
@@ -124,16 +125,18 @@ def _drift(times: Sequence[float], values: Sequence[float]) -> tuple[float, floa
 
 
 def reading(window: Sequence[Sample], cfg: ReadingConfig) -> Observation:
-    """Repeated steady horizontal sweeps, each ended by a quick jump back: eyes reading lines."""
-    points = [(s.t, s.gx) for s in window if s.gx is not None]
+    """Repeated steady horizontal sweeps, each ended by a quick jump back: eyes reading lines,
+    outside the screen area (reading the question on the screen is what candidates do)."""
+    points = [(s.t, s.gx, s.gy) for s in window if s.gx is not None]
     coverage = len(points) / len(window) if window else 0.0
     if len(points) < 6 or coverage < cfg.min_coverage:
         return Observation(
             value=None, evidence={"iris_coverage": round(coverage, 2), "min_coverage": cfg.min_coverage}
         )
-    times = [t for t, _ in points]
-    gaze = _median3([g for _, g in points])
+    times = [t for t, _, _ in points]
+    gaze = _median3([g for _, g, _ in points])
     lines: list[tuple[int, float, float]] = []  # (jump sign, sweep, jump)
+    on_screen = 0
     start = 0
     for i in range(1, len(points)):
         jump = gaze[i] - gaze[i - 1]
@@ -152,7 +155,13 @@ def reading(window: Sequence[Sample], cfg: ReadingConfig) -> Observation:
             and abs(sweep) >= cfg.sweep_min_deg
             and abs(sweep) >= cfg.sweep_return_ratio * abs(jump)
         ):
-            lines.append((1 if jump > 0 else -1, sweep, jump))
+            pitches = [p for _, _, p in points[i - len(sweep_t) : i] if p is not None]
+            aside = abs(statistics.fmean(sweep_g)) >= cfg.screen_half_width_deg
+            below = bool(pitches) and statistics.fmean(pitches) <= -cfg.screen_half_height_deg
+            if aside or below:
+                lines.append((1 if jump > 0 else -1, sweep, jump))
+            else:
+                on_screen += 1
     forward = sum(1 for sign, _, _ in lines if sign > 0)
     backward = len(lines) - forward
     count = max(forward, backward)
@@ -163,6 +172,8 @@ def reading(window: Sequence[Sample], cfg: ReadingConfig) -> Observation:
         "threshold_lines": cfg.min_lines,
         "threshold_jump_deg": cfg.jump_min_deg,
         "threshold_sweep_deg": cfg.sweep_min_deg,
+        "lines_on_screen": on_screen,
+        "screen_half_width_deg": cfg.screen_half_width_deg,
     }
     if lines:
         chosen = [line for line in lines if (line[0] > 0) == (forward >= backward)]

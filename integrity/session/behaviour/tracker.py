@@ -11,12 +11,13 @@ evidence. The state is plain pydantic, so the session store can keep it in memor
 from __future__ import annotations
 
 import math
+import statistics
 
 from pydantic import BaseModel, Field
 
 from integrity.core.enums import EventType, GazeDirection, LidState
 from integrity.core.results import GazeAnalysis, GazeNeutral
-from integrity.session.behaviour.calibration import Calibration
+from integrity.session.behaviour.calibration import Calibration, CalibrationQuality
 from integrity.session.behaviour.config import BehaviourConfig
 from integrity.session.behaviour.detectors import (
     Glance,
@@ -52,6 +53,10 @@ class BehaviourState(BaseModel):
     baseline: Tally = Field(default_factory=Tally)
     baseline_done: bool = False
     recent: list[Tally] = Field(default_factory=list)  # 1 s tallies of the rolling window
+    pose_bin: list[tuple[float, float]] = Field(default_factory=list)  # (yaw, pitch) of the current bin
+    pose_bin_index: int | None = None
+    last_bin: tuple[float, float] | None = None  # median pose of the previous complete bin
+    last_bin_index: int | None = None
 
 
 class BehaviourSnapshot(BaseModel):
@@ -63,6 +68,11 @@ class BehaviourSnapshot(BaseModel):
     baseline_blink_rate_per_min: float | None = None
     head_jitter_deg_s: float | None = None
     baseline_head_jitter_deg_s: float | None = None
+    calibration_quality: CalibrationQuality | None = None
+    too_small: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description="parts of the face too small to analyse this frame (eyes, mouth): width and minimum, px",
+    )
 
 
 class BehaviourTracker:
@@ -90,7 +100,6 @@ class BehaviourTracker:
             state.first_face_at = ts
         state.calibration.add(gaze, ts, cfg.calibration)
         judged = self._lids(state, gaze, ts)
-        previous = state.samples[-1] if state.samples else None
         sample = Sample(
             t=ts,
             yaw=gaze.head_pose.yaw,
@@ -100,13 +109,18 @@ class BehaviourTracker:
                 if gaze.angles is not None and gaze.iris is not None and gaze.lids_open
                 else None
             ),
+            gy=(
+                gaze.angles.gaze_pitch
+                if gaze.angles is not None and gaze.iris is not None and gaze.lids_open
+                else None
+            ),
             mar=(
                 gaze.mouth_aspect_ratio
                 if (gaze.mouth_width_px or 0.0) >= cfg.whispering.min_mouth_width_px
                 else None
             ),
         )
-        self._tally(state, previous, sample, gaze.blink)
+        self._tally(state, sample, gaze.blink)
         state.samples = [s for s in state.samples if ts - s.t <= self._keep_s][-(MAX_SAMPLES - 1) :]
         state.samples.append(sample)
 
@@ -115,7 +129,7 @@ class BehaviourTracker:
         window = _window(state)
         state.glances = [g for g in state.glances if ts - g.end <= cfg.glances.window_s]
         observations = {
-            EventType.EYES_OFF_SCREEN: self._eyes_off(judged, state),
+            EventType.EYES_OFF_SCREEN: self._eyes_off(judged, state, ts),
             EventType.LOOKING_AWAY: self._looking_away(gaze),
             EventType.WHISPERING: whispering(whisper_window, cfg.whispering),
             EventType.READING_PATTERN: either(
@@ -125,7 +139,7 @@ class BehaviourTracker:
                 window, state.baseline if state.baseline_done else None, cfg.stress
             ),
         }
-        return observations, self.snapshot(state), judged
+        return observations, self.snapshot(state, gaze), judged
 
     @property
     def _keep_s(self) -> float:
@@ -173,18 +187,38 @@ class BehaviourTracker:
         state.down_held = False
 
     # -- blinks and head motion ---------------------------------------------------------------------
-    def _tally(self, state: BehaviourState, previous: Sample | None, sample: Sample, closed: bool) -> None:
+    def _tally(self, state: BehaviourState, sample: Sample, closed: bool) -> None:
+        """Blinks per frame; head motion between the medians of consecutive ``bin_s`` bins less a
+        noise deadband (per-frame differences would grow with the frame rate and landmark noise)."""
         cfg = self.config.stress
         step = Tally(start=math.floor(sample.t))
-        if previous is not None and 0 < sample.t - previous.t <= cfg.max_frame_gap_s:
-            step.observed_s = sample.t - previous.t
-            step.motion_deg = math.hypot(sample.yaw - previous.yaw, sample.pitch - previous.pitch)
         if closed and state.closed_since is None:
             state.closed_since = sample.t
         elif not closed and state.closed_since is not None:
             if sample.t - state.closed_since <= cfg.max_blink_s:
                 step.blinks = 1
             state.closed_since = None
+        index = math.floor(sample.t / cfg.bin_s)
+        if state.pose_bin and index != state.pose_bin_index:
+            assert state.pose_bin_index is not None
+            pose: tuple[float, float] | None = None
+            if len(state.pose_bin) >= cfg.min_bin_frames:
+                pose = (
+                    statistics.median(p[0] for p in state.pose_bin),
+                    statistics.median(p[1] for p in state.pose_bin),
+                )
+            if (
+                pose is not None
+                and state.last_bin is not None
+                and state.last_bin_index == state.pose_bin_index - 1
+            ):
+                moved = math.hypot(pose[0] - state.last_bin[0], pose[1] - state.last_bin[1])
+                step.observed_s = cfg.bin_s
+                step.motion_deg = max(0.0, moved - cfg.deadband_deg)
+            state.last_bin, state.last_bin_index = pose, state.pose_bin_index
+            state.pose_bin = []
+        state.pose_bin.append((sample.yaw, sample.pitch))
+        state.pose_bin_index = index
 
         assert state.first_face_at is not None
         if not state.baseline_done:
@@ -200,10 +234,28 @@ class BehaviourTracker:
         state.recent = [t for t in state.recent if sample.t - t.start < cfg.window_s]
 
     # -- per-frame conditions from the gaze deployment ----------------------------------------------
-    @staticmethod
-    def _eyes_off(gaze: GazeAnalysis, state: BehaviourState) -> Observation:
+    def _eyes_off(self, gaze: GazeAnalysis, state: BehaviourState, ts: float) -> Observation:
         angles, iris, lids = gaze.angles, gaze.iris, gaze.lids
         neutral = gaze.neutral or GazeNeutral()
+        closed_for = None if state.closed_since is None else ts - state.closed_since
+        max_closed = self.config.looking_down.max_closed_s
+        closed = gaze.blink and not gaze.unreadable_eyes and not state.down_held
+        if closed and closed_for is not None and closed_for > max_closed:
+            # Closed longer than any blink: not on the screen, and no longer "unknown". (Covered
+            # eyes, which the landmarks may also close, stay unknown.)
+            return Observation(
+                value=True,
+                kind="closed",
+                since=state.closed_since,
+                evidence={
+                    "direction": "closed",
+                    "closed_s": round(closed_for, 2),
+                    "max_blink_s": max_closed,
+                    "eye_aspect_ratio": gaze.eye_aspect_ratio,
+                    "neutral_eye_aspect_ratio": neutral.eye_aspect_ratio,
+                    "calibration": neutral.source,
+                },
+            )
         if lids is not None and lids.state is LidState.LOWERED and angles is not None:
             if gaze.eyes_off_screen is None:
                 reason = f"lids lowered {gaze.lowered_s or 0.0:.2f} s: a blink or the start of a look down"
@@ -230,7 +282,10 @@ class BehaviourTracker:
                 },
             )
         if gaze.eyes_off_screen is None or angles is None or iris is None:
-            if gaze.unreadable_eyes:
+            small = _too_small(gaze, self.config).get("eyes")
+            if small is not None:
+                reason = f"eyes too small to read: {small['px']:.1f} px wide, needs {small['min_px']:.0f} px"
+            elif gaze.unreadable_eyes:
                 reason = "no iris visible in an open eye (covered?)"
             elif gaze.blink:
                 reason = "eyes closed"
@@ -276,9 +331,14 @@ class BehaviourTracker:
             },
         )
 
-    def snapshot(self, state: BehaviourState) -> BehaviourSnapshot:
+    def snapshot(self, state: BehaviourState, gaze: GazeAnalysis | None = None) -> BehaviourSnapshot:
         neutral = self.neutral(state)
-        snapshot = BehaviourSnapshot(neutral=neutral, calibration=neutral.source)
+        snapshot = BehaviourSnapshot(
+            neutral=neutral,
+            calibration=neutral.source,
+            calibration_quality=state.calibration.quality,
+            too_small={} if gaze is None else _too_small(gaze, self.config),
+        )
         if state.baseline_done:
             window = _window(state)
             snapshot.baseline_blink_rate_per_min = round(state.baseline.blink_rate, 2)
@@ -298,3 +358,15 @@ def _window(state: BehaviourState) -> Tally:
     for tally in state.recent:
         window.add(tally)
     return window
+
+
+def _too_small(gaze: GazeAnalysis, config: BehaviourConfig) -> dict[str, dict[str, float]]:
+    """Parts of the face below the size their analysis needs: reported, never silently unknown."""
+    out: dict[str, dict[str, float]] = {}
+    min_eye = gaze.limits.get("min_eye_span_px")
+    if gaze.eye_span_px is not None and min_eye is not None and gaze.eye_span_px < min_eye:
+        out["eyes"] = {"px": gaze.eye_span_px, "min_px": min_eye}
+    min_mouth = config.whispering.min_mouth_width_px
+    if gaze.mouth_width_px is not None and gaze.mouth_width_px < min_mouth:
+        out["mouth"] = {"px": gaze.mouth_width_px, "min_px": min_mouth}
+    return out

@@ -41,7 +41,9 @@ def test_turned_and_blinking_frames_are_not_taken_as_neutral(run_sequence: Runne
     sequence += [(t, Pose(eye_open=0.1)) for t in timeline(0.5, 10, start=2.0)]  # eyes closed
     sequence += [(t, Pose()) for t in timeline(4.0, 10, start=2.5)]
     run = run_sequence(sequence)
-    assert run.state.calibration.rejected == 25
+    quality = run.state.calibration.quality
+    # Turned frames are within a plausible camera placement, but the stretch wanders: dropped.
+    assert quality.rejected == {"eyes_closed_or_lowered": 5} and quality.restarts >= 1
     neutral = run.snapshots[-1].neutral
     assert neutral.source == "calibrated"
     assert abs(neutral.yaw) < 5 and neutral.eye_aspect_ratio > 0.25

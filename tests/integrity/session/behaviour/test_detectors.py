@@ -16,29 +16,39 @@ CALIBRATE = [(t, Pose()) for t in timeline(3.5, 15)]
 
 
 def reading_lines(
-    lines: int, start: float, fps: float = 15.0, sweep_s: float = 1.5
+    lines: int, start: float, fps: float = 15.0, sweep_s: float = 1.5, yaw_px: float = 0.0
 ) -> list[tuple[float, Pose]]:
     """Each line: the iris drifts from h 0.58 to 0.42 (toward image-left), then jumps back."""
     out = []
     t = start
     for _ in range(lines):
         for i in range(round(sweep_s * fps)):
-            out.append((t, Pose(h=0.58 - 0.16 * i / (sweep_s * fps))))
+            out.append((t, Pose(h=0.58 - 0.16 * i / (sweep_s * fps), yaw_px=yaw_px)))
             t += 1 / fps
-    out.append((t, Pose(h=0.58)))
+    out.append((t, Pose(h=0.58, yaw_px=yaw_px)))
     return out
 
 
+NOTES_ASIDE_PX = 14.0  # the head turned ~23 degrees toward notes beside the screen
+
+
 # -- READING_PATTERN ---------------------------------------------------------------------------------
-def test_reading_sweeps_raise_reading_pattern(run_sequence: Runner) -> None:
-    run = run_sequence(CALIBRATE + reading_lines(4, start=3.5))
+def test_reading_notes_beside_the_screen_raises_reading_pattern(run_sequence: Runner) -> None:
+    run = run_sequence(CALIBRATE + reading_lines(4, start=3.5, yaw_px=NOTES_ASIDE_PX))
     fired = run.fired(EventType.READING_PATTERN)
     assert len(fired) == 1
     evidence = fired[0].evidence
     assert evidence["lines"] >= evidence["threshold_lines"] == 3
     assert evidence["sweep_toward"] == "image-left"
     assert evidence["mean_jump_deg"] >= evidence["threshold_jump_deg"]
+
+
+def test_reading_the_question_on_the_screen_is_not_reading_pattern(run_sequence: Runner) -> None:
+    run = run_sequence(CALIBRATE + reading_lines(6, start=3.5))
+    assert run.fired(EventType.READING_PATTERN) == []
     assert run.fired(EventType.EYES_OFF_SCREEN) == []  # the sweeps stay on the screen
+    last = run.observations[-2][EventType.READING_PATTERN]
+    assert last.value is False and last.evidence["lines_on_screen"] >= 3
 
 
 def test_one_glance_aside_and_back_is_not_reading(run_sequence: Runner) -> None:
