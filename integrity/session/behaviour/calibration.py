@@ -274,11 +274,11 @@ def _unusable(gaze: GazeAnalysis, cfg: CalibrationConfig) -> str | None:
 
 
 def _deviation(values: Sequence[float]) -> float:
-    """How far the samples stray from their median: the 90th percentile of the distances. A
-    minority of turned frames counts (a median absolute deviation would ignore up to half)."""
+    """How far the samples stray from their median: the 75th percentile of the distances (a
+    median absolute deviation would let up to half of them wander off)."""
     middle = statistics.median(values)
     distances = sorted(abs(v - middle) for v in values)
-    return distances[min(len(distances) - 1, math.ceil(0.9 * len(distances)) - 1)]
+    return distances[min(len(distances) - 1, math.ceil(0.75 * len(distances)) - 1)]
 
 
 def _spread(samples: Sequence[CalibrationSample]) -> tuple[float, float, float | None]:

@@ -20,16 +20,16 @@ class CalibrationConfig(ConfigSection):
     # Plausible screen positions: a camera may sit well off to the side (the screen is then straight
     # ahead of a face turned toward it), but not above or below the screen by much, and a face
     # watching a screen turns with it: the eyes stay near the middle of their openings.
-    max_yaw_deg: float = Field(45.0, gt=0)
+    max_yaw_deg: float = Field(40.0, gt=0)
     min_pitch_deg: float = Field(-8.0, description="raw pitch below this: looking down (keyboard, desk)")
     max_pitch_deg: float = Field(30.0)
     max_h_offset: float = Field(0.12, gt=0, description="iris offset from the eye's middle, eye widths")
     min_v: float = Field(-0.25, description="iris above the corner line by more than this: looking up")
     max_v: float = Field(0.0, description="iris lower than this: looking down")
-    # A neutral needs a steady gaze: samples straying further than these from their median (90th
+    # A neutral needs a steady gaze: samples straying further than these from their median (75th
     # percentile) are a candidate looking around; the calibration then waits for a steadier stretch.
-    max_spread_deg: float = Field(6.0, gt=0)
-    max_h_spread: float = Field(0.05, gt=0)
+    max_spread_deg: float = Field(8.0, gt=0)
+    max_h_spread: float = Field(0.08, gt=0)
     # Refinement: where the candidate's gaze dwells most over the long run is the screen.
     refine_every_s: float = Field(20.0, gt=0, description="stream time between refinement checks")
     refine_min_s: float = Field(30.0, gt=0, description="attentive seconds the check needs")

@@ -37,15 +37,26 @@ def test_looking_away_after_calibration_is_judged_against_it(run_sequence: Runne
 
 
 def test_turned_and_blinking_frames_are_not_taken_as_neutral(run_sequence: Runner) -> None:
-    sequence = [(t, Pose(yaw_px=-40)) for t in timeline(2.0, 10)]  # turned ~45 degrees at the start
+    sequence = [(t, Pose(yaw_px=-60)) for t in timeline(2.0, 10)]  # turned ~50 degrees at the start
     sequence += [(t, Pose(eye_open=0.1)) for t in timeline(0.5, 10, start=2.0)]  # eyes closed
     sequence += [(t, Pose()) for t in timeline(4.0, 10, start=2.5)]
     run = run_sequence(sequence)
     quality = run.state.calibration.quality
-    # Turned frames are within a plausible camera placement, but the stretch wanders: dropped.
-    assert quality.rejected == {"eyes_closed_or_lowered": 5} and quality.restarts >= 1
+    assert quality.rejected == {"head_turned": 20, "eyes_closed_or_lowered": 5}
     neutral = run.snapshots[-1].neutral
     assert neutral.source == "calibrated"
     assert abs(neutral.yaw) < 5 and neutral.eye_aspect_ratio > 0.25
     # The turned start is judged against the generic default and reads as looking away.
     assert run.gazes[0].head_turned is True
+
+
+def test_a_wandering_start_waits_for_a_steady_stretch(run_sequence: Runner) -> None:
+    """Turned 30 degrees for 2 s (a plausible camera placement, but not where the face then stays),
+    then frontal: the stretch is not steady, so the calibration waits and takes the frontal one."""
+    sequence = [(t, Pose(yaw_px=20)) for t in timeline(2.0, 10)]
+    sequence += [(t, Pose()) for t in timeline(5.0, 10, start=2.0)]
+    run = run_sequence(sequence)
+    quality = run.state.calibration.quality
+    assert quality.restarts >= 1 and quality.rejected == {}
+    neutral = run.snapshots[-1].neutral
+    assert neutral.source == "calibrated" and abs(neutral.yaw) < 5
