@@ -3,24 +3,44 @@
 This is where "honest about what it knows" is decided: a condition the frame cannot judge (the
 object model is missing, face-like candidates the face stage could not confirm) is observed as
 unknown, which neither raises nor clears an event.
+
+Static background (integrity/session/background.py: a photo on the wall, a bookshelf), once learned,
+is taken out of the counts before the conditions are judged; the evidence lists what was.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from integrity.core.enums import OBJECT_EVENTS, PERSON_LABEL, EventType, GazeDirection
-from integrity.core.results import GazeAnalysis
+from integrity.core.results import Box, GazeAnalysis
+from integrity.session.background import BackgroundLearner, BackgroundState, Suppressed
 from integrity.session.observation import Observation
 from integrity.session.state import FrameFacts
 
 
-def persons_seen(facts: FrameFacts) -> int | None:
-    """People the object model counted (None when it did not look)."""
+def persons_seen(facts: FrameFacts, background: Sequence[Box] = ()) -> int | None:
+    """People the object model counted (None when it did not look), less one person box around each
+    face in ``background`` (a photo's person is the photo's face, learned as static background)."""
     if not facts.objects.status.available:
         return None
-    return sum(1 for o in facts.objects.objects if o.label == PERSON_LABEL)
+    persons = [o.box for o in facts.objects.objects if o.label == PERSON_LABEL]
+    for face in background:
+        around = next((p for p in persons if face.overlap(p) >= 0.5), None)
+        if around is not None:
+            persons.remove(around)
+    return len(persons)
 
 
-def face_observations(facts: FrameFacts) -> dict[EventType, Observation]:
+def learn_background(
+    learner: BackgroundLearner, state: BackgroundState, facts: FrameFacts, ts: float
+) -> Suppressed:
+    """Feed one frame's extra faces and objects to the background learner; what it suppresses."""
+    objects = facts.objects.objects if facts.objects.status.available else None
+    return learner.update(state, ts, facts.extra_face_boxes(), objects, facts.candidate_boxes())
+
+
+def face_observations(facts: FrameFacts, static: Suppressed | None = None) -> dict[EventType, Observation]:
     """MULTIPLE_FACES and NO_FACE for this frame.
 
     Only verified faces count. Unverified candidates (face-like, but not confirmed by enough checks:
@@ -32,9 +52,16 @@ def face_observations(facts: FrameFacts) -> dict[EventType, Observation]:
     person box is weaker evidence than a face. Persistence is the debounce's job (1.5 s for
     MULTIPLE_FACES, configs/risk_engine.yaml).
     """
-    count, unverified = facts.faces, facts.unverified
+    suppressed = static.faces if static is not None else []
+    doubtful = static.candidates if static is not None else []
+    count = max(0, facts.faces - len(suppressed))
+    unverified = max(0, facts.unverified - len(doubtful))
     evidence: dict[str, object] = {"faces": count, "unverified_candidates": unverified}
-    persons = persons_seen(facts)
+    if suppressed or doubtful:
+        evidence["faces_detected"] = facts.faces
+        evidence["unverified_detected"] = facts.unverified
+        evidence["static_background"] = [hit.evidence() for hit in suppressed + doubtful]
+    persons = persons_seen(facts, [hit.box for hit in suppressed + doubtful])
     if persons is not None:
         evidence["persons"] = persons
 
@@ -47,15 +74,25 @@ def face_observations(facts: FrameFacts) -> dict[EventType, Observation]:
     }
 
 
-def object_observations(facts: FrameFacts) -> dict[EventType, Observation]:
+def object_observations(facts: FrameFacts, static: Suppressed | None = None) -> dict[EventType, Observation]:
     """Object events: unknown while the object model is unavailable, never "no phone"."""
     if not facts.objects.status.available:
         return {}
     observations: dict[EventType, Observation] = {}
     for event_type in OBJECT_EVENTS:
-        hits = [o for o in facts.objects.objects if o.event is event_type]
+        suppressed = static.objects if static is not None else {}
+        hits = [
+            o for i, o in enumerate(facts.objects.objects) if o.event is event_type and i not in suppressed
+        ]
         best = max(hits, key=lambda o: o.confidence, default=None)
         evidence: dict[str, object] = {"objects": len(hits)}
+        background = [
+            hit.evidence()
+            for i, hit in sorted(suppressed.items())
+            if facts.objects.objects[i].event is event_type
+        ]
+        if background:
+            evidence["static_background"] = background
         if best is not None:
             evidence |= {
                 "label": best.label,
@@ -66,8 +103,9 @@ def object_observations(facts: FrameFacts) -> dict[EventType, Observation]:
     return observations
 
 
-def frame_observations(facts: FrameFacts) -> dict[EventType, Observation]:
-    return {**face_observations(facts), **object_observations(facts)}
+def frame_observations(facts: FrameFacts, static: Suppressed | None = None) -> dict[EventType, Observation]:
+    """All face and object conditions of the frame; ``static``: its detections learned as background."""
+    return {**face_observations(facts, static), **object_observations(facts, static)}
 
 
 PHONE_EVENTS = (EventType.PHONE_DETECTED, EventType.PHONE_PARTIAL_DETECTED)

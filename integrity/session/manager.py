@@ -18,8 +18,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from integrity.core.errors import EventNotFound, SessionEnded, SessionExpired, SessionNotFound
+from integrity.session.background import BackgroundLearner
 from integrity.session.behaviour.tracker import BehaviourTracker
-from integrity.session.conditions import frame_observations, with_gaze
+from integrity.session.conditions import frame_observations, learn_background, with_gaze
 from integrity.session.record import (
     RecordStatus,
     Review,
@@ -63,6 +64,7 @@ class SessionManager:
         self.config = config
         self.engine = RiskEngine(config)
         self.behaviour = BehaviourTracker(config.behaviour)
+        self.background = BackgroundLearner(config.background)
         self.expire_seconds = expire_seconds
         self.clock = clock
         # One update at a time per session: with Redis, a load-modify-save spans awaits, and two
@@ -176,14 +178,17 @@ class SessionManager:
 
     async def _record(self, session_id: str, facts: FrameFacts) -> FrameOutcome:
         state = await self._active(session_id)
-        if facts.received_at is not None:  # planned: the plan's receipt time and the client's stamp
+        # Planned, or stamped by the ingress at receipt (one session call per frame): the server's
+        # receipt time and the client's stamp, under the same clock rules either way.
+        if facts.received_at is not None:
             ts = self._session_time(state, facts.client_timestamp, facts.received_at, count=True)
         else:  # called directly: the timestamp is the client's, received now
             ts = self._session_time(state, facts.timestamp, self.clock(), count=True)
         facts = facts.model_copy(update={"timestamp": ts})
         if state.clock_origin is None:
             state.clock_origin = ts
-        observations = frame_observations(facts)
+        static = learn_background(self.background, state.background, facts, ts)  # photos, bookshelves
+        observations = frame_observations(facts, static)
         gaze = facts.gaze if facts.faces > 0 else None
         behaviour, snapshot, judged = self.behaviour.update(state.behaviour, gaze, ts)
         observations = with_gaze(observations | behaviour, judged)
@@ -211,6 +216,7 @@ class SessionManager:
             gaze=judged if facts.faces > 0 else facts.gaze,
             coverage=self._coverage(state),
             clock=state.clock.model_copy(),
+            neutral=self.behaviour.neutral(state.behaviour),
         )
 
     @staticmethod
@@ -252,6 +258,7 @@ class SessionManager:
             coverage=self._coverage(state),
             verdict_basis=self.engine.basis(state.risk, ts),
             clock=state.clock.model_copy(),
+            static_background=[t for t in state.background.tracks if t.static_since is not None],
         )
         await self._keep_record(state, "ended", now)
         await self.store.remove(session_id, GoneReason.ENDED)

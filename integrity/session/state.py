@@ -8,7 +8,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from integrity.core.enums import Verdict
-from integrity.core.results import FaceAnalysis, GazeAnalysis, GazeNeutral, ObjectAnalysis
+from integrity.core.results import Box, FaceAnalysis, GazeAnalysis, GazeNeutral, ObjectAnalysis
+from integrity.session.background import BackgroundState, BackgroundTrack
 from integrity.session.behaviour.tracker import BehaviourSnapshot, BehaviourState
 from integrity.session.record import Review, RiskSeries
 from integrity.session.risk.engine import Coverage, EventRecord, RiskState, VerdictBasis
@@ -53,6 +54,9 @@ class SessionState(BaseModel):
     risk_series: RiskSeries = Field(default_factory=RiskSeries)  # risk over stream time, for the record
     reviews: dict[str, Review] = Field(default_factory=dict)  # event id -> decision, while still open
     clock: ClockState = Field(default_factory=ClockState)
+    background: BackgroundState = Field(
+        default_factory=BackgroundState, description="static background faces and objects learned so far"
+    )
 
 
 class FramePlan(BaseModel):
@@ -68,13 +72,42 @@ class FrameFacts(BaseModel):
     """The part of a frame's analysis the risk engine needs (no landmarks or pixels)."""
 
     timestamp: float  # the plan's session time (or, called directly, the client's timestamp)
-    received_at: float | None = None  # server receipt time from the plan: then timestamp is the plan's
+    # Server receipt time (the plan's, or stamped by the ingress when it skipped the plan): when set,
+    # the session books the frame from it and client_timestamp by its clock rules, not from timestamp.
+    received_at: float | None = None
     client_timestamp: float | None = None
     faces: int
     unverified: int = 0  # face-like candidates not counted (failed or beyond the checks)
+    face_boxes: list[Box] = Field(
+        default_factory=list,
+        description="the verified faces' boxes (as many as `faces`; empty: not placed, e.g. old callers)",
+    )
+    primary_face: int | None = Field(None, description="index in face_boxes of the candidate's face")
+    unverified_boxes: list[Box] = Field(
+        default_factory=list, description="the unverified candidates' boxes (as many as `unverified`)"
+    )
     gaze: GazeAnalysis | None = None
     objects: ObjectAnalysis
     unavailable: dict[str, str] = Field(default_factory=dict)
+
+    def extra_face_boxes(self) -> list[Box] | None:
+        """The boxes of the faces other than the candidate's (the primary, else the largest); None when
+        the faces were not placed (no boxes, or not one per face): they cannot be learned as background."""
+        if len(self.face_boxes) != self.faces:
+            return None
+        if not self.face_boxes:
+            return []
+        primary = self.primary_face
+        if primary is None or not 0 <= primary < len(self.face_boxes):
+            primary = max(
+                range(len(self.face_boxes)),
+                key=lambda i: self.face_boxes[i].width * self.face_boxes[i].height,
+            )
+        return [b for i, b in enumerate(self.face_boxes) if i != primary]
+
+    def candidate_boxes(self) -> list[Box] | None:
+        """The unverified candidates' boxes; None when not placed (not one per candidate)."""
+        return self.unverified_boxes if len(self.unverified_boxes) == self.unverified else None
 
     @classmethod
     def of(
@@ -93,6 +126,9 @@ class FrameFacts(BaseModel):
             client_timestamp=client_timestamp,
             faces=face.count,
             unverified=len(face.unverified),
+            face_boxes=[f.box for f in face.faces],
+            primary_face=face.primary,
+            unverified_boxes=list(face.unverified),
             gaze=gaze,
             objects=objects,
             unavailable=unavailable or {},
@@ -116,6 +152,11 @@ class FrameOutcome(BaseModel):
         default_factory=dict, description="per condition: seconds observed, unknown, without frames so far"
     )
     clock: ClockState | None = None
+    neutral: GazeNeutral | None = Field(
+        None,
+        description="the candidate's calibration after this frame: the neutral for the session's next "
+        "frame, so the ingress needs no second session call per frame",
+    )
 
 
 class SessionSummary(BaseModel):
@@ -139,6 +180,9 @@ class SessionSummary(BaseModel):
     )
     verdict_basis: VerdictBasis | None = None
     clock: ClockState | None = Field(None, description="client timestamp anomalies and gaps")
+    static_background: list[BackgroundTrack] = Field(
+        default_factory=list, description="faces and objects learned as static background (not counted)"
+    )
 
 
 class EndOutcome(BaseModel):

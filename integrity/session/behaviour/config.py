@@ -23,7 +23,7 @@ class CalibrationConfig(ConfigSection):
     max_yaw_deg: float = Field(40.0, gt=0)
     min_pitch_deg: float = Field(-8.0, description="raw pitch below this: looking down (keyboard, desk)")
     max_pitch_deg: float = Field(30.0)
-    max_h_offset: float = Field(0.12, gt=0, description="iris offset from the eye's middle, eye widths")
+    max_h_offset: float = Field(0.15, gt=0, description="iris offset from the eye's middle, eye widths")
     min_v: float = Field(-0.25, description="iris above the corner line by more than this: looking up")
     max_v: float = Field(0.0, description="iris lower than this: looking down")
     # A neutral needs a steady gaze: samples straying further than these from their median (75th

@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 from integrity.core.config import ConfigSection, read_mapping
 from integrity.core.enums import EventType, Severity
 from integrity.core.paths import RISK_CONFIG
+from integrity.session.background import BackgroundConfig
 from integrity.session.behaviour.config import BehaviourConfig
 
 
@@ -79,6 +80,15 @@ class EventRule(ConfigSection):
         default_factory=dict,
         description="min_duration_s for observations of one kind (EYES_OFF_SCREEN's down: a look down)",
     )
+    ongoing_risk_per_min: float = Field(
+        0.0,
+        ge=0,
+        description="risk added per minute while the event's episode goes on (observed positive frame "
+        "to frame, never across unknown or gap spans); 0: the event's risk_increase is all",
+    )
+    ongoing_after_s: float = Field(
+        30.0, ge=0, description="...once the episode has lasted this long (a brief one costs its event only)"
+    )
 
     def min_duration(self, kind: str | None) -> float:
         return self.min_duration_by_kind.get(kind or "", self.min_duration_s)
@@ -93,6 +103,7 @@ class RiskConfig(ConfigSection):
         default_factory=dict, description="conditions of one cause share one episode and one event"
     )
     clock: ClockConfig = ClockConfig()
+    background: BackgroundConfig = BackgroundConfig()
 
     @classmethod
     def from_mapping(cls, raw: dict[str, Any]) -> RiskConfig:
@@ -113,6 +124,7 @@ class RiskConfig(ConfigSection):
             behaviour=BehaviourConfig.model_validate(raw.get("behaviour", {})),
             causes={k: [EventType(e) for e in v] for k, v in (raw.get("causes") or {}).items()},
             clock=ClockConfig.model_validate(raw.get("clock", {})),
+            background=BackgroundConfig.model_validate(raw.get("background", {})),
         )
 
     @classmethod

@@ -16,6 +16,11 @@ of one cause (``causes`` in the config: a glance is both EYES_OFF_SCREEN and LOO
 flickers between phone and partial phone) share one episode: the first to fire opens it, the others
 extend it (a more severe one upgrades the event in place, adding only the difference in risk).
 
+Ongoing risk: an event with ``ongoing_risk_per_min`` keeps adding risk while its episode goes on,
+once it has lasted ``ongoing_after_s``, for the time between consecutive frames that both saw it
+(never across unknown spans or spans without frames): a second person sitting in for minutes, or a
+phone held for minutes, is more than one brief appearance. The event's ``ongoing_risk`` says how much.
+
 Between events the risk decays exponentially with ``half_life_s`` and it is clamped to 0..max_score.
 Per condition the engine also keeps coverage: seconds observed, unknown, and without frames.
 """
@@ -113,6 +118,11 @@ class EventRecord(BaseModel):
     risk_after: float
     evidence: Evidence = Field(default_factory=dict)
     duration_s: float = Field(0.0, description="how long the episode has gone on (grows while it does)")
+    ongoing_risk: float = Field(
+        0.0, description="risk added while the episode went on, beyond risk_increase (ongoing_risk_per_min)"
+    )
+    ongoing_from: float | None = Field(None, description="stream time the ongoing risk began")
+    ongoing_to: float | None = Field(None, description="stream time it was last added")
 
 
 class RiskState(BaseModel):
@@ -158,6 +168,7 @@ class RiskEngine:
     ) -> list[EventRecord]:
         """Feed one frame's observations at stream time ``ts``; return the events it raised or upgraded."""
         self._advance(state, ts)
+        previous = state.last_frame
         self._cover(state, ts, observations)
         fired: list[EventRecord] = []
         ready: list[tuple[EventRule, Evidence, str | None]] = []
@@ -174,7 +185,7 @@ class RiskEngine:
             evidence = self._track(rule, condition, ts, observation)
             if evidence is not None:
                 ready.append((rule, evidence, observation.kind))
-        self._clear_episodes(state, ts, observations)
+        self._clear_episodes(state, ts, observations, previous)
         for rule, evidence, kind in ready:
             record = self._episode_event(state, rule, ts, evidence, kind)
             if record is not None:
@@ -210,7 +221,11 @@ class RiskEngine:
         return str(event_type)
 
     def _clear_episodes(
-        self, state: RiskState, ts: float, observations: Mapping[EventType, Observation]
+        self,
+        state: RiskState,
+        ts: float,
+        observations: Mapping[EventType, Observation],
+        previous: float | None = None,
     ) -> None:
         """Extend open episodes while any of their conditions holds; close them once cleared long enough."""
         for key, episode in list(state.episodes.items()):
@@ -226,6 +241,8 @@ class RiskEngine:
                 for t in members
             ]
             if any(v is True for v in values):
+                positive = [t for t, v in zip(members, values, strict=True) if v is True]
+                self._ongoing(state, episode, ts, previous, positive)
                 episode.last_true = max(episode.last_true, ts)
                 episode.cleared_since = None
                 self._stretch(state, episode)
@@ -237,6 +254,36 @@ class RiskEngine:
                 clear_s = max(self.config.events[t].clear_s for t in members)
                 if episode.cleared_since is not None and ts - episode.cleared_since >= clear_s:
                     del state.episodes[key]
+
+    def _ongoing(
+        self,
+        state: RiskState,
+        episode: Episode,
+        ts: float,
+        previous: float | None,
+        positive: list[EventType],
+    ) -> None:
+        """Ongoing risk for the time since the previous frame, when that frame saw the episode too."""
+        rules = [self.config.events[t] for t in positive]
+        rule = max(rules, key=lambda r: r.ongoing_risk_per_min)
+        if rule.ongoing_risk_per_min <= 0 or previous is None or episode.last_true != previous:
+            return  # the previous frame did not see it (unknown, cleared) or this is its first frame
+        if ts - previous > self.config.risk.coverage_max_gap_s:
+            return  # no frames in between: nothing was seen going on
+        begin = max(previous, episode.start + rule.ongoing_after_s)
+        if ts <= begin:
+            return
+        params = self.config.risk
+        before = state.score
+        state.score = min(params.max_score, state.score + rule.ongoing_risk_per_min * (ts - begin) / 60.0)
+        if state.score > state.peak:
+            state.peak, state.peak_at = state.score, ts
+        record = next((r for r in reversed(state.timeline) if r.id == episode.event_id), None)
+        if record is not None:
+            record.ongoing_risk = round(record.ongoing_risk + state.score - before, 3)
+            if record.ongoing_from is None:
+                record.ongoing_from = begin
+            record.ongoing_to = ts
 
     @staticmethod
     def _stretch(state: RiskState, episode: Episode) -> None:
@@ -368,10 +415,30 @@ class RiskEngine:
     def replay(self, events: Iterable[EventRecord]) -> RiskState:
         """The risk state these events alone produce under the rules (reviews: without dismissed ones)."""
         state = RiskState()
-        for event in sorted(events, key=lambda e: e.timestamp):
-            self._advance(state, event.timestamp)
-            record = self._fire(state, self.config.events[event.type], event.timestamp, event.evidence)
-            record.duration_s = event.duration_s
+        # (time, order, event to fire, or ongoing risk to add): an event's ongoing risk is spread
+        # evenly, second by second, over the span it was added in.
+        steps: list[tuple[float, int, EventRecord | None, float]] = []
+        for event in events:
+            steps.append((event.timestamp, len(steps), event, 0.0))
+            if event.ongoing_risk > 0 and event.ongoing_from is not None and event.ongoing_to is not None:
+                span = max(0.0, event.ongoing_to - event.ongoing_from)
+                n = max(1, math.ceil(span))
+                for i in range(1, n + 1):
+                    steps.append(
+                        (event.ongoing_from + span * i / n, len(steps), None, event.ongoing_risk / n)
+                    )
+        params = self.config.risk
+        for ts, _, fired, ongoing in sorted(steps, key=lambda s: (s[0], s[1])):
+            self._advance(state, ts)
+            if fired is not None:
+                record = self._fire(state, self.config.events[fired.type], ts, fired.evidence)
+                record.duration_s = fired.duration_s
+                record.ongoing_risk = fired.ongoing_risk
+                record.ongoing_from, record.ongoing_to = fired.ongoing_from, fired.ongoing_to
+                continue
+            state.score = min(params.max_score, state.score + ongoing)
+            if state.score > state.peak:
+                state.peak, state.peak_at = state.score, ts
         return state
 
     # -- verdict ----------------------------------------------------------------------------------

@@ -87,6 +87,24 @@ async def test_plan_gives_stream_time_and_the_candidates_neutral_pose(manager: S
     assert (await manager.plan_frame(sid, 4.0)).timestamp == 5.0  # never backwards
 
 
+async def test_a_recorded_frame_returns_the_next_frames_neutral_and_keeps_the_clock_rules(
+    store: SessionStore, clock: FakeClock
+) -> None:
+    """One session call per frame: record_frame books at the ingress's receipt time (the plan's
+    clock rules: the client's stamp within tolerance, anomalies counted) and returns the neutral."""
+    manager = SessionManager(store, RiskConfig.load(), expire_seconds=60, clock=clock)
+    sid = (await manager.create("c")).session_id
+    received = clock.now
+    out = await manager.record_frame(sid, facts(0.0, 1, received_at=received, client_timestamp=0.0))
+    assert out.timestamp == received and out.neutral is not None and out.neutral.source == "default"
+    out = await manager.record_frame(sid, facts(1.2, 1, received_at=received + 1.0, client_timestamp=1.2))
+    assert out.timestamp == pytest.approx(received + 1.2)  # the client's stamp, within tolerance
+    out = await manager.record_frame(sid, facts(60.0, 1, received_at=received + 2.0, client_timestamp=60.0))
+    assert out.timestamp == received + 2.0  # far ahead: the server's time, and counted
+    assert out.clock is not None and out.clock.anomalies == {"ahead": 1}
+    assert out.neutral == manager.behaviour.neutral((await manager.get(sid)).behaviour)
+
+
 async def test_multiple_faces_and_no_face_are_debounced(manager: SessionManager) -> None:
     sid = (await manager.create("c")).session_id
     frames = [facts(i * 0.5, 2) for i in range(5)]  # 2 faces for 2 s
