@@ -251,6 +251,7 @@ class RiskEngine:
                 # (unknown) after it neither hold the episode open nor restart the clearing.
                 if episode.cleared_since is None and all(v is False for v in values):
                     episode.cleared_since = ts
+                    self._mark_background(state, episode, [observations[t] for t in members])
                 clear_s = max(self.config.events[t].clear_s for t in members)
                 if episode.cleared_since is not None and ts - episode.cleared_since >= clear_s:
                     del state.episodes[key]
@@ -284,6 +285,24 @@ class RiskEngine:
             if record.ongoing_from is None:
                 record.ongoing_from = begin
             record.ongoing_to = ts
+
+    @staticmethod
+    def _mark_background(state: RiskState, episode: Episode, observations: list[Observation]) -> None:
+        """An episode that ends because what raised it was learned as static background (a photo
+        on the wall seen since the episode began) is marked so: it keeps its risk, but it never
+        corroborates an accusation."""
+        for observation in observations:
+            learned = observation.evidence.get("static_background")
+            if not isinstance(learned, list):
+                continue
+            since = [
+                float(hit["seen_since"]) for hit in learned if isinstance(hit, dict) and "seen_since" in hit
+            ]
+            if any(seen <= episode.start + 1.0 for seen in since):
+                for record in reversed(state.timeline):
+                    if record.id == episode.event_id:
+                        record.evidence = {**record.evidence, "became_static_background": True}
+                        return
 
     @staticmethod
     def _stretch(state: RiskState, episode: Episode) -> None:
@@ -450,7 +469,11 @@ class RiskEngine:
         """What backs an accusation: a critical event whose episode held ``corroborate_s``, or events
         of ``cheating_min_severity`` or worse from two independent causes. None: nothing does."""
         params = self.config.risk
-        counted = [e for e in state.timeline if e.risk_increase > 0]
+        counted = [
+            e
+            for e in state.timeline
+            if e.risk_increase > 0 and not e.evidence.get("became_static_background")
+        ]
         for event in counted:
             if event.severity is Severity.CRITICAL and event.duration_s >= params.corroborate_s:
                 return f"{event.type} ({event.id}) held {event.duration_s:g} s >= {params.corroborate_s:g} s"

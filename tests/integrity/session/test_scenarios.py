@@ -225,6 +225,11 @@ async def test_photo_on_the_wall(photo: Callable[[int], list[Box]]) -> None:
     assert outcome.verdict is Verdict.CLEAN
     (photo_track,) = outcome.summary.static_background
     assert photo_track.kind == "face" and photo_track.static_since == FakeClock().now + 20.0
+    # The learning span's event keeps its risk but can never back an accusation.
+    for event in outcome.summary.timeline:
+        assert event.evidence.get("became_static_background") is True
+    basis = outcome.summary.verdict_basis
+    assert basis is not None and basis.corroboration is None
 
 
 async def test_bookshelf() -> None:
