@@ -41,6 +41,7 @@ import websockets
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO.parent / "shared" / "fixtures"
+START_ATTEMPTS = 10
 CLIPS = (
     "A_video_gaze_center_left_center.mp4",
     "A_video_gaze_down_segments.mp4",
@@ -55,6 +56,8 @@ class Results:
     refused_ms: list[float] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
     retry_after_missing: int = 0
+    start_retries: int = 0  # session starts refused (busy) and sent again after Retry-After
+    stages: dict[str, list[float]] = field(default_factory=dict)  # details.timings_ms of REST answers
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -100,6 +103,33 @@ def cpu_seconds(processes: list[psutil.Process]) -> float:
     return total
 
 
+def role(proc: psutil.Process) -> str:
+    """A short name for a service process: Ray's process title (``ray::ServeReplica:app:face``)."""
+    try:
+        title = " ".join(proc.cmdline()) or proc.name()
+    except psutil.Error:
+        return "gone"
+    if title.startswith("ray::"):
+        title = title.split()[0].removeprefix("ray::")
+        return title.rsplit(":", 1)[-1] if title.startswith("ServeReplica") else title
+    for known in ("gcs_server", "raylet", "dashboard", "log_monitor", "runtime_env", "monitor.py"):
+        if known in title:
+            return known
+    name: str = proc.name()
+    return name
+
+
+def cpu_by_role(processes: list[psutil.Process]) -> Counter[str]:
+    totals: Counter[str] = Counter()
+    for proc in processes:
+        try:
+            times = proc.cpu_times()
+        except psutil.Error:
+            continue
+        totals[role(proc)] += times.user + times.system
+    return totals
+
+
 def pss_mb(processes: list[psutil.Process]) -> float:
     total = 0
     for proc in processes:
@@ -116,7 +146,12 @@ async def start_after(
 ) -> dict[str, Any] | None:
     """Wait for this session's place in the stagger, then start it (None if refused)."""
     await asyncio.sleep(offset)
-    started = await client.post("/start-session", json={"candidate_id": f"load-{index}"})
+    for _ in range(START_ATTEMPTS):  # a busy service refuses new sessions first: retry as clients do
+        started = await client.post("/start-session", json={"candidate_id": f"load-{index}"})
+        if started.status_code not in (429, 503):
+            break
+        results.start_retries += 1
+        await asyncio.sleep(float(started.headers.get("retry-after", 1)))
     if started.status_code != 200:
         results.errors[f"start {started.status_code}"] += 1
         return None
@@ -160,6 +195,11 @@ async def send_rest(
         results.errors[type(exc).__name__] += 1
         return
     note(results, response.status_code, (time.perf_counter() - sent) * 1000, response.headers)
+    if response.status_code == 200:
+        body = response.json()
+        stages = {**body.get("details", {}).get("timings_ms", {}), "ingress": body["processing_time_ms"]}
+        for stage, ms in stages.items():
+            results.stages.setdefault(stage, []).append(float(ms))
 
 
 def note(results: Results, status: int, elapsed_ms: float, headers: Any) -> None:
@@ -255,30 +295,45 @@ def floor_cpu_per_frame(frames: list[bytes], count: int) -> tuple[float, float]:
     manager = SessionManager(MemoryStore(), RiskConfig.load(args.risk_config), expire_seconds=3600)
     pipeline = FramePipeline(analyzers, manager)
 
+    # Spread over all the clips (the load cycles through them): the first `count` frames would be
+    # one clip's, and the clips differ in cost (face size, candidates to check).
+    spread = [frames[(i * len(frames)) // count % len(frames)] for i in range(count)]
+
     async def go() -> tuple[float, float]:
         session = await manager.create("floor")
         for i in range(5):  # warm-up
             await pipeline.run(session.session_id, frames[i % len(frames)], i / 10)
         cpu0, wall0 = time.process_time(), time.perf_counter()
-        for i in range(count):
-            await pipeline.run(session.session_id, frames[i % len(frames)], 1 + i / 10)
+        for i, frame in enumerate(spread):
+            await pipeline.run(session.session_id, frame, 1 + i / 10)
         return (time.process_time() - cpu0) / count, (time.perf_counter() - wall0) * 1000 / count
 
     return asyncio.run(go())
 
 
 # -- the service --------------------------------------------------------------------------------------
-def start_local(port: int, settings: dict[str, Any]) -> None:
+def merged(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in update.items():
+        out[key] = (
+            merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+        )
+    return out
+
+
+def start_local(port: int, settings: dict[str, Any], app_args: dict[str, Any] | None = None) -> None:
     import ray
     from ray import serve
 
     from serve_app.__main__ import app_args_from
-    from serve_app.app import build_app
+    from serve_app.app import AppArgs, build_app
 
     ray.init(address="local", include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     args = app_args_from(REPO / "serve_config.yaml")
     args = args.model_copy(update={"settings": {**args.settings, **settings}})
+    if app_args:
+        args = AppArgs.model_validate(merged(args.model_dump(), app_args))
     serve.run(build_app(args), name="interview-integrity", route_prefix="/")
     deadline = time.monotonic() + 180
     while True:
@@ -307,25 +362,56 @@ def main() -> None:
         "--floor-frames", type=int, default=60, help="frames for the in-process floor (0: skip)"
     )
     parser.add_argument("--frames-per-clip", type=int, default=60)
+    parser.add_argument(
+        "--idle-s", type=float, default=10.0, help="measure the idle service's CPU this long first (0: skip)"
+    )
+    parser.add_argument(
+        "--settings",
+        default="{}",
+        help='JSON overrides of the local service\'s settings, e.g. \'{"gaze_placement": "separate"}\'',
+    )
+    parser.add_argument(
+        "--app-args",
+        default="{}",
+        help='JSON merged into serve_config.yaml\'s args, e.g. \'{"face": {"cv_threads": null}}\'',
+    )
+    parser.add_argument(
+        "--ray-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="environment of the local Ray (e.g. RAY_SERVE_USE_GRPC_BY_DEFAULT=1); repeatable",
+    )
     options = parser.parse_args()
+    for assignment in options.ray_env:
+        name, _, value = assignment.partition("=")
+        os.environ[name] = value  # before ray.init: the local cluster's processes inherit it
 
     frames = clip_frames(options.frames_per_clip)
     url = options.url
     processes: list[psutil.Process] = []
     if url is None:
         # Each simulated candidate sends at --fps: the per-session rate limit must not bite.
-        start_local(
-            options.port, {"rate_limit_fps": max(10.0, options.fps * 2), "session_starts_per_minute": 0}
-        )
+        overrides = {"rate_limit_fps": max(10.0, options.fps * 2), "session_starts_per_minute": 0}
+        start_local(options.port, {**overrides, **json.loads(options.settings)}, json.loads(options.app_args))
         url = f"http://127.0.0.1:{options.port}"
         processes = service_processes()
+    idle_cpu_per_s = 0.0
+    if processes and options.idle_s > 0:
+        time.sleep(2.0)  # let the start-up settle
+        idle_before = cpu_seconds(processes)
+        time.sleep(options.idle_s)
+        idle_cpu_per_s = (cpu_seconds(processes) - idle_before) / options.idle_s
     cpu_before = cpu_seconds(processes)
+    roles_before = cpu_by_role(processes)
     results, wall = asyncio.run(
         run_load(
             url, options.api_key, options.sessions, options.fps, options.duration, options.transport, frames
         )
     )
     service_cpu = cpu_seconds(processes) - cpu_before
+    roles = cpu_by_role(processes)
+    roles.subtract(roles_before)
     processes = service_processes() if options.url is None else []
     admitted = len(results.latencies_ms)
     offered = options.sessions * options.fps
@@ -348,13 +434,44 @@ def main() -> None:
         )
     else:
         print("refused 0")
-    print(f"errors: {dict(results.errors) or 'none'}")
+    print(f"errors: {dict(results.errors) or 'none'}; session starts retried: {results.start_retries}")
+    if results.stages:
+        shown = (
+            "ingress",
+            "face",
+            "objects_done",
+            "session",
+            "face.queue",
+            "face.decode",
+            "face.detect",
+            "face.landmarks",
+        )
+        print(
+            "server stages p50 / p99 ms (ingress = from the route's start to its answer): "
+            + ", ".join(
+                f"{name} {percentile(ms, 50):.1f} / {percentile(ms, 99):.1f}"
+                for name, ms in ((n, results.stages.get(n, [])) for n in shown)
+                if ms
+            )
+        )
     if processes:
         per_frame = service_cpu / max(admitted, 1)
         print(
             f"service: {service_cpu:.1f} CPU s, {per_frame * 1000:.1f} CPU ms per admitted frame; "
             f"memory {pss_mb(processes):.0f} MB PSS over {len(processes)} processes"
         )
+        breakdown = ", ".join(
+            f"{name} {seconds * 1000 / max(admitted, 1):.1f}"
+            for name, seconds in roles.most_common()
+            if seconds > 0.05
+        )
+        print(f"CPU ms per admitted frame by process: {breakdown}")
+        if options.idle_s > 0:
+            idle_share = idle_cpu_per_s * wall / max(admitted, 1) * 1000
+            print(
+                f"idle service (before the load): {idle_cpu_per_s * 1000:.0f} CPU ms/s, "
+                f"i.e. {idle_share:.1f} of the {per_frame * 1000:.1f} CPU ms per frame at this rate"
+            )
         if options.floor_frames:
             floor_cpu, floor_wall = floor_cpu_per_frame(frames, options.floor_frames)
             print(

@@ -1,21 +1,49 @@
-"""The face Serve deployment: one FaceAnalyzer per replica; resources come from the app builder."""
+"""The face Serve deployment: one FaceAnalyzer per replica; resources come from the app builder.
+
+With a ``GazeConfig`` (``GAZE_PLACEMENT=face``, the default) the replica also holds a GazeAnalyzer
+and ``analyze_with_gaze`` answers both in one call: the eye crop never leaves the replica and the
+frame makes one hop less. Without one, gaze is its own deployment (``deployments/gaze.py``).
+"""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from ray import serve
 
-from integrity.core.results import FaceAnalysis, ModelStatus
+from deployments.runtime import limit_threads
+from integrity.core.results import (
+    EyePatch,
+    FaceAnalysis,
+    GazeAnalysis,
+    GazeNeutral,
+    ModelStatus,
+)
 from integrity.vision.face import FaceAnalyzer, FaceConfig
+from integrity.vision.gaze import GazeAnalyzer, GazeConfig
+
+logger = logging.getLogger(__name__)
 
 
 @serve.deployment(name="face", ray_actor_options={"num_cpus": 0.5})
 class FaceDeployment:
-    def __init__(self, landmarks_dir: Path, config: FaceConfig, models_dir: Path) -> None:
+    def __init__(
+        self,
+        landmarks_dir: Path,
+        config: FaceConfig,
+        models_dir: Path,
+        gaze_config: GazeConfig | None = None,
+        cv_threads: int | None = 1,
+    ) -> None:
+        limit_threads(cv_threads)
         # Missing or wrong model files do not stop the replica: it reports them (status, 503s).
         self.analyzer = FaceAnalyzer(landmarks_dir, config, models_dir)
         self.analyzer.load()
+        self.gaze: GazeAnalyzer | None = None
+        if gaze_config is not None:
+            self.gaze = GazeAnalyzer(gaze_config)
+            self.gaze.load()
 
     def status(self) -> ModelStatus:
         return self.analyzer.status
@@ -26,3 +54,45 @@ class FaceDeployment:
 
     def analyze(self, data: bytes) -> FaceAnalysis:
         return self.analyzer.analyze(data)
+
+    def analyze_with_gaze(
+        self, data: bytes, neutral: GazeNeutral
+    ) -> tuple[FaceAnalysis, GazeAnalysis | None]:
+        """Faces, then the primary face's gaze (None without a face). The eye crop stays here: the
+        answer carries no pixels. A gaze failure is the frame's gaze "unavailable", not an error."""
+        face = self.analyzer.analyze(data)
+        gaze = None
+        if face.primary is not None:
+            gaze = self._gaze(face, neutral)
+        return face.model_copy(update={"eye_patch": None}), gaze
+
+    def _gaze(self, face: FaceAnalysis, neutral: GazeNeutral) -> GazeAnalysis:
+        assert face.primary is not None
+        if self.gaze is None:
+            return GazeAnalysis(available=False, failure="gaze is not placed in the face deployment")
+        main = face.faces[face.primary]
+        try:
+            return self.gaze.analyze(
+                main.landmarks, face.image_width, face.image_height, face.eye_patch, neutral
+            )
+        except Exception as exc:  # gaze is not essential: report it unavailable for this frame
+            logger.exception("gaze analysis failed")
+            return GazeAnalysis(available=False, failure=f"failed: {type(exc).__name__}")
+
+    # -- gaze alone (health, and callers holding landmarks) ------------------------------------------
+    def gaze_status(self) -> ModelStatus:
+        if self.gaze is None:
+            return ModelStatus(available=False, detail="gaze is not placed in the face deployment")
+        return self.gaze.status
+
+    def analyze_gaze(
+        self,
+        landmarks: list[tuple[float, float]],
+        image_width: int,
+        image_height: int,
+        eye_patch: EyePatch | None = None,
+        neutral: GazeNeutral | None = None,
+    ) -> GazeAnalysis:
+        if self.gaze is None:
+            return GazeAnalysis(available=False, failure="gaze is not placed in the face deployment")
+        return self.gaze.analyze(landmarks, image_width, image_height, eye_patch, neutral)

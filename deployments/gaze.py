@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from ray import serve
 
+from deployments.runtime import limit_threads
 from integrity.core.results import EyePatch, GazeAnalysis, GazeNeutral, ModelStatus
 from integrity.vision.gaze import GazeAnalyzer, GazeConfig
 
 
 @serve.deployment(name="gaze", ray_actor_options={"num_cpus": 0.25})
 class GazeDeployment:
-    def __init__(self, config: GazeConfig) -> None:
+    def __init__(self, config: GazeConfig, cv_threads: int | None = 1) -> None:
+        limit_threads(cv_threads)
         self.analyzer = GazeAnalyzer(config)
         self.analyzer.load()
 

@@ -14,6 +14,7 @@ from typing import Any
 import ray
 from ray import serve
 
+from deployments.runtime import limit_threads
 from integrity.core.results import ModelStatus, ObjectAnalysis
 from integrity.vision.object_mapping import ObjectsConfig
 from integrity.vision.objects import ObjectDetector
@@ -27,7 +28,9 @@ class ObjectDeployment:
         model_name: str,
         confidence_threshold: float,
         config: ObjectsConfig | None = None,
+        cv_threads: int | None = 1,
     ) -> None:
+        limit_threads(cv_threads)
         self.config = config or ObjectsConfig()
         # Only a GPU Ray gave this replica counts (onnxruntime may see the host's CUDA anyway).
         gpu_assigned = bool(ray.get_gpu_ids()) if ray.is_initialized() else None

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from integrity.core.results import FaceAnalysis, GazeAnalysis, GazeNeutral, ModelStatus, ObjectAnalysis
@@ -58,12 +60,63 @@ class RemoteGaze:
         return result
 
 
-class RemoteObjects:
+class RemoteFaceGaze:
+    """Face and gaze in one call to the face deployment (``GAZE_PLACEMENT=face``)."""
+
     def __init__(self, handle: Any) -> None:
         self.handle = handle
 
+    async def analyze_with_gaze(
+        self, data: bytes, neutral: GazeNeutral
+    ) -> tuple[FaceAnalysis, GazeAnalysis | None]:
+        result: tuple[FaceAnalysis, GazeAnalysis | None] = await unwrap(
+            self.handle.analyze_with_gaze.remote(data, neutral)
+        )
+        return result
+
+
+class RemoteGazeInFace:
+    """The gaze model held by the face deployment: its status, and gaze from given landmarks."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+
+    async def analyze(self, face: FaceAnalysis, neutral: GazeNeutral) -> GazeAnalysis:
+        landmarks, width, height = _primary_inputs(face)
+        result: GazeAnalysis = await unwrap(
+            self.handle.analyze_gaze.remote(landmarks, width, height, face.eye_patch, neutral)
+        )
+        return result
+
+    async def status(self) -> ModelStatus:
+        result: ModelStatus = await unwrap(self.handle.gaze_status.remote())
+        return result
+
+
+class RemoteObjects:
+    """Objects over its deployment. A replica without a model (no weights) answers "unavailable" at
+    once; that answer is kept ``recheck_s`` and given without the hop, then asked again (a
+    redeployed replica may have the weights)."""
+
+    def __init__(
+        self, handle: Any, recheck_s: float = 30.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.handle = handle
+        self.recheck_s = recheck_s
+        self.clock = clock
+        self._unavailable: tuple[ModelStatus, float] | None = None
+
     async def analyze(self, data: bytes) -> ObjectAnalysis:
+        if self._unavailable is not None:
+            status, at = self._unavailable
+            if self.clock() - at < self.recheck_s:
+                return ObjectAnalysis(status=status)
+            self._unavailable = None
         result: ObjectAnalysis = await unwrap(self.handle.analyze.remote(data))
+        if not result.status.available:  # no model, or only this frame failed (e.g. not decodable)?
+            model = await self.status()
+            if not model.available:
+                self._unavailable = (model, self.clock())
         return result
 
     async def status(self) -> ModelStatus:
@@ -71,7 +124,12 @@ class RemoteObjects:
         return result
 
 
-def remote_analyzers(face: Any, gaze: Any, objects: Any) -> Analyzers:
+def remote_analyzers(face: Any, gaze: Any | None, objects: Any) -> Analyzers:
+    """``gaze`` None: gaze runs inside the face deployment (one call for both)."""
+    if gaze is None:
+        return Analyzers(
+            RemoteFace(face), RemoteGazeInFace(face), RemoteObjects(objects), RemoteFaceGaze(face)
+        )
     return Analyzers(RemoteFace(face), RemoteGaze(gaze), RemoteObjects(objects))
 
 

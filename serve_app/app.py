@@ -57,12 +57,35 @@ class DeploymentArgs(BaseModel):
         description="Requests a caller may queue for this deployment; beyond, Serve refuses (-1: no bound).",
     )
     autoscaling: Autoscaling = Field(default_factory=Autoscaling)
+    retry_after_s: float = Field(
+        1.0, ge=0, description="Retry-After of Serve's own refusals (beyond max_queued_requests)."
+    )
+    cv_threads: int | None = Field(
+        1,
+        ge=1,
+        description="OpenCV threads per replica (cv2.setNumThreads); null: OpenCV's default, one per core.",
+    )
+    access_log: bool = Field(
+        False, description="Serve's per-request access log lines (a log line per frame and per hop)."
+    )
+
+
+# Ray Serve's "throughput optimized" mode for the replicas (Ray 2.60): user code and the router on
+# the replica's event loop instead of two extra threads, gRPC between deployments, buffered request
+# logs, frozen GC at start. Direct ingress (replicas serving HTTP themselves, no proxy) stays off: it
+# needs the flag cluster-wide and changes the ports. Measured in docs/SCALING.md.
+THROUGHPUT_ENV = {"RAY_SERVE_THROUGHPUT_OPTIMIZED": "1", "RAY_SERVE_ENABLE_DIRECT_INGRESS": "0"}
 
 
 class AppArgs(BaseModel):
     """The ``args`` block of serve_config.yaml."""
 
     model_config = ConfigDict(extra="forbid")
+
+    replica_env: dict[str, str] = Field(
+        default_factory=lambda: dict(THROUGHPUT_ENV),
+        description="Environment of every replica process (runtime_env env_vars); {}: Ray's defaults.",
+    )
 
     ingress: DeploymentArgs = Field(
         default_factory=lambda: DeploymentArgs(num_cpus=0.25, max_ongoing_requests=64)
@@ -88,8 +111,12 @@ def cluster_gpus() -> float:
     return float(resources.get("GPU", 0.0))
 
 
-def _options(args: DeploymentArgs, gpus_available: float, name: str) -> dict[str, Any]:
+def _options(
+    args: DeploymentArgs, gpus_available: float, name: str, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     actor: dict[str, Any] = {"num_cpus": args.num_cpus}
+    if env:
+        actor["runtime_env"] = {"env_vars": dict(env)}
     if args.num_gpus > 0:
         if gpus_available > 0:
             actor["num_gpus"] = args.num_gpus
@@ -102,8 +129,10 @@ def _options(args: DeploymentArgs, gpus_available: float, name: str) -> dict[str
     scaling = args.autoscaling
     return {
         "ray_actor_options": actor,
+        "logging_config": {"enable_access_log": args.access_log},
         "max_ongoing_requests": args.max_ongoing_requests,
         "max_queued_requests": args.max_queued_requests,
+        "backpressure_config": {"status_code": 503, "retry_after_s": args.retry_after_s},
         "autoscaling_config": {
             "min_replicas": scaling.min_replicas,
             "initial_replicas": max(1, scaling.min_replicas),
@@ -129,18 +158,30 @@ def build_app(args: AppArgs) -> Application:
     gpus = cluster_gpus()
     logger.info("building the application (cluster GPUs: %s)", gpus)
 
-    face = _deployment(FaceDeployment).options(**_options(args.face, gpus, "face"))
-    gaze = _deployment(GazeDeployment).options(**_options(args.gaze, gpus, "gaze"))
-    objects = _deployment(ObjectDeployment).options(**_options(args.objects, gpus, "objects"))
-    ingress = _deployment(IntegrityIngress).options(**_options(args.ingress, gpus, "ingress"))
+    face = _deployment(FaceDeployment).options(**_options(args.face, gpus, "face", args.replica_env))
+    objects = _deployment(ObjectDeployment).options(
+        **_options(args.objects, gpus, "objects", args.replica_env)
+    )
+    ingress = _deployment(IntegrityIngress).options(
+        **_options(args.ingress, gpus, "ingress", args.replica_env)
+    )
+    gaze_config = GazeConfig.load(args.gaze_config)
+    face_models = (settings.face_models_dir, FaceConfig.load(args.face_config), settings.model_path)
+    if settings.gaze_placement == "face":  # gaze inside the face replica's call: no gaze deployment
+        face_app, gaze_app = face.bind(*face_models, gaze_config, args.face.cv_threads), None
+    else:
+        face_app = face.bind(*face_models, None, args.face.cv_threads)
+        gaze = _deployment(GazeDeployment).options(**_options(args.gaze, gpus, "gaze", args.replica_env))
+        gaze_app = gaze.bind(gaze_config, args.gaze.cv_threads)
     return ingress.bind(
-        face.bind(settings.face_models_dir, FaceConfig.load(args.face_config), settings.model_path),
-        gaze.bind(GazeConfig.load(args.gaze_config)),
+        face_app,
+        gaze_app,
         objects.bind(
             settings.model_path,
             settings.yolo_model,
             settings.confidence_threshold,
             ObjectsConfig.load(args.objects_config),
+            args.objects.cv_threads,
         ),
         settings,
         risk_config,

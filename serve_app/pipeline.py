@@ -1,8 +1,14 @@
-"""The per-frame pipeline: plan, face and objects together, gaze, record.
+"""The per-frame pipeline: (plan,) face and objects together, gaze, record.
 
 It knows its analyzers and the session engine only through the small protocols below, so unit
 tests run it in-process (``serve_app.analyzers.LocalAnalyzers`` and a SessionManager) and
 production runs it over DeploymentHandles and the session shards, with the same code.
+
+One session call per frame: the session's answer to a frame (``FrameOutcome.neutral``) carries the
+candidate's calibration for the next one, which the pipeline keeps in a small LRU per session
+(``NeutralCache``). A frame of a session found there goes straight to the models, stamped with its
+server receipt time, and ``record_frame`` books it under the session's clock rules; only a miss
+(the session's first frame on this replica, an evicted or stale entry) asks ``plan_frame`` first.
 """
 
 from __future__ import annotations
@@ -10,12 +16,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from integrity.core.errors import AnalysisFailed, IntegrityError, NotAnImage
+from integrity.core.errors import (
+    AnalysisFailed,
+    IntegrityError,
+    NotAnImage,
+    SessionEnded,
+    SessionExpired,
+    SessionNotFound,
+)
 from integrity.core.results import FaceAnalysis, GazeAnalysis, GazeNeutral, ModelStatus, ObjectAnalysis
 from integrity.core.timing import ms_since
+from integrity.session.rate_limit import Rate, RateLimiter
 from integrity.session.state import FrameFacts, FrameOutcome, FramePlan
 from integrity.vision.imaging import ImageDecodeError
 
@@ -46,6 +62,17 @@ class ObjectModel(Protocol):
     async def status(self) -> ModelStatus: ...
 
 
+class FaceGazeModel(Protocol):
+    """Face and gaze in one call (gaze beside face in the face replica: one hop less per frame)."""
+
+    async def analyze_with_gaze(
+        self, data: bytes, neutral: GazeNeutral
+    ) -> tuple[FaceAnalysis, GazeAnalysis | None]:
+        """The frame's faces, and the primary face's gaze (None without a face; a failed gaze comes
+        back as ``GazeAnalysis(available=False)``, never as an error)."""
+        ...
+
+
 class SessionEngine(Protocol):
     async def plan_frame(self, session_id: str, timestamp: float | None) -> FramePlan: ...
 
@@ -57,6 +84,50 @@ class Analyzers:
     face: FaceModel
     gaze: GazeModel
     objects: ObjectModel
+    face_gaze: FaceGazeModel | None = None  # set: face and gaze in one call (``gaze`` serves status)
+
+
+SESSION_GONE = (SessionNotFound, SessionEnded, SessionExpired)
+
+
+class NeutralCache:
+    """The latest calibration (gaze neutral) per session, as its session returned it; bounded LRU.
+
+    An entry older than ``max_age_s`` is not used: with ``max_age_s`` at most the session expiry, a
+    session idle long enough to have expired always gets a ``plan_frame`` (refused before any model
+    runs). Entries are dropped when the session ends through this pipeline or a call finds it gone.
+    """
+
+    def __init__(self, size: int, max_age_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.size = size
+        self.max_age_s = max_age_s
+        self.clock = clock
+        self._entries: OrderedDict[str, tuple[GazeNeutral, float]] = OrderedDict()
+
+    def get(self, session_id: str) -> GazeNeutral | None:
+        entry = self._entries.get(session_id)
+        if entry is None:
+            return None
+        neutral, at = entry
+        if self.clock() - at > self.max_age_s:
+            del self._entries[session_id]
+            return None
+        self._entries.move_to_end(session_id)
+        return neutral
+
+    def put(self, session_id: str, neutral: GazeNeutral) -> None:
+        if self.size <= 0:
+            return
+        self._entries[session_id] = (neutral, self.clock())
+        self._entries.move_to_end(session_id)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+    def forget(self, session_id: str) -> None:
+        self._entries.pop(session_id, None)
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 @dataclass(slots=True)
@@ -73,55 +144,122 @@ class FrameResult:
 
 
 class FramePipeline:
-    def __init__(self, analyzers: Analyzers, sessions: SessionEngine) -> None:
+    def __init__(
+        self,
+        analyzers: Analyzers,
+        sessions: SessionEngine,
+        *,
+        cache_size: int = 10_000,
+        cache_max_age_s: float = 60.0,
+        frame_rate: Rate | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """``cache_size`` 0 plans every frame (two session calls per frame, the former behaviour).
+        ``frame_rate``: the per-session frame rate, enforced here for frames that skip the plan (the
+        session shard enforces it on ``plan_frame``). ``clock`` stamps receipt times (server time)."""
         self.analyzers = analyzers
         self.sessions = sessions
+        self.neutrals = NeutralCache(cache_size, cache_max_age_s)
+        self.frames = RateLimiter(frame_rate, "frames of this session") if frame_rate is not None else None
+        self.clock = clock
+
+    def forget(self, session_id: str) -> None:
+        """The session ended (or went away): its next frame on this pipeline is planned again."""
+        self.neutrals.forget(session_id)
+        if self.frames is not None:
+            self.frames.forget(session_id)
 
     async def run(self, session_id: str, data: bytes, timestamp: float | None) -> FrameResult:
         """Analyse one validated frame (encoded bytes) for an open session and book it.
 
-        The session is checked first, so an unknown or ended session costs no model time. A failed
+        A session not in the calibration cache is planned first (validated: an unknown, ended or
+        expired session costs no model time). A cached one skips the plan; a session ended through
+        another ingress replica since its last frame here is then refused by ``record_frame`` after
+        the models ran (one frame's model time per replica at most: the entry is dropped). A failed
         face model fails the frame (nothing is booked); a failed gaze or object model is reported as
         "not looked at" for this frame, never as "nothing there".
         """
         started = time.perf_counter()
-        plan = await self.sessions.plan_frame(session_id, timestamp)
+        received = self.clock()
+        neutral = self.neutrals.get(session_id)
+        plan: FramePlan | None = None
+        if neutral is None:
+            plan = await self.sessions.plan_frame(session_id, timestamp)
+            neutral = plan.neutral
+        if self.frames is not None:
+            self.frames.take(session_id)
         timings: dict[str, float] = {"prepare": ms_since(started)}
 
         objects_task = asyncio.ensure_future(self._objects(data))
-        tick = time.perf_counter()
         try:
-            face = await self._face(data)
+            face, gaze = await self._face_and_gaze(data, neutral, timings)
         except BaseException:
             objects_task.cancel()
             raise
-        timings["face"] = ms_since(tick)
-
-        gaze = await self._gaze(face, plan.neutral)
         timings["gaze_done"] = ms_since(started)
         objects = await objects_task
         timings["objects_done"] = ms_since(started)
 
         models = {"face": ModelStatus(available=True), "gaze": gaze_status(gaze), "objects": objects.status}
-        facts = FrameFacts.of(
-            plan.timestamp,
-            face,
-            gaze,
-            objects,
-            {name: s.detail or "unavailable" for name, s in models.items() if not s.available},
-            received_at=plan.received_at,
-            client_timestamp=plan.client_timestamp,
-        )
+        unavailable = {name: s.detail or "unavailable" for name, s in models.items() if not s.available}
+        if plan is not None:
+            facts = FrameFacts.of(
+                plan.timestamp,
+                face,
+                gaze,
+                objects,
+                unavailable,
+                received_at=plan.received_at,
+                client_timestamp=plan.client_timestamp,
+            )
+        else:  # booked at this receipt time, the client's stamp under the session's clock rules
+            provisional = received if timestamp is None else timestamp
+            facts = FrameFacts.of(
+                provisional,
+                face,
+                gaze,
+                objects,
+                unavailable,
+                received_at=received,
+                client_timestamp=timestamp,
+            )
         tick = time.perf_counter()
-        outcome = await self.sessions.record_frame(session_id, facts)
+        try:
+            outcome = await self.sessions.record_frame(session_id, facts)
+        except SESSION_GONE:
+            self.forget(session_id)
+            raise
         timings["session"] = ms_since(tick)
+        if outcome.neutral is not None:
+            self.neutrals.put(session_id, outcome.neutral)
+        else:  # a session engine that does not return the calibration: plan every frame
+            self.neutrals.forget(session_id)
+        if plan is None:
+            plan = FramePlan(
+                timestamp=outcome.timestamp, received_at=received, client_timestamp=timestamp, neutral=neutral
+            )
         # The session's judgement of the gaze (a look down told from a blink by its duration).
         judged = outcome.gaze if outcome.gaze is not None else gaze
         return FrameResult(plan, face, judged, objects, models, outcome, timings)
 
-    async def _face(self, data: bytes) -> FaceAnalysis:
+    async def _face_and_gaze(
+        self, data: bytes, neutral: GazeNeutral, timings: dict[str, float]
+    ) -> tuple[FaceAnalysis, GazeAnalysis | None]:
+        tick = time.perf_counter()
+        combined = self.analyzers.face_gaze
+        if combined is not None:
+            face, gaze = await self._face(combined.analyze_with_gaze(data, neutral))
+            timings["face"] = ms_since(tick)  # face and gaze, one call
+            return face, gaze
+        face = (await self._face(_alone(self.analyzers.face.analyze(data))))[0]
+        timings["face"] = ms_since(tick)
+        return face, await self._gaze(face, neutral)
+
+    async def _face(
+        self, call: Awaitable[tuple[FaceAnalysis, GazeAnalysis | None]]
+    ) -> tuple[FaceAnalysis, GazeAnalysis | None]:
         try:
-            return await self.analyzers.face.analyze(data)
+            return await call
         except ImageDecodeError as exc:
             raise NotAnImage(f"frame could not be decoded: {exc}") from None
         except IntegrityError:
@@ -147,6 +285,10 @@ class FramePipeline:
             return ObjectAnalysis(
                 status=ModelStatus(available=False, detail=f"object detection failed: {type(exc).__name__}")
             )
+
+
+async def _alone(call: Awaitable[FaceAnalysis]) -> tuple[FaceAnalysis, GazeAnalysis | None]:
+    return await call, None
 
 
 def gaze_status(gaze: GazeAnalysis | None) -> ModelStatus:

@@ -20,6 +20,7 @@ from integrity.core.results import ModelStatus
 from integrity.core.timing import ms_since
 from integrity.evidence.report import render_report
 from integrity.evidence.store import EvidenceStore
+from integrity.session.rate_limit import Rate
 from integrity.session.record import ReviewDecision, SessionRecord
 from integrity.session.state import EndOutcome
 from serve_app.evidence import EvidenceRecorder
@@ -74,7 +75,13 @@ class IntegrityService:
         )
         self.analyzers = analyzers
         self.shards = shards
-        self.pipeline = FramePipeline(analyzers, shards)
+        self.pipeline = FramePipeline(
+            analyzers,
+            shards,
+            cache_size=settings.neutral_cache_size,
+            cache_max_age_s=settings.session_expire_seconds,
+            frame_rate=Rate(settings.rate_limit_fps, settings.rate_limit_burst),
+        )
         self.started = time.time()
         self.metrics = ServiceMetrics()
         self.inflight = 0  # frames of this replica between admission and answer (one event loop)
@@ -99,11 +106,16 @@ class IntegrityService:
         return (await self.shards.get(session_id)).session_id
 
     async def end_session(self, session_id: str) -> EndOutcome:
+        self.pipeline.forget(session_id)
         outcome = await self.shards.end(session_id)
         self.metrics.sessions_ended.inc(tags={"verdict": str(outcome.verdict)})
         return outcome
 
     # -- frames -----------------------------------------------------------------------------------
+    def frames_full(self) -> bool:
+        """This replica holds its limit of frames in flight (new frames are refused, 503)."""
+        return self.inflight >= self.settings.max_inflight_frames
+
     async def analyze(
         self, session_id: str, frame: str, timestamp: float | None, transport: str = "rest"
     ) -> AnalyzedFrame:

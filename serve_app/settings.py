@@ -51,9 +51,22 @@ class Settings(BaseSettings):
         "replays of recordings only (a live client could stretch or freeze time).",
     )
 
+    # --- throughput (docs/SCALING.md) --------------------------------------------------------------
+    neutral_cache_size: int = Field(
+        10_000,
+        ge=0,
+        description="Sessions whose calibration an ingress replica keeps (LRU), so a frame needs one "
+        "session call instead of two; 0: plan every frame (two calls).",
+    )
+    gaze_placement: Literal["face", "separate"] = Field(
+        "face",
+        description="face: gaze runs inside the face replica's call (one hop less per frame); "
+        "separate: its own deployment, scaled on its own.",
+    )
+
     # --- back-pressure (docs/SCALING.md) ----------------------------------------------------------
     max_inflight_frames: int = Field(
-        12, ge=1, description="Frames one ingress replica analyses at once; more are refused (503)."
+        6, ge=1, description="Frames one ingress replica analyses at once; more are refused (503)."
     )
     start_session_headroom: float = Field(
         0.5,

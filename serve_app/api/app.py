@@ -11,7 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from integrity import __version__
 from serve_app.api.auth import Authenticator
 from serve_app.api.errors import install_error_handlers
-from serve_app.api.limits import BodyLimit, max_body_bytes
+from serve_app.api.limits import BodyLimit, FrameAdmission, max_body_bytes
 from serve_app.api.routers import evidence, frames, health, pages, records, sessions, stream
 from serve_app.service import IntegrityService
 from serve_app.tokens import SessionTokens
@@ -47,6 +47,7 @@ def create_app(service: IntegrityService) -> FastAPI:
     )
     install_error_handlers(app, service.metrics)
     app.add_middleware(BodyLimit, limit=max_body_bytes(settings.max_frame_bytes), metrics=service.metrics)
+    app.add_middleware(FrameAdmission, full=service.frames_full, metrics=service.metrics)
     if settings.cors_origin_list:
         # Outermost, so refusals (401, 413, 429) carry CORS headers too and browsers can read them.
         app.add_middleware(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from integrity.core.errors import BadMessage, FrameTooLarge
+from integrity.core.errors import BadMessage, FrameTooLarge, Overloaded
 from serve_app.api.errors import error_response
 from serve_app.metrics import ServiceMetrics
 
@@ -92,3 +93,30 @@ class BodyLimit:
             drained += len(message.get("body", b""))
             if not message.get("more_body", False):
                 return
+
+
+class FrameAdmission:
+    """Refuse a frame with 503 + Retry-After before its body is read, when the replica is full.
+
+    A refusal then costs neither the body's transfer from Serve's proxy nor its JSON parsing: under
+    overload the refusals are most of the requests, and what they cost is taken from the frames
+    being analysed. (The service checks again after parsing, for frames that raced in.) Checked
+    before the credentials: a caller without them may learn that the service is busy, nothing more.
+    """
+
+    def __init__(self, app: ASGIApp, full: Callable[[], bool], metrics: ServiceMetrics) -> None:
+        self.app = app
+        self.full = full
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] == "POST"
+            and scope["path"].endswith("/analyze-frame")
+            and self.full()
+        ):
+            refusal = error_response(Overloaded("the service is full; retry shortly"), self.metrics)
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

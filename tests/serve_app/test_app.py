@@ -32,7 +32,9 @@ def test_gpu_share_applies_only_on_a_cluster_with_gpus() -> None:
 
 
 def test_builder_wires_four_deployments_with_their_own_scaling() -> None:
-    app = build_app(app_args_from(REPO_ROOT / "serve_config.yaml"))
+    args = app_args_from(REPO_ROOT / "serve_config.yaml")
+    args = args.model_copy(update={"settings": {**args.settings, "gaze_placement": "separate"}})
+    app = build_app(args)
     ingress = app._bound_deployment
     assert ingress.name == "ingress"
     children = {arg._bound_deployment.name: arg._bound_deployment for arg in ingress.init_args[:3]}
@@ -40,3 +42,13 @@ def test_builder_wires_four_deployments_with_their_own_scaling() -> None:
     assert children["face"].ray_actor_options["num_cpus"] == pytest.approx(0.5)
     assert "num_gpus" not in children["objects"].ray_actor_options  # no Ray, hence no GPU, here
     assert children["face"]._deployment_config.autoscaling_config.max_replicas == 4
+
+
+def test_gaze_placed_in_the_face_deployment_makes_no_gaze_deployment() -> None:
+    args = app_args_from(REPO_ROOT / "serve_config.yaml")
+    args = args.model_copy(update={"settings": {**args.settings, "gaze_placement": "face"}})
+    ingress = build_app(args)._bound_deployment
+    face, gaze, objects = list(ingress.init_args)[:3]
+    assert gaze is None  # the ingress asks the face deployment for both
+    assert (face._bound_deployment.name, objects._bound_deployment.name) == ("face", "objects")
+    assert face._bound_deployment.init_args[3] is not None  # the face replica holds a GazeAnalyzer

@@ -7,11 +7,19 @@ the session engine is the real SessionManager over the memory store.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
 from integrity.core.enums import FaceDetector
-from integrity.core.errors import AnalysisFailed, ModelUnavailable, NotAnImage, SessionEnded, SessionNotFound
+from integrity.core.errors import (
+    AnalysisFailed,
+    ModelUnavailable,
+    NotAnImage,
+    RateLimited,
+    SessionEnded,
+    SessionNotFound,
+)
 from integrity.core.geometry import Box
 from integrity.core.results import (
     DetectedFace,
@@ -22,7 +30,9 @@ from integrity.core.results import (
     ObjectAnalysis,
 )
 from integrity.session.manager import SessionManager
+from integrity.session.rate_limit import Rate
 from integrity.session.risk.config import RiskConfig
+from integrity.session.state import FrameFacts, FrameOutcome, FramePlan
 from integrity.session.store import MemoryStore
 from integrity.vision.imaging import ImageDecodeError
 from serve_app.pipeline import Analyzers, FramePipeline
@@ -69,9 +79,11 @@ class Face:
 class Gaze:
     def __init__(self, log: Log, fail: bool = False) -> None:
         self.log, self.fail = log, fail
+        self.neutrals: list[GazeNeutral] = []
 
     async def analyze(self, face: FaceAnalysis, neutral: GazeNeutral) -> GazeAnalysis:
         self.log.calls.append("gaze")
+        self.neutrals.append(neutral)
         if self.fail:
             raise RuntimeError("gaze broke")
         return GazeAnalysis(attention=90.0)
@@ -103,6 +115,7 @@ async def pipeline_with(
     objects_fail: bool = False,
     face_delay: float = 0.0,
     objects_delay: float = 0.0,
+    **options: Any,
 ) -> tuple[FramePipeline, SessionManager, str]:
     manager = SessionManager(MemoryStore(), RiskConfig.load(), expire_seconds=60, trust_client_time=True)
     session = await manager.create("candidate")
@@ -111,7 +124,26 @@ async def pipeline_with(
         Gaze(log, gaze_fails),
         Objects(log, objects_fail, objects_delay),
     )
-    return FramePipeline(analyzers, manager), manager, session.session_id
+    return FramePipeline(analyzers, manager, **options), manager, session.session_id
+
+
+class CountingSessions:
+    """The real SessionManager, counting the calls the pipeline makes (and able to set the neutral)."""
+
+    def __init__(self, manager: SessionManager, neutral: GazeNeutral | None = None) -> None:
+        self.manager, self.neutral = manager, neutral
+        self.calls: list[str] = []
+
+    async def plan_frame(self, session_id: str, timestamp: float | None) -> FramePlan:
+        self.calls.append("plan")
+        return await self.manager.plan_frame(session_id, timestamp)
+
+    async def record_frame(self, session_id: str, facts: FrameFacts) -> FrameOutcome:
+        self.calls.append("record")
+        outcome = await self.manager.record_frame(session_id, facts)
+        if self.neutral is not None:
+            outcome = outcome.model_copy(update={"neutral": self.neutral})
+        return outcome
 
 
 async def test_face_and_objects_run_together_then_gaze_then_the_frame_is_booked() -> None:
@@ -185,3 +217,123 @@ async def test_an_unknown_or_ended_session_is_refused_before_any_model_runs() ->
     with pytest.raises(SessionEnded):
         await pipeline.run(sid, b"jpeg", timestamp=2.0)
     assert log.calls == []
+
+
+# -- one session call per frame -------------------------------------------------------------------------
+CALIBRATED = GazeNeutral(pitch=7.5, v_ratio=-0.02, source="calibrated")
+
+
+async def test_after_the_first_frame_each_frame_makes_one_session_call_with_the_returned_neutral() -> None:
+    log = Log()
+    pipeline, manager, sid = await pipeline_with(log)
+    counting = CountingSessions(manager, neutral=CALIBRATED)
+    pipeline.sessions = counting
+    for i in range(3):
+        await pipeline.run(sid, b"jpeg", timestamp=float(i))
+    assert counting.calls == ["plan", "record", "record", "record"]  # planned once: a cache miss
+    gaze = pipeline.analyzers.gaze
+    assert isinstance(gaze, Gaze)
+    assert gaze.neutrals[0].source == "default" and gaze.neutrals[1:] == [CALIBRATED, CALIBRATED]
+    assert (await manager.get(sid)).frames == 3
+
+
+async def test_without_a_cache_every_frame_is_planned() -> None:
+    log = Log()
+    pipeline, manager, sid = await pipeline_with(log, cache_size=0)
+    pipeline.sessions = counting = CountingSessions(manager)
+    for i in range(2):
+        await pipeline.run(sid, b"jpeg", timestamp=float(i))
+    assert counting.calls == ["plan", "record", "plan", "record"]
+
+
+async def test_a_stale_entry_is_planned_again() -> None:
+    """Entries older than the session expiry are not used: an expired session is always refused
+    before any model runs."""
+    log = Log()
+    pipeline, manager, sid = await pipeline_with(log, cache_max_age_s=0.0)
+    pipeline.sessions = counting = CountingSessions(manager)
+    await pipeline.run(sid, b"jpeg", timestamp=0.0)
+    await asyncio.sleep(0.01)
+    await pipeline.run(sid, b"jpeg", timestamp=1.0)
+    assert counting.calls == ["plan", "record", "plan", "record"]
+
+
+async def test_a_session_ended_through_the_pipeline_is_refused_before_any_model_runs() -> None:
+    log = Log()
+    pipeline, manager, sid = await pipeline_with(log)
+    await pipeline.run(sid, b"jpeg", timestamp=1.0)
+    pipeline.forget(sid)  # what the service does on end-session
+    await manager.end(sid)
+    log.calls.clear()
+    with pytest.raises(SessionEnded):
+        await pipeline.run(sid, b"jpeg", timestamp=2.0)
+    assert log.calls == []
+
+
+async def test_a_session_ended_elsewhere_costs_at_most_one_frame_of_model_time() -> None:
+    """Ended through another ingress replica: this one's cached entry lets one frame reach the
+    models; record_frame refuses it (nothing booked) and drops the entry, so the next is planned."""
+    log = Log()
+    pipeline, manager, sid = await pipeline_with(log)
+    await pipeline.run(sid, b"jpeg", timestamp=1.0)
+    await manager.end(sid)
+    log.calls.clear()
+    with pytest.raises(SessionEnded):
+        await pipeline.run(sid, b"jpeg", timestamp=2.0)
+    assert "face:start" in log.calls
+    log.calls.clear()
+    with pytest.raises(SessionEnded):
+        await pipeline.run(sid, b"jpeg", timestamp=3.0)
+    assert log.calls == []
+
+
+async def test_frames_beyond_the_sessions_rate_are_refused_before_any_model_runs() -> None:
+    log = Log()
+    pipeline, manager, sid = await pipeline_with(log, frame_rate=Rate(per_second=0.01, burst=2))
+    await pipeline.run(sid, b"jpeg", timestamp=1.0)  # planned (the shard's limit applies there too)
+    await pipeline.run(sid, b"jpeg", timestamp=2.0)  # cached
+    log.calls.clear()
+    with pytest.raises(RateLimited):
+        await pipeline.run(sid, b"jpeg", timestamp=3.0)
+    assert log.calls == [] and (await manager.get(sid)).frames == 2
+
+
+async def test_unplanned_frames_are_booked_at_receipt_under_the_sessions_clock_rules() -> None:
+    now = [1_000_000.0]
+    manager = SessionManager(MemoryStore(), RiskConfig.load(), expire_seconds=60, clock=lambda: now[0])
+    sid = (await manager.create("candidate")).session_id
+    log = Log()
+    analyzers = Analyzers(Face(log, one_face()), Gaze(log), Objects(log))
+    pipeline = FramePipeline(analyzers, counting := CountingSessions(manager), clock=lambda: now[0])
+    first = await pipeline.run(sid, b"jpeg", timestamp=0.0)
+    now[0] += 1.0
+    second = await pipeline.run(sid, b"jpeg", timestamp=1.1)  # within tolerance: the client's time
+    now[0] += 1.0
+    third = await pipeline.run(sid, b"jpeg", timestamp=30.0)  # far ahead: the server's, and counted
+    assert counting.calls == ["plan", "record", "record", "record"]
+    assert second.outcome.timestamp - first.outcome.timestamp == pytest.approx(1.1)
+    assert third.outcome.timestamp - first.outcome.timestamp == pytest.approx(2.0)
+    assert third.outcome.clock is not None and third.outcome.clock.anomalies == {"ahead": 1}
+    assert third.plan.client_timestamp == 30.0 and third.plan.received_at == now[0]
+
+
+class FaceGaze:
+    def __init__(self, log: Log) -> None:
+        self.log = log
+
+    async def analyze_with_gaze(
+        self, data: bytes, neutral: GazeNeutral
+    ) -> tuple[FaceAnalysis, GazeAnalysis | None]:
+        self.log.calls.append("face+gaze")
+        return one_face(), GazeAnalysis(attention=80.0)
+
+
+async def test_gaze_beside_face_is_one_call() -> None:
+    log = Log()
+    manager = SessionManager(MemoryStore(), RiskConfig.load(), expire_seconds=60, trust_client_time=True)
+    sid = (await manager.create("candidate")).session_id
+    analyzers = Analyzers(Face(log, one_face()), Gaze(log), Objects(log), face_gaze=FaceGaze(log))
+    result = await FramePipeline(analyzers, manager).run(sid, b"jpeg", timestamp=1.0)
+    assert "face+gaze" in log.calls and "gaze" not in log.calls and "face:start" not in log.calls
+    assert result.gaze is not None and result.gaze.attention == 80.0
+    assert result.models["gaze"].available
