@@ -70,9 +70,15 @@ def test_demo_page_analyses_the_camera_and_shows_the_verdict(
     assert page.get_attribute("#gauge", "aria-valuenow") == page.text_content("#risk")
     session_id = page.text_content("#session-id")
     assert session_id and session_id != "-"
-    box = page.locator("#overlay .face-box").bounding_box()
-    video = page.locator("#camera").bounding_box()
-    assert box and video and box["width"] > 0.2 * video["width"]  # the face is large in this clip
+    # The overlay is redrawn with every answer: measure one drawn box and the video together.
+    page.wait_for_function(
+        """() => {
+            const box = document.querySelector("#overlay .face-box");
+            const video = document.querySelector("#camera");
+            const width = (el) => el.getBoundingClientRect().width;
+            return box && video && width(box) > 0.2 * width(video);
+        }"""
+    )  # the face is large in this clip
     page.screenshot(path=str(artifacts / "demo-streaming.png"))
 
     analysed = int(page.text_content("#frames") or 0)
