@@ -89,6 +89,11 @@ class EventRule(ConfigSection):
     ongoing_after_s: float = Field(
         30.0, ge=0, description="...once the episode has lasted this long (a brief one costs its event only)"
     )
+    risk_after_by_kind: dict[str, float] = Field(
+        default_factory=dict,
+        description="events of this kind are raised and reported at once, but carry their risk only "
+        "once their episode has lasted this long (EYES_OFF_SCREEN's down: a glance at the keyboard)",
+    )
 
     def min_duration(self, kind: str | None) -> float:
         return self.min_duration_by_kind.get(kind or "", self.min_duration_s)

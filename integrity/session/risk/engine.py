@@ -64,6 +64,8 @@ class Episode(BaseModel):
     last_true: float
     cleared_since: float | None = None  # first False frame after the last True one
     kind: str | None = None  # the kind that opened it: a look down after a look aside is a new look
+    pending_risk: float = 0.0  # risk the event carries once the episode lasts risk_after_s
+    risk_after_s: float | None = None
 
 
 class Coverage(BaseModel):
@@ -246,6 +248,7 @@ class RiskEngine:
                 episode.last_true = max(episode.last_true, ts)
                 episode.cleared_since = None
                 self._stretch(state, episode)
+                self._pending(state, episode, ts)
             elif values:
                 # Clearing starts at a frame that sees the condition gone; frames that cannot tell
                 # (unknown) after it neither hold the episode open nor restart the clearing.
@@ -286,6 +289,24 @@ class RiskEngine:
                 record.ongoing_from = begin
             record.ongoing_to = ts
 
+    def _pending(self, state: RiskState, episode: Episode, ts: float) -> None:
+        """An event raised without its risk (a look down shorter than its kind's risk_after_s)
+        carries it once the episode has lasted that long."""
+        if episode.pending_risk <= 0 or episode.risk_after_s is None:
+            return
+        if episode.last_true - episode.start < episode.risk_after_s:
+            return
+        params = self.config.risk
+        state.score = min(params.max_score, state.score + episode.pending_risk)
+        if state.score > state.peak:
+            state.peak, state.peak_at = state.score, ts
+        record = next((r for r in reversed(state.timeline) if r.id == episode.event_id), None)
+        if record is not None:
+            record.risk_increase = episode.pending_risk
+            record.risk_after = round(state.score, 3)
+            record.evidence = {**record.evidence, "risk_from_s": round(ts - record.timestamp, 3)}
+        episode.pending_risk = 0.0
+
     @staticmethod
     def _mark_background(state: RiskState, episode: Episode, observations: list[Observation]) -> None:
         """An episode that ends because what raised it was learned as static background (a photo
@@ -319,9 +340,19 @@ class RiskEngine:
         episode = state.episodes.get(key)
         if episode is None:
             start = ts - float(evidence.get("held_s", 0.0))
-            new = self._fire(state, rule, ts, evidence)
+            risk_after = rule.risk_after_by_kind.get(kind or "")
+            deferred = risk_after is not None and ts - start < risk_after
+            if deferred:
+                evidence = {**evidence, "risk_after_s": risk_after}
+            new = self._fire(state, rule, ts, evidence, risk=0.0 if deferred else None)
             state.episodes[key] = Episode(
-                event_id=new.id, type=rule.type, start=start, last_true=ts, kind=kind
+                event_id=new.id,
+                type=rule.type,
+                start=start,
+                last_true=ts,
+                kind=kind,
+                pending_risk=rule.risk_increase if deferred else 0.0,
+                risk_after_s=risk_after,
             )
             new.duration_s = round(ts - start, 3)
             return new
@@ -356,6 +387,7 @@ class RiskEngine:
         record.type, record.severity, record.risk_increase = rule.type, rule.severity, rule.risk_increase
         record.risk_after = round(state.score, 3)
         episode.type = rule.type
+        episode.pending_risk = 0.0  # the upgrade paid the difference against what the record carries
         self._stretch(state, episode)
         return record
 
@@ -408,9 +440,12 @@ class RiskEngine:
             "min_duration_s": needed,
         }
 
-    def _fire(self, state: RiskState, rule: EventRule, ts: float, evidence: Evidence) -> EventRecord:
+    def _fire(
+        self, state: RiskState, rule: EventRule, ts: float, evidence: Evidence, risk: float | None = None
+    ) -> EventRecord:
         params = self.config.risk
-        state.score = min(params.max_score, max(0.0, state.score + rule.risk_increase))
+        risk = rule.risk_increase if risk is None else risk
+        state.score = min(params.max_score, max(0.0, state.score + risk))
         if state.score > state.peak:
             state.peak, state.peak_at = state.score, ts
         state.counts[rule.type] = state.counts.get(rule.type, 0) + 1
@@ -420,7 +455,7 @@ class RiskEngine:
             id=f"ev{sum(state.counts.values()):04d}",
             type=rule.type,
             severity=rule.severity,
-            risk_increase=rule.risk_increase,
+            risk_increase=risk,
             timestamp=ts,
             risk_after=round(state.score, 3),
             evidence=evidence,

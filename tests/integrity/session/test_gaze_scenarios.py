@@ -142,6 +142,7 @@ async def test_phone_in_lap_eyes_lowered() -> None:
     assert outcome.verdict in CAUGHT
     timeline = [e for e in outcome.summary.timeline if e.type is EventType.EYES_OFF_SCREEN]
     assert len(timeline) >= 5 and all(e.evidence.get("direction") == "down" for e in timeline)
+    assert all(e.risk_increase == 15 for e in timeline)  # 8 s looks: past the 4 s a look down needs
 
 
 async def test_head_29_plus_eyes_11_for_5_min() -> None:
@@ -185,3 +186,18 @@ async def test_stress_jitter_does_not_grow_with_the_frame_rate() -> None:
     slow, fast = (j or 0.0 for j in fidgeting)
     assert max(noise) < 0.25 * min(slow, fast), (noise, slow, fast)  # landmark noise is not motion
     assert 0.75 <= fast / slow <= 1.33, (slow, fast)
+
+
+async def test_glances_at_the_keyboard_2_s_every_20_s() -> None:
+    """Typing: three 2 s looks down at the keyboard, 20 s apart. Each is a look down (reported),
+    none lasts the 4 s a look down needs to carry risk."""
+    fps = 5.0
+    script = on_screen(10.0, 0.0, fps)
+    t = 10.0
+    for k in range(3):
+        script += hold(keyboard(), 2.0, t, fps) + on_screen(18.0, t + 2.0, fps, seed=k)
+        t += 20.0
+    outcome = await play(script + on_screen(30.0, t, fps))
+    assert outcome.verdict is Verdict.CLEAN and outcome.summary.peak_risk_score == 0.0
+    looks = [e for e in outcome.summary.timeline if e.type is EventType.EYES_OFF_SCREEN]
+    assert len(looks) == 3 and all(e.risk_increase == 0 and e.evidence["risk_after_s"] == 4.0 for e in looks)
