@@ -164,6 +164,14 @@ class RiskEngine:
         if state.updated_at is None or ts > state.updated_at:
             state.updated_at = ts
 
+    def _add_risk(self, state: RiskState, amount: float, at: float) -> float:
+        """Add ``amount`` (clamped to 0..max_score), keep the peak; return what was really added."""
+        before = state.score
+        state.score = min(self.config.risk.max_score, max(0.0, state.score + amount))
+        if state.score > state.peak:
+            state.peak, state.peak_at = state.score, at
+        return state.score - before
+
     # -- observations -----------------------------------------------------------------------------
     def observe(
         self, state: RiskState, ts: float, observations: Mapping[EventType, Observation]
@@ -277,14 +285,10 @@ class RiskEngine:
         begin = max(previous, episode.start + rule.ongoing_after_s)
         if ts <= begin:
             return
-        params = self.config.risk
-        before = state.score
-        state.score = min(params.max_score, state.score + rule.ongoing_risk_per_min * (ts - begin) / 60.0)
-        if state.score > state.peak:
-            state.peak, state.peak_at = state.score, ts
+        added = self._add_risk(state, rule.ongoing_risk_per_min * (ts - begin) / 60.0, ts)
         record = next((r for r in reversed(state.timeline) if r.id == episode.event_id), None)
         if record is not None:
-            record.ongoing_risk = round(record.ongoing_risk + state.score - before, 3)
+            record.ongoing_risk = round(record.ongoing_risk + added, 3)
             if record.ongoing_from is None:
                 record.ongoing_from = begin
             record.ongoing_to = ts
@@ -296,10 +300,7 @@ class RiskEngine:
             return
         if episode.last_true - episode.start < episode.risk_after_s:
             return
-        params = self.config.risk
-        state.score = min(params.max_score, state.score + episode.pending_risk)
-        if state.score > state.peak:
-            state.peak, state.peak_at = state.score, ts
+        self._add_risk(state, episode.pending_risk, ts)
         record = next((r for r in reversed(state.timeline) if r.id == episode.event_id), None)
         if record is not None:
             record.risk_increase = episode.pending_risk
@@ -372,11 +373,7 @@ class RiskEngine:
         self, state: RiskState, record: EventRecord, episode: Episode, rule: EventRule, evidence: Evidence
     ) -> EventRecord:
         """One cause, one event: the episode's event becomes the more severe one, for the difference."""
-        params = self.config.risk
-        delta = max(0.0, rule.risk_increase - record.risk_increase)
-        state.score = min(params.max_score, max(0.0, state.score + delta))
-        if state.score > state.peak:
-            state.peak, state.peak_at = state.score, episode.last_true
+        self._add_risk(state, max(0.0, rule.risk_increase - record.risk_increase), episode.last_true)
         state.counts[record.type] = max(0, state.counts.get(record.type, 1) - 1)
         if not state.counts[record.type]:
             del state.counts[record.type]
@@ -443,11 +440,8 @@ class RiskEngine:
     def _fire(
         self, state: RiskState, rule: EventRule, ts: float, evidence: Evidence, risk: float | None = None
     ) -> EventRecord:
-        params = self.config.risk
         risk = rule.risk_increase if risk is None else risk
-        state.score = min(params.max_score, max(0.0, state.score + risk))
-        if state.score > state.peak:
-            state.peak, state.peak_at = state.score, ts
+        self._add_risk(state, risk, ts)
         state.counts[rule.type] = state.counts.get(rule.type, 0) + 1
         if state.worst_severity is None or rule.severity.rank > state.worst_severity.rank:
             state.worst_severity = rule.severity
@@ -481,18 +475,17 @@ class RiskEngine:
                     steps.append(
                         (event.ongoing_from + span * i / n, len(steps), None, event.ongoing_risk / n)
                     )
-        params = self.config.risk
         for ts, _, fired, ongoing in sorted(steps, key=lambda s: (s[0], s[1])):
             self._advance(state, ts)
             if fired is not None:
-                record = self._fire(state, self.config.events[fired.type], ts, fired.evidence)
+                # The risk the event carried (a look down shorter than its risk_after_s: none).
+                rule = self.config.events[fired.type]
+                record = self._fire(state, rule, ts, fired.evidence, risk=fired.risk_increase)
                 record.duration_s = fired.duration_s
                 record.ongoing_risk = fired.ongoing_risk
                 record.ongoing_from, record.ongoing_to = fired.ongoing_from, fired.ongoing_to
                 continue
-            state.score = min(params.max_score, state.score + ongoing)
-            if state.score > state.peak:
-                state.peak, state.peak_at = state.score, ts
+            self._add_risk(state, ongoing, ts)
         return state
 
     # -- verdict ----------------------------------------------------------------------------------

@@ -12,6 +12,8 @@ from dataclasses import replace
 import numpy as np
 
 from integrity.core.enums import EventType, Verdict
+from integrity.session.risk.config import RiskConfig
+from integrity.session.risk.engine import RiskEngine
 from integrity.session.state import EndOutcome
 from tests.integrity.session.gaze_scenes import (
     FRONTAL_PITCH,
@@ -201,3 +203,5 @@ async def test_glances_at_the_keyboard_2_s_every_20_s() -> None:
     assert outcome.verdict is Verdict.CLEAN and outcome.summary.peak_risk_score == 0.0
     looks = [e for e in outcome.summary.timeline if e.type is EventType.EYES_OFF_SCREEN]
     assert len(looks) == 3 and all(e.risk_increase == 0 and e.evidence["risk_after_s"] == 4.0 for e in looks)
+    # A review replays the events as they were: the glances stay at no risk.
+    assert RiskEngine(RiskConfig.load()).replay(outcome.summary.timeline).peak == 0.0
