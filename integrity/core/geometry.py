@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import math
+
 from pydantic import BaseModel, ConfigDict
+
+
+def rotation_deg(offset: float, radius: float) -> float:
+    """The rotation (degrees) that moves a point on a sphere of ``radius`` by ``offset`` sideways:
+    an iris (or the upper lid riding on the eyeball) moved ``offset`` eye widths on a ``radius``
+    eye-width eyeball. Offsets beyond the radius read as 90 degrees."""
+    return math.degrees(math.asin(max(-1.0, min(1.0, offset / radius))))
 
 
 def overlap_of_smaller(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> float:

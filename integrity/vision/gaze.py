@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from integrity.core.config import YamlConfig
 from integrity.core.enums import GazeDirection, LidState
+from integrity.core.geometry import rotation_deg
 from integrity.core.results import (
     EyeIris,
     EyePatch,
@@ -331,7 +332,7 @@ class GazeAnalyzer:
         cfg = self.config
         eyes = measures.eyes
         # The upper lid rides on the eyeball: its move from neutral is an eye rotation.
-        pitches = [_asin_deg((e.upper - neutral.upper_lid) / cfg.eyeball_radius) for e in eyes]
+        pitches = [rotation_deg(e.upper - neutral.upper_lid, cfg.eyeball_radius) for e in eyes]
         raises = [neutral.lower_lid - e.lower for e in eyes]
         head_down = min(0.0, head_pitch)
         lowered = min(e.span_px for e in eyes) >= cfg.min_eye_span_px and all(
@@ -389,8 +390,8 @@ class GazeAnalyzer:
         eye_yaw = eye_pitch = None
         if iris is not None:
             # The iris moves on a sphere: offset = radius * sin(angle). Image y grows downward.
-            eye_yaw = _asin_deg((iris.h_ratio - neutral.h_ratio) / cfg.eyeball_radius)
-            eye_pitch = -_asin_deg((iris.v_ratio - neutral.v_ratio) / cfg.eyeball_radius)
+            eye_yaw = rotation_deg(iris.h_ratio - neutral.h_ratio, cfg.eyeball_radius)
+            eye_pitch = -rotation_deg(iris.v_ratio - neutral.v_ratio, cfg.eyeball_radius)
         gaze_yaw = head_yaw + (eye_yaw or 0.0)
         gaze_pitch = head_pitch + (eye_pitch or 0.0)
         if lowered and lids is not None:
@@ -480,7 +481,3 @@ def _method(posed: bool, iris: bool, lids: LidState, unreadable: bool) -> GazeMe
     if lids is LidState.LOWERED:
         return "lids+head_pose"
     return "iris+head_pose" if iris else "head_pose"
-
-
-def _asin_deg(value: float) -> float:
-    return math.degrees(math.asin(max(-1.0, min(1.0, value))))

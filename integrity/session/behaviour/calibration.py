@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
 
+from integrity.core.geometry import rotation_deg
 from integrity.core.results import GazeAnalysis, GazeNeutral, NeutralSource
 from integrity.session.behaviour.config import CalibrationConfig
 
@@ -223,9 +224,8 @@ class Calibration(BaseModel):
     @staticmethod
     def _total(d: Dwell, anchor: GazeNeutral, cfg: CalibrationConfig) -> tuple[float, float]:
         """Head plus eye-in-head rotation (against the calibrated iris centre), degrees."""
-        r = cfg.eyeball_radius
-        eye_yaw = math.degrees(math.asin(max(-1.0, min(1.0, (d.h - anchor.h_ratio) / r))))
-        eye_pitch = -math.degrees(math.asin(max(-1.0, min(1.0, (d.v - anchor.v_ratio) / r))))
+        eye_yaw = rotation_deg(d.h - anchor.h_ratio, cfg.eyeball_radius)
+        eye_pitch = -rotation_deg(d.v - anchor.v_ratio, cfg.eyeball_radius)
         return d.yaw + eye_yaw, d.pitch + eye_pitch
 
     def _median(self, source: NeutralSource) -> GazeNeutral:
