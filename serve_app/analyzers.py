@@ -45,18 +45,21 @@ class RemoteFace:
 
 
 class RemoteGaze:
-    def __init__(self, handle: Any) -> None:
+    """Gaze over a deployment: the gaze deployment's ``analyze``/``status``, or the gaze model the
+    face deployment holds (``GAZE_PLACEMENT=face``: its ``analyze_gaze``/``gaze_status``)."""
+
+    def __init__(self, handle: Any, analyze: str = "analyze", status: str = "status") -> None:
         self.handle = handle
+        self._analyze, self._status = analyze, status
 
     async def analyze(self, face: FaceAnalysis, neutral: GazeNeutral) -> GazeAnalysis:
         landmarks, width, height = _primary_inputs(face)
-        result: GazeAnalysis = await unwrap(
-            self.handle.analyze.remote(landmarks, width, height, face.eye_patch, neutral)
-        )
+        method = getattr(self.handle, self._analyze)
+        result: GazeAnalysis = await unwrap(method.remote(landmarks, width, height, face.eye_patch, neutral))
         return result
 
     async def status(self) -> ModelStatus:
-        result: ModelStatus = await unwrap(self.handle.status.remote())
+        result: ModelStatus = await unwrap(getattr(self.handle, self._status).remote())
         return result
 
 
@@ -72,24 +75,6 @@ class RemoteFaceGaze:
         result: tuple[FaceAnalysis, GazeAnalysis | None] = await unwrap(
             self.handle.analyze_with_gaze.remote(data, neutral)
         )
-        return result
-
-
-class RemoteGazeInFace:
-    """The gaze model held by the face deployment: its status, and gaze from given landmarks."""
-
-    def __init__(self, handle: Any) -> None:
-        self.handle = handle
-
-    async def analyze(self, face: FaceAnalysis, neutral: GazeNeutral) -> GazeAnalysis:
-        landmarks, width, height = _primary_inputs(face)
-        result: GazeAnalysis = await unwrap(
-            self.handle.analyze_gaze.remote(landmarks, width, height, face.eye_patch, neutral)
-        )
-        return result
-
-    async def status(self) -> ModelStatus:
-        result: ModelStatus = await unwrap(self.handle.gaze_status.remote())
         return result
 
 
@@ -128,7 +113,10 @@ def remote_analyzers(face: Any, gaze: Any | None, objects: Any) -> Analyzers:
     """``gaze`` None: gaze runs inside the face deployment (one call for both)."""
     if gaze is None:
         return Analyzers(
-            RemoteFace(face), RemoteGazeInFace(face), RemoteObjects(objects), RemoteFaceGaze(face)
+            RemoteFace(face),
+            RemoteGaze(face, "analyze_gaze", "gaze_status"),
+            RemoteObjects(objects),
+            RemoteFaceGaze(face),
         )
     return Analyzers(RemoteFace(face), RemoteGaze(gaze), RemoteObjects(objects))
 

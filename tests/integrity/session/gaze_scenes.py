@@ -22,6 +22,7 @@ from integrity.session.state import EndOutcome, FrameFacts
 from integrity.session.store import MemoryStore
 from integrity.vision.gaze import EyeMeasure, GazeAnalyzer, GazeConfig, GazeMeasures
 from serve_app.settings import REPO_ROOT
+from tests.integrity.session.conftest import FakeClock
 
 RADIUS = 0.4  # eyeball radius in eye widths (configs/gaze.yaml)
 UPPER, LOWER = 0.24, 0.07  # this candidate's lids above/below the eye-corner line, eye widths
@@ -97,14 +98,6 @@ def no_objects() -> ObjectAnalysis:
     return ObjectAnalysis(status=ModelStatus(available=True), objects=[])
 
 
-@dataclass
-class Clock:
-    now: float = 50_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 ANALYZER = GazeAnalyzer(GazeConfig.load(REPO_ROOT / "configs" / "gaze.yaml"))
 
 
@@ -114,7 +107,7 @@ async def play(
     seed: int = 7,
 ) -> EndOutcome:
     """Run the script through a real session: plan (the neutral), judge, record, end."""
-    clock = Clock()
+    clock = FakeClock()
     start = clock.now
     rng = np.random.default_rng(seed)
     manager = SessionManager(MemoryStore(), RiskConfig.load(), expire_seconds=3600, clock=clock)
