@@ -128,7 +128,8 @@ ENV API_HOST=0.0.0.0 \
 
 USER 1000:1000
 
-# 8000: API (Serve HTTP proxy). 8080: Prometheus metrics of Ray and the service.
+# 8000: API (Serve's proxy; with DIRECT_INGRESS=true the ingress replica itself, the proxy on 8010).
+# 8080: Prometheus metrics of Ray and the service.
 # 8265: Ray dashboard; `python -m serve_app` binds it to 127.0.0.1 inside the container, so
 # publishing this port reaches it only where the dashboard listens on 0.0.0.0 (KubeRay head).
 EXPOSE 8000 8080 8265

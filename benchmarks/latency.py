@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import logging
 import statistics
 import sys
 import time
@@ -33,6 +32,9 @@ from websockets.sync.client import connect
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO.parent / "shared" / "fixtures"
+sys.path.insert(0, str(REPO))  # run as a script: the repository's packages
+
+from benchmarks.local_service import start_local  # noqa: E402
 
 
 @dataclass
@@ -139,24 +141,11 @@ def report(name: str, run: Run, streams: int) -> None:
     )
 
 
-def start_local(port: int) -> tuple[float, float]:
+def start_local_timed(port: int) -> tuple[float, float]:
     """Start Ray and the app in this process; return (seconds to /health 200, to first frame)."""
-    import ray
-    from ray import serve
-
-    from serve_app.__main__ import app_args_from
-    from serve_app.app import build_app
-
     started = time.perf_counter()
-    ray.init(address="local", include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
-    serve.start(http_options={"host": "127.0.0.1", "port": port})
-    args = app_args_from(REPO / "serve_config.yaml")
     # Frames go back to back here, far above a camera's rate: the per-session limit would refuse them.
-    args = args.model_copy(update={"settings": {**args.settings, "rate_limit_fps": 0}})
-    serve.run(build_app(args), name="interview-integrity", route_prefix="/")
-    url = f"http://127.0.0.1:{port}"
-    while httpx.get(url + "/health", timeout=30).status_code != 200:
-        time.sleep(0.1)
+    url = start_local(port, {"rate_limit_fps": 0})
     to_health = time.perf_counter() - started
     a01 = (FIXTURES / "A01_frontal_webcam_man.png").read_bytes()
     stream_rest(url, a01, 1, 10.0, Run())
@@ -183,7 +172,7 @@ def main() -> None:
 
     url = options.url
     if url is None:
-        to_health, to_first = start_local(options.port)
+        to_health, to_first = start_local_timed(options.port)
         url = f"http://127.0.0.1:{options.port}"
         print(f"cold start: /health 200 after {to_health:.1f} s, first analysed frame after {to_first:.1f} s")
     for name, frame in frames_to_test(options.image).items():

@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import base64
 import json
-import logging
 import os
 import statistics
 import sys
@@ -41,6 +40,10 @@ import websockets
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO.parent / "shared" / "fixtures"
+sys.path.insert(0, str(REPO))  # run as a script: the repository's packages
+
+from benchmarks.local_service import start_local  # noqa: E402
+
 START_ATTEMPTS = 10
 CLIPS = (
     "A_video_gaze_center_left_center.mp4",
@@ -311,42 +314,6 @@ def floor_cpu_per_frame(frames: list[bytes], count: int) -> tuple[float, float]:
     return asyncio.run(go())
 
 
-# -- the service --------------------------------------------------------------------------------------
-def merged(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in update.items():
-        out[key] = (
-            merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-        )
-    return out
-
-
-def start_local(port: int, settings: dict[str, Any], app_args: dict[str, Any] | None = None) -> None:
-    import ray
-    from ray import serve
-
-    from serve_app.__main__ import app_args_from
-    from serve_app.app import AppArgs, build_app
-
-    ray.init(address="local", include_dashboard=False, logging_level=logging.ERROR, log_to_driver=False)
-    serve.start(http_options={"host": "127.0.0.1", "port": port})
-    args = app_args_from(REPO / "serve_config.yaml")
-    args = args.model_copy(update={"settings": {**args.settings, **settings}})
-    if app_args:
-        args = AppArgs.model_validate(merged(args.model_dump(), app_args))
-    serve.run(build_app(args), name="interview-integrity", route_prefix="/")
-    deadline = time.monotonic() + 180
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=30).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            sys.exit("the service did not come up")
-        time.sleep(0.2)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -393,8 +360,9 @@ def main() -> None:
     if url is None:
         # Each simulated candidate sends at --fps: the per-session rate limit must not bite.
         overrides = {"rate_limit_fps": max(10.0, options.fps * 2), "session_starts_per_minute": 0}
-        start_local(options.port, {**overrides, **json.loads(options.settings)}, json.loads(options.app_args))
-        url = f"http://127.0.0.1:{options.port}"
+        url = start_local(
+            options.port, {**overrides, **json.loads(options.settings)}, json.loads(options.app_args)
+        )
         processes = service_processes()
     idle_cpu_per_s = 0.0
     if processes and options.idle_s > 0:

@@ -1,14 +1,15 @@
 """``python -m serve_app``: start a local Ray, serve the application on API_HOST:API_PORT, block.
 
 The application's ``args`` are read from serve_config.yaml (or ``--config``), so this and
-``serve run serve_config.yaml`` run the same application; only the address comes from the
-environment here.
+``serve run serve_config.yaml`` run the same application; only the address, and direct ingress
+(the ingress replica itself on API_PORT, Serve's proxy on PROXY_PORT), come from the environment.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ import yaml
 from ray import serve
 
 from serve_app.app import AppArgs, build_app
+from serve_app.cluster import serve_cluster_env
 from serve_app.settings import REPO_ROOT, Settings
 
 logger = logging.getLogger("serve_app")
@@ -45,6 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = app_args_from(options.config) if options.config.is_file() else AppArgs()
 
+    os.environ.update(serve_cluster_env(settings))  # read by Serve's controller and replicas at start
     ray.init(
         address="local",
         include_dashboard=not options.no_dashboard,
@@ -52,7 +55,7 @@ def main(argv: list[str] | None = None) -> None:
         _metrics_export_port=options.metrics_port,
         logging_level=logging.getLevelNamesMapping()[settings.log_level.upper()],
     )
-    http: dict[str, Any] = {"host": settings.api_host, "port": settings.api_port}
+    http: dict[str, Any] = {"host": settings.api_host, "port": settings.serve_proxy_port}
     if settings.tls_certfile is not None and settings.tls_keyfile is not None:
         http |= {"ssl_certfile": str(settings.tls_certfile), "ssl_keyfile": str(settings.tls_keyfile)}
     serve.start(http_options=http)
@@ -65,6 +68,8 @@ def main(argv: list[str] | None = None) -> None:
         serve.run(build_app(args), name="interview-integrity", route_prefix="/")
         scheme = "https" if settings.tls_certfile else "http"
         logger.info("serving on %s://%s:%s (docs at /docs)", scheme, settings.api_host, settings.api_port)
+        if settings.direct_ingress:
+            logger.info("Serve's proxy (fallback) on port %s", settings.serve_proxy_port)
         signal.pause()
     except KeyboardInterrupt:
         logger.info("shutting down")

@@ -26,6 +26,7 @@ from integrity.session.risk.config import RiskConfig
 from integrity.vision.face import FaceConfig
 from integrity.vision.gaze import GazeConfig
 from integrity.vision.object_mapping import ObjectsConfig
+from serve_app.cluster import DIRECT_INGRESS, THROUGHPUT_OPTIMIZED, direct_ingress_active
 from serve_app.ingress import IntegrityIngress
 from serve_app.settings import Settings
 
@@ -72,9 +73,9 @@ class DeploymentArgs(BaseModel):
 
 # Ray Serve's "throughput optimized" mode for the replicas (Ray 2.60): user code and the router on
 # the replica's event loop instead of two extra threads, gRPC between deployments, buffered request
-# logs, frozen GC at start. Direct ingress (replicas serving HTTP themselves, no proxy) stays off: it
-# needs the flag cluster-wide and changes the ports. Measured in docs/SCALING.md.
-THROUGHPUT_ENV = {"RAY_SERVE_THROUGHPUT_OPTIMIZED": "1", "RAY_SERVE_ENABLE_DIRECT_INGRESS": "0"}
+# logs, frozen GC at start. The mode would also turn direct ingress on in the replicas alone; the
+# builder pins that to the cluster's own setting (serve_app/cluster.py). Measured in docs/SCALING.md.
+THROUGHPUT_ENV = {THROUGHPUT_OPTIMIZED: "1"}
 
 
 class AppArgs(BaseModel):
@@ -88,7 +89,11 @@ class AppArgs(BaseModel):
     )
 
     ingress: DeploymentArgs = Field(
-        default_factory=lambda: DeploymentArgs(num_cpus=0.25, max_ongoing_requests=64)
+        default_factory=lambda: DeploymentArgs(
+            num_cpus=0.25,
+            max_ongoing_requests=128,
+            autoscaling=Autoscaling(max_replicas=1, target_ongoing_requests=64),
+        )
     )
     face: DeploymentArgs = Field(default_factory=lambda: DeploymentArgs(num_cpus=0.5, max_ongoing_requests=4))
     gaze: DeploymentArgs = Field(default_factory=lambda: DeploymentArgs(num_cpus=0.25))
@@ -109,6 +114,15 @@ def cluster_gpus() -> float:
         return 0.0
     resources: dict[str, float] = ray.cluster_resources()
     return float(resources.get("GPU", 0.0))
+
+
+def replica_env(configured: dict[str, str], direct: bool) -> dict[str, str]:
+    """The replicas' environment: as configured, with direct ingress as the cluster has it (a replica
+    must never open a port of its own behind a controller that does not expect one, nor the reverse).
+    Empty stays empty: the replicas then inherit the cluster's environment unchanged."""
+    if not configured:
+        return {}
+    return {**configured, DIRECT_INGRESS: "1" if direct else "0"}
 
 
 def _options(
@@ -156,22 +170,23 @@ def build_app(args: AppArgs) -> Application:
         logger.warning("API_KEYS is not set: anyone who reaches the port can open and end sessions")
     risk_config = RiskConfig.load(args.risk_config)
     gpus = cluster_gpus()
-    logger.info("building the application (cluster GPUs: %s)", gpus)
+    direct = direct_ingress_active()
+    logger.info("building the application (cluster GPUs: %s, direct ingress: %s)", gpus, direct)
+    env = replica_env(args.replica_env, direct)
 
-    face = _deployment(FaceDeployment).options(**_options(args.face, gpus, "face", args.replica_env))
-    objects = _deployment(ObjectDeployment).options(
-        **_options(args.objects, gpus, "objects", args.replica_env)
-    )
-    ingress = _deployment(IntegrityIngress).options(
-        **_options(args.ingress, gpus, "ingress", args.replica_env)
-    )
+    face = _deployment(FaceDeployment).options(**_options(args.face, gpus, "face", env))
+    objects = _deployment(ObjectDeployment).options(**_options(args.objects, gpus, "objects", env))
+    ingress_options = _options(args.ingress, gpus, "ingress", env)
+    if direct:  # each node's ingress replica serves the node's one direct-ingress port (API_PORT)
+        ingress_options["max_replicas_per_node"] = 1
+    ingress = _deployment(IntegrityIngress).options(**ingress_options)
     gaze_config = GazeConfig.load(args.gaze_config)
     face_models = (settings.face_models_dir, FaceConfig.load(args.face_config), settings.model_path)
     if settings.gaze_placement == "face":  # gaze inside the face replica's call: no gaze deployment
         face_app, gaze_app = face.bind(*face_models, gaze_config, args.face.cv_threads), None
     else:
         face_app = face.bind(*face_models, None, args.face.cv_threads)
-        gaze = _deployment(GazeDeployment).options(**_options(args.gaze, gpus, "gaze", args.replica_env))
+        gaze = _deployment(GazeDeployment).options(**_options(args.gaze, gpus, "gaze", env))
         gaze_app = gaze.bind(gaze_config, args.gaze.cv_threads)
     return ingress.bind(
         face_app,

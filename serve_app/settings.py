@@ -25,8 +25,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False, frozen=True)
 
     # --- seed variables -------------------------------------------------------------------------
-    api_host: str = Field("0.0.0.0", description="Interface the HTTP proxy binds to.")
-    api_port: int = Field(8000, ge=1, le=65535, description="Port of the HTTP proxy.")
+    api_host: str = Field("0.0.0.0", description="Interface the service listens on.")
+    api_port: int = Field(
+        8000,
+        ge=1,
+        le=65535,
+        description="Port of the API: the ingress replica itself with DIRECT_INGRESS, else Serve's proxy.",
+    )
     log_level: LogLevel = "info"
     model_path: Path = Field(REPO_ROOT / "models", description="Folder holding model weights.")
     confidence_threshold: float = Field(0.25, ge=0.0, le=1.0, description="Minimum object confidence.")
@@ -57,6 +62,20 @@ class Settings(BaseSettings):
         ge=0,
         description="Sessions whose calibration an ingress replica keeps (LRU), so a frame needs one "
         "session call instead of two; 0: plan every frame (two calls).",
+    )
+    direct_ingress: bool = Field(
+        False,
+        description="A cluster started by `python -m serve_app`: the ingress replica serves HTTP and "
+        "WebSocket on API_PORT itself (one per node), without the hop through Serve's proxy, which "
+        "stays on the head node at PROXY_PORT. Faster, but a replica restarted within a minute of "
+        "closing connections cannot get API_PORT back (docs/SCALING.md#direct-ingress).",
+    )
+    proxy_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="Port of Serve's proxy with DIRECT_INGRESS (default API_PORT + 10); without it "
+        "the proxy is on API_PORT.",
     )
     gaze_placement: Literal["face", "separate"] = Field(
         "face",
@@ -110,6 +129,15 @@ class Settings(BaseSettings):
     tls_keyfile: Path | None = Field(None, description="...and this private key.")
 
     @property
+    def serve_proxy_port(self) -> int:
+        """Where Serve's proxy listens: API_PORT, or beside it when the ingress serves API_PORT."""
+        if not self.direct_ingress:
+            return self.api_port
+        if self.proxy_port is not None:
+            return self.proxy_port
+        return self.api_port + 10 if self.api_port <= 65525 else self.api_port - 10
+
+    @property
     def evidence_retention_s(self) -> float:
         return self.evidence_retention_days * 86400.0
 
@@ -125,6 +153,12 @@ class Settings(BaseSettings):
     def _tls_pair(self) -> Settings:
         if (self.tls_certfile is None) != (self.tls_keyfile is None):
             raise ValueError("TLS_CERTFILE and TLS_KEYFILE go together")
+        return self
+
+    @model_validator(mode="after")
+    def _ports_apart(self) -> Settings:
+        if self.direct_ingress and self.serve_proxy_port == self.api_port:
+            raise ValueError("with DIRECT_INGRESS, PROXY_PORT must differ from API_PORT")
         return self
 
     @field_validator("log_level", mode="before")

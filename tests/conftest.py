@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -54,10 +55,18 @@ def fixture_bytes(fixtures_dir: Path) -> dict[str, bytes]:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A port to listen on, below the kernel's ephemeral range (32768+ on Linux) and above Ray's
+    worker ports (10002-19999): an ephemeral port can be taken meanwhile by any outgoing connection,
+    and a server that then cannot bind it fails (Serve even blocks a direct-ingress port for good)."""
+    for _ in range(200):
+        port = random.randint(21000, 32000)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port found in 21000-32000")
 
 
 @pytest.fixture(scope="session")

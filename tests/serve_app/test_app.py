@@ -7,7 +7,8 @@ from pydantic import ValidationError
 
 from serve_app.__main__ import app_args_from
 from serve_app.app import AppArgs, Autoscaling, DeploymentArgs, _options, build_app
-from serve_app.settings import REPO_ROOT
+from serve_app.cluster import DIRECT_INGRESS, THROUGHPUT_OPTIMIZED, direct_ingress_active, serve_cluster_env
+from serve_app.settings import REPO_ROOT, Settings
 
 
 def test_checked_in_serve_config_is_valid() -> None:
@@ -52,3 +53,44 @@ def test_gaze_placed_in_the_face_deployment_makes_no_gaze_deployment() -> None:
     assert gaze is None  # the ingress asks the face deployment for both
     assert (face._bound_deployment.name, objects._bound_deployment.name) == ("face", "objects")
     assert face._bound_deployment.init_args[3] is not None  # the face replica holds a GazeAnalyzer
+
+
+def test_direct_ingress_puts_the_ingress_replica_on_the_api_port_and_the_proxy_beside_it() -> None:
+    direct = Settings(api_port=8000, direct_ingress=True)
+    env = serve_cluster_env(direct)
+    assert env[DIRECT_INGRESS] == "1"
+    # One port per node, the API's (Serve's range excludes its upper end), and the proxy elsewhere.
+    ports = (env["RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT"], env["RAY_SERVE_DIRECT_INGRESS_MAX_HTTP_PORT"])
+    assert ports == ("8000", "8001")
+    assert direct.serve_proxy_port == 8010
+    assert Settings(api_port=8000, direct_ingress=True, proxy_port=9100).serve_proxy_port == 9100
+    with pytest.raises(ValidationError):
+        Settings(api_port=8000, direct_ingress=True, proxy_port=8000)
+
+    proxied = Settings(api_port=8000, direct_ingress=False)
+    assert serve_cluster_env(proxied) == {DIRECT_INGRESS: "0"}
+    assert proxied.serve_proxy_port == 8000
+
+
+def test_direct_ingress_is_read_as_serve_reads_it() -> None:
+    assert not direct_ingress_active({})
+    assert direct_ingress_active({DIRECT_INGRESS: "1"})
+    assert direct_ingress_active({THROUGHPUT_OPTIMIZED: "1"})  # the mode turns it on unless told not to
+    assert not direct_ingress_active({THROUGHPUT_OPTIMIZED: "1", DIRECT_INGRESS: "0"})
+
+
+@pytest.mark.parametrize("cluster", ["1", "0"])
+def test_builder_follows_the_clusters_direct_ingress(cluster: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(DIRECT_INGRESS, cluster)
+    ingress = build_app(app_args_from(REPO_ROOT / "serve_config.yaml"))._bound_deployment
+    face = ingress.init_args[0]._bound_deployment
+    for deployment in (ingress, face):  # replicas never disagree with the controller about it
+        options = deployment.ray_actor_options or {}
+        env_vars = options["runtime_env"]["env_vars"]
+        assert env_vars == {THROUGHPUT_OPTIMIZED: "1", DIRECT_INGRESS: cluster}
+    # One ingress replica per node: each serves its node's one API port.
+    assert ingress._replica_config.max_replicas_per_node == (1 if cluster == "1" else None)
+
+    monkeypatch.delenv(DIRECT_INGRESS)
+    plain = AppArgs(replica_env={})  # Ray's defaults: the replicas inherit the cluster's environment
+    assert "runtime_env" not in (build_app(plain)._bound_deployment.ray_actor_options or {})

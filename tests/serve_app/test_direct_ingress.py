@@ -1,0 +1,146 @@
+"""``DIRECT_INGRESS=true``: the ingress replica serves the API on API_PORT itself, Serve's proxy on
+PROXY_PORT. Started as ``make run`` starts it (``python -m serve_app``, its own Ray: Serve reads the
+mode when the cluster starts, and the test session's cluster runs through the proxy)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+from websockets.sync.client import connect
+
+from tests.conftest import free_port
+from tests.serve_app.test_main import serving, wait_up
+
+pytestmark = pytest.mark.integration
+
+MAX_FRAME_BYTES = 1_000_000
+
+
+@pytest.fixture(scope="module")
+def clients(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[httpx.Client, httpx.Client]]:
+    """(API port, proxy port) clients of one service whose replica analyses one frame at a time."""
+    proxy_port = free_port()
+    with serving(
+        tmp_path_factory.mktemp("direct"),
+        DIRECT_INGRESS="true",
+        PROXY_PORT=str(proxy_port),
+        MAX_INFLIGHT_FRAMES="1",
+        START_SESSION_HEADROOM="1.0",
+        MAX_FRAME_BYTES=str(MAX_FRAME_BYTES),
+    ) as (proc, url):
+        wait_up(proc, url)
+        direct = httpx.Client(base_url=url, timeout=120)
+        proxy = httpx.Client(base_url=f"http://127.0.0.1:{proxy_port}", timeout=120)
+        try:
+            yield direct, proxy
+        finally:
+            direct.close()
+            proxy.close()
+
+
+def listener(port: int) -> str:
+    """The process listening on ``port`` (from ``ss``), e.g. ``ray::ServeRepli`` or ``ray::ProxyActor``."""
+    table = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True, check=True).stdout
+    for line in table.splitlines():
+        if f":{port} " in line:
+            return line.split('(("', 1)[-1].split('"', 1)[0]
+    return ""
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def start(client: httpx.Client, candidate: str) -> str:
+    response = client.post("/start-session", json={"candidate_id": candidate})
+    assert response.status_code == 200, response.text
+    session_id: str = response.json()["session_id"]
+    return session_id
+
+
+def analyze(client: httpx.Client, session_id: str, frame: bytes) -> dict[str, object]:
+    response = client.post("/analyze-frame", json={"session_id": session_id, "frame": b64(frame)})
+    assert response.status_code == 200, response.text
+    body: dict[str, object] = response.json()
+    return body
+
+
+def test_the_api_port_is_the_replica_itself_and_both_ports_serve_the_same_sessions(
+    clients: tuple[httpx.Client, httpx.Client], fixture_bytes: dict[str, bytes]
+) -> None:
+    direct, proxy = clients
+    assert listener(direct.base_url.port or 0).startswith("ray::ServeRepli")  # no proxy actor there
+    assert listener(proxy.base_url.port or 0).startswith("ray::ProxyActor")
+    session_id = start(direct, "direct")
+    faces = [
+        analyze(direct, session_id, fixture_bytes["A01_frontal_webcam_man.png"])["faces"],
+        analyze(proxy, session_id, fixture_bytes["A03_two_faces_webcam.png"])["faces"],
+        analyze(direct, session_id, fixture_bytes["A03_two_faces_webcam.png"])["faces"],
+    ]
+    assert faces == [1, 2, 2]
+    ended = proxy.post("/end-session", json={"session_id": session_id})
+    assert ended.status_code == 200 and ended.json()["summary"]["frames_analyzed"] == 3
+    # Ended through the proxy: the API port knows it too, and books nothing more.
+    again = direct.post(
+        "/analyze-frame",
+        json={"session_id": session_id, "frame": b64(fixture_bytes["A01_frontal_webcam_man.png"])},
+    )
+    assert again.status_code in (404, 409), again.text
+
+
+def test_websocket_stream_on_the_api_port(
+    clients: tuple[httpx.Client, httpx.Client], fixture_bytes: dict[str, bytes]
+) -> None:
+    direct, _ = clients
+    with connect(f"ws://127.0.0.1:{direct.base_url.port}/ws/stream", open_timeout=30) as ws:
+
+        def send(message: dict[str, object]) -> dict[str, object]:
+            ws.send(json.dumps(message))
+            reply: dict[str, object] = json.loads(ws.recv(timeout=120))
+            return reply
+
+        started = send({"action": "start", "candidate_id": "direct-ws"})
+        assert started["type"] == "session_started"
+        frames = [
+            send({"action": "frame", "frame": b64(fixture_bytes[name])})
+            for name in ("A01_frontal_webcam_man.png", "A07_no_person_pen_on_paper.jpg")
+        ]
+        ended = send({"action": "end"})
+    assert [(m["type"], m["faces"]) for m in frames] == [("analysis", 1), ("analysis", 0)]
+    assert ended["type"] == "session_ended"
+
+
+def test_limits_and_overload_refusals_hold_on_the_api_port(
+    clients: tuple[httpx.Client, httpx.Client], fixture_bytes: dict[str, bytes]
+) -> None:
+    direct, _ = clients
+    too_big = direct.post(
+        "/analyze-frame", content=b"x" * (MAX_FRAME_BYTES * 2), headers={"Content-Type": "application/json"}
+    )
+    assert too_big.status_code == 413 and too_big.json()["code"] == "frame_too_large"
+
+    frame = b64(fixture_bytes["A04_group_meeting_laptop_notebook.jpg"])  # slow to analyse
+    sessions = [start(direct, f"burst-{i}") for i in range(8)]
+
+    def send(session_id: str) -> tuple[int, float, str | None]:
+        began = time.perf_counter()
+        response = direct.post("/analyze-frame", json={"session_id": session_id, "frame": frame})
+        return response.status_code, time.perf_counter() - began, response.headers.get("retry-after")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(send, sessions))
+    accepted = [o for o in outcomes if o[0] == 200]
+    refused = [o for o in outcomes if o[0] == 503]
+    assert accepted and refused and len(accepted) + len(refused) == len(outcomes)
+    assert all(retry is not None and int(retry) >= 1 for _, _, retry in refused)
+    assert max(t for _, t, _ in refused) < max(t for _, t, _ in accepted)
+    for session_id in sessions:  # the burst is over: every session is served again
+        time.sleep(0.15)  # under RATE_LIMIT_FPS
+        analyze(direct, session_id, fixture_bytes["A01_frontal_webcam_man.png"])
