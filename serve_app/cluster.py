@@ -6,17 +6,30 @@ actor: a frame skips one process hop, its body one more Ray call, and the proxy'
 Serve reads the switch when its controller and replicas start, so it is set in the environment of
 the whole cluster before Ray starts (``python -m serve_app``, the benchmarks, the tests do it with
 ``serve_cluster_env``), and the application builder only follows it (``direct_ingress_active``).
+
+Serve binds a direct-ingress port without ``SO_REUSEADDR`` (its proxy sets it), so a replica that
+starts while the port's last connections sit in TIME_WAIT (up to a minute after its predecessor
+closed them) fails to bind, and Serve then marks the port as taken. With one port per node that
+would leave the node without an ingress; ``wait_until_bindable`` in the replica's constructor,
+which runs before Serve opens the port, waits instead.
 """
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
-from collections.abc import Mapping
+import socket
+import time
+from collections.abc import Callable, Mapping
 
 from serve_app.settings import Settings
 
+logger = logging.getLogger(__name__)
+
 DIRECT_INGRESS = "RAY_SERVE_ENABLE_DIRECT_INGRESS"
 THROUGHPUT_OPTIMIZED = "RAY_SERVE_THROUGHPUT_OPTIMIZED"
+DIRECT_INGRESS_MIN_HTTP_PORT = "RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT"
 
 
 def serve_cluster_env(settings: Settings) -> dict[str, str]:
@@ -28,7 +41,7 @@ def serve_cluster_env(settings: Settings) -> dict[str, str]:
         DIRECT_INGRESS: "1",
         # One port per node: the node's ingress replica (the builder allows one per node) takes
         # API_PORT; Serve's proxy, still started on the head node, listens on PROXY_PORT.
-        "RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT": str(port),
+        DIRECT_INGRESS_MIN_HTTP_PORT: str(port),
         "RAY_SERVE_DIRECT_INGRESS_MAX_HTTP_PORT": str(port + 1),  # exclusive
         # Serve holds a freed port back (150 s by default) for HAProxy's stale server lists; with
         # nothing in front, a restarted ingress replica must get API_PORT back at once.
@@ -44,3 +57,34 @@ def direct_ingress_active(environ: Mapping[str, str] = os.environ) -> bool:
     follows the cluster-wide throughput-optimized mode."""
     default = "1" if environ.get(THROUGHPUT_OPTIMIZED) == "1" else "0"
     return environ.get(DIRECT_INGRESS, default) == "1"
+
+
+def direct_ingress_port(environ: Mapping[str, str] = os.environ) -> int | None:
+    """The first port Serve gives an ingress replica on a node (None: no direct ingress)."""
+    if not direct_ingress_active(environ):
+        return None
+    return int(environ.get(DIRECT_INGRESS_MIN_HTTP_PORT, "30000"))
+
+
+def wait_until_bindable(
+    port: int,
+    timeout_s: float,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> float:
+    """Block until ``port`` can be bound as Serve binds it (all interfaces, no ``SO_REUSEADDR``),
+    or ``timeout_s`` passed; return the seconds waited. Only "address in use" is waited out."""
+    started = clock()
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("0.0.0.0", port))
+                return clock() - started
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    return clock() - started
+        waited = clock() - started
+        if waited >= timeout_s:
+            logger.error("port %s is still in use after %.0f s; starting anyway", port, waited)
+            return waited
+        sleep(1.0)

@@ -16,9 +16,12 @@ from ray import serve
 from integrity.session.risk.config import RiskConfig
 from serve_app.analyzers import remote_analyzers
 from serve_app.api.app import create_app
+from serve_app.cluster import direct_ingress_port, wait_until_bindable
 from serve_app.service import IntegrityService
 from serve_app.settings import Settings
 from serve_app.shard_client import SessionShards
+
+logger = logging.getLogger(__name__)
 
 
 @serve.deployment(name="ingress", ray_actor_options={"num_cpus": 0.25})
@@ -28,6 +31,11 @@ class IntegrityIngress:
         self, face: Any, gaze: Any, objects: Any, settings: Settings, risk_config: RiskConfig
     ) -> None:
         logging.basicConfig(level=settings.log_level.upper())
+        port = direct_ingress_port()
+        if port is not None:  # before Serve opens it: see serve_app/cluster.py
+            waited = wait_until_bindable(port, settings.direct_ingress_bind_wait_s)
+            if waited >= 1.0:
+                logger.warning("waited %.0f s for port %s to be free (TIME_WAIT)", waited, port)
         self.service = IntegrityService(
             settings, remote_analyzers(face, gaze, objects), SessionShards(settings, risk_config)
         )

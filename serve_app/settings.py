@@ -77,6 +77,12 @@ class Settings(BaseSettings):
         description="Port of Serve's proxy with DIRECT_INGRESS (default API_PORT + 10); without it "
         "the proxy is on API_PORT.",
     )
+    direct_ingress_bind_wait_s: float = Field(
+        90.0,
+        ge=0,
+        description="With direct ingress, how long a starting ingress replica waits for its port to "
+        "be free (the previous replica's connections linger in TIME_WAIT for up to 60 s).",
+    )
     gaze_placement: Literal["face", "separate"] = Field(
         "face",
         description="face: gaze runs inside the face replica's call (one hop less per frame); "

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import base64
 import json
+import signal
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
@@ -144,3 +147,32 @@ def test_limits_and_overload_refusals_hold_on_the_api_port(
     for session_id in sessions:  # the burst is over: every session is served again
         time.sleep(0.15)  # under RATE_LIMIT_FPS
         analyze(direct, session_id, fixture_bytes["A01_frontal_webcam_man.png"])
+
+
+def test_a_restart_while_the_port_lingers_waits_for_it_then_serves(tmp_path: Path) -> None:
+    """Stopped with a client's connection open, the service leaves API_PORT in TIME_WAIT for up to
+    a minute, and Serve binds it without SO_REUSEADDR. Started again at once, the ingress replica
+    waits for the port (``wait_until_bindable``) instead of failing to bind and losing it."""
+    port, proxy_port = free_port(), free_port()
+    env = {"DIRECT_INGRESS": "true", "API_PORT": str(port), "PROXY_PORT": str(proxy_port)}
+    (tmp_path / "first").mkdir()
+    (tmp_path / "second").mkdir()
+    with serving(tmp_path / "first", **env) as (proc, url):
+        wait_up(proc, url)
+        client = httpx.Client(base_url=url, timeout=30)
+        assert client.get("/health").status_code == 200  # a keep-alive connection stays open
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=90) == 0
+        client.close()
+    with socket.socket() as probe:  # the hazard is there: bound as Serve binds, the port is taken
+        try:
+            probe.bind(("0.0.0.0", port))
+            lingering = False
+        except OSError:
+            lingering = True
+    with serving(tmp_path / "second", **env) as (proc, url):
+        wait_up(proc, url)
+        assert listener(port).startswith("ray::ServeRepli")
+        assert httpx.get(f"{url}/health", timeout=30).status_code == 200
+    # Without a lingering port this test would prove nothing: say so rather than pass quietly.
+    assert lingering, "the first service left no connection in TIME_WAIT on its port"

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 
 @contextmanager
 def serving(tmp_path: Path, **extra_env: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    port = free_port()
+    port = int(extra_env.get("API_PORT") or free_port())
     env = {**os.environ, "API_HOST": "127.0.0.1", "API_PORT": str(port), "LOG_LEVEL": "warning", **extra_env}
     scheme = "https" if "TLS_CERTFILE" in extra_env else "http"
     log = (tmp_path / "serve.log").open("wb")
