@@ -6,6 +6,7 @@ import base64
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -97,6 +98,21 @@ def end(client: httpx.Client, session_id: str) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     result: dict[str, Any] = response.json()
     return result
+
+
+Outcome = tuple[int, float, str | None]  # status, seconds, Retry-After
+
+
+def burst(client: httpx.Client, session_ids: list[str], frame: str, **body: Any) -> list[Outcome]:
+    """One frame (base64) per session, all sent at once."""
+
+    def send(session_id: str) -> Outcome:
+        began = time.perf_counter()
+        response = client.post("/analyze-frame", json={"session_id": session_id, "frame": frame, **body})
+        return response.status_code, time.perf_counter() - began, response.headers.get("retry-after")
+
+    with ThreadPoolExecutor(max_workers=len(session_ids)) as pool:
+        return list(pool.map(send, session_ids))
 
 
 class WsClient:

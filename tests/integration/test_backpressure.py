@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
-from tests.integration.conftest import analyze, b64, end, running_app, start
+from tests.integration.conftest import analyze, b64, burst, end, running_app, start
 
 pytestmark = pytest.mark.integration
 
@@ -26,15 +24,7 @@ def test_frames_beyond_capacity_are_refused_fast_and_service_recovers(
     frame = b64(fixture_bytes["A04_group_meeting_laptop_notebook.jpg"])  # a large frame: slow to analyse
     sessions = [start(client, f"burst-{i}") for i in range(12)]
 
-    def send(session_id: str) -> tuple[int, float, str | None]:
-        began = time.perf_counter()
-        response = client.post(
-            "/analyze-frame", json={"session_id": session_id, "frame": frame, "timestamp": 0.0}
-        )
-        return response.status_code, time.perf_counter() - began, response.headers.get("retry-after")
-
-    with ThreadPoolExecutor(max_workers=12) as pool:
-        outcomes = list(pool.map(send, sessions))
+    outcomes = burst(client, sessions, frame, timestamp=0.0)
     accepted = [o for o in outcomes if o[0] == 200]
     refused = [o for o in outcomes if o[0] == 503]
     assert accepted and refused and len(accepted) + len(refused) == len(outcomes)

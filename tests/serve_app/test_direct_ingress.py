@@ -4,21 +4,18 @@ mode when the cluster starts, and the test session's cluster runs through the pr
 
 from __future__ import annotations
 
-import base64
-import json
 import signal
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
-from websockets.sync.client import connect
 
 from tests.conftest import free_port
+from tests.integration.conftest import WsClient, analyze, b64, burst, start
 from tests.serve_app.test_main import serving, wait_up
 
 pytestmark = pytest.mark.integration
@@ -57,24 +54,6 @@ def listener(port: int) -> str:
     return ""
 
 
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def start(client: httpx.Client, candidate: str) -> str:
-    response = client.post("/start-session", json={"candidate_id": candidate})
-    assert response.status_code == 200, response.text
-    session_id: str = response.json()["session_id"]
-    return session_id
-
-
-def analyze(client: httpx.Client, session_id: str, frame: bytes) -> dict[str, object]:
-    response = client.post("/analyze-frame", json={"session_id": session_id, "frame": b64(frame)})
-    assert response.status_code == 200, response.text
-    body: dict[str, object] = response.json()
-    return body
-
-
 def test_the_api_port_is_the_replica_itself_and_both_ports_serve_the_same_sessions(
     clients: tuple[httpx.Client, httpx.Client], fixture_bytes: dict[str, bytes]
 ) -> None:
@@ -102,20 +81,15 @@ def test_websocket_stream_on_the_api_port(
     clients: tuple[httpx.Client, httpx.Client], fixture_bytes: dict[str, bytes]
 ) -> None:
     direct, _ = clients
-    with connect(f"ws://127.0.0.1:{direct.base_url.port}/ws/stream", open_timeout=30) as ws:
-
-        def send(message: dict[str, object]) -> dict[str, object]:
-            ws.send(json.dumps(message))
-            reply: dict[str, object] = json.loads(ws.recv(timeout=120))
-            return reply
-
-        started = send({"action": "start", "candidate_id": "direct-ws"})
-        assert started["type"] == "session_started"
-        frames = [
-            send({"action": "frame", "frame": b64(fixture_bytes[name])})
-            for name in ("A01_frontal_webcam_man.png", "A07_no_person_pen_on_paper.jpg")
-        ]
-        ended = send({"action": "end"})
+    ws = WsClient(direct.base_url.port or 0)
+    started = ws.send({"action": "start", "candidate_id": "direct-ws"})
+    assert started["type"] == "session_started"
+    frames = [
+        ws.send({"action": "frame", "frame": b64(fixture_bytes[name])})
+        for name in ("A01_frontal_webcam_man.png", "A07_no_person_pen_on_paper.jpg")
+    ]
+    ended = ws.send({"action": "end"})
+    ws.close()
     assert [(m["type"], m["faces"]) for m in frames] == [("analysis", 1), ("analysis", 0)]
     assert ended["type"] == "session_ended"
 
@@ -132,13 +106,7 @@ def test_limits_and_overload_refusals_hold_on_the_api_port(
     frame = b64(fixture_bytes["A04_group_meeting_laptop_notebook.jpg"])  # slow to analyse
     sessions = [start(direct, f"burst-{i}") for i in range(8)]
 
-    def send(session_id: str) -> tuple[int, float, str | None]:
-        began = time.perf_counter()
-        response = direct.post("/analyze-frame", json={"session_id": session_id, "frame": frame})
-        return response.status_code, time.perf_counter() - began, response.headers.get("retry-after")
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        outcomes = list(pool.map(send, sessions))
+    outcomes = burst(direct, sessions, frame)
     accepted = [o for o in outcomes if o[0] == 200]
     refused = [o for o in outcomes if o[0] == 503]
     assert accepted and refused and len(accepted) + len(refused) == len(outcomes)
