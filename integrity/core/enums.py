@@ -73,6 +73,15 @@ class FaceDetector(StrEnum):
     BLAZEFACE_SHORT_RANGE = "blazeface_short_range"  # 128 px input: faces within ~2 m of the camera
 
 
+class LandmarkBackend(StrEnum):
+    """What places the landmarks that head pose, lids, irises and gaze are read from (configs/face.yaml)."""
+
+    # Google's Face Landmarker (Apache-2.0): 478-point mesh with irises and 52 blendshapes, LiteRT.
+    FACE_LANDMARKER = "face_landmarker"
+    # dlib's 68-point shape predictor (trained on iBUG 300-W: no commercial use) + the dark-area iris.
+    DLIB_68 = "dlib_68"
+
+
 class FaceCheck(StrEnum):
     """Independent checks a doubtful face candidate must pass (enough of them) to be counted."""
 
