@@ -18,6 +18,7 @@ from integrity.core.results import (
     FaceAnalysis,
     GazeAnalysis,
     GazeNeutral,
+    MeshReading,
     ModelStatus,
 )
 from integrity.vision.face import FaceAnalyzer, FaceConfig
@@ -73,7 +74,7 @@ class FaceDeployment:
         main = face.faces[face.primary]
         try:
             return self.gaze.analyze(
-                main.landmarks, face.image_width, face.image_height, face.eye_patch, neutral
+                main.landmarks, face.image_width, face.image_height, face.eye_patch, neutral, main.mesh
             )
         except Exception as exc:  # gaze is not essential: report it unavailable for this frame
             logger.exception("gaze analysis failed")
@@ -92,7 +93,8 @@ class FaceDeployment:
         image_height: int,
         eye_patch: EyePatch | None = None,
         neutral: GazeNeutral | None = None,
+        mesh: MeshReading | None = None,
     ) -> GazeAnalysis:
         if self.gaze is None:
             return GazeAnalysis(available=False, failure="gaze is not placed in the face deployment")
-        return self.gaze.analyze(landmarks, image_width, image_height, eye_patch, neutral)
+        return self.gaze.analyze(landmarks, image_width, image_height, eye_patch, neutral, mesh)

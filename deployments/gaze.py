@@ -5,7 +5,7 @@ from __future__ import annotations
 from ray import serve
 
 from deployments.runtime import limit_threads
-from integrity.core.results import EyePatch, GazeAnalysis, GazeNeutral, ModelStatus
+from integrity.core.results import EyePatch, GazeAnalysis, GazeNeutral, MeshReading, ModelStatus
 from integrity.vision.gaze import GazeAnalyzer, GazeConfig
 
 
@@ -26,5 +26,6 @@ class GazeDeployment:
         image_height: int,
         eye_patch: EyePatch | None = None,
         neutral: GazeNeutral | None = None,
+        mesh: MeshReading | None = None,
     ) -> GazeAnalysis:
-        return self.analyzer.analyze(landmarks, image_width, image_height, eye_patch, neutral)
+        return self.analyzer.analyze(landmarks, image_width, image_height, eye_patch, neutral, mesh)

@@ -8,7 +8,15 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from integrity.core.results import FaceAnalysis, GazeAnalysis, GazeNeutral, ModelStatus, ObjectAnalysis
+from integrity.core.results import (
+    EyePatch,
+    FaceAnalysis,
+    GazeAnalysis,
+    GazeNeutral,
+    MeshReading,
+    ModelStatus,
+    ObjectAnalysis,
+)
 from integrity.vision.face import FaceAnalyzer, FaceConfig
 from integrity.vision.gaze import GazeAnalyzer, GazeConfig
 from integrity.vision.object_mapping import ObjectsConfig
@@ -21,9 +29,12 @@ if TYPE_CHECKING:  # the builder imports this module (through the ingress): no i
     from serve_app.app import AppArgs
 
 
-def _primary_inputs(face: FaceAnalysis) -> tuple[list[tuple[float, float]], int, int]:
+def _primary_inputs(
+    face: FaceAnalysis,
+) -> tuple[list[tuple[float, float]], int, int, EyePatch | None, MeshReading | None]:
     assert face.primary is not None, "gaze needs a face"
-    return face.faces[face.primary].landmarks, face.image_width, face.image_height
+    main = face.faces[face.primary]
+    return main.landmarks, face.image_width, face.image_height, face.eye_patch, main.mesh
 
 
 # -- over Serve -------------------------------------------------------------------------------------
@@ -53,9 +64,9 @@ class RemoteGaze:
         self._analyze, self._status = analyze, status
 
     async def analyze(self, face: FaceAnalysis, neutral: GazeNeutral) -> GazeAnalysis:
-        landmarks, width, height = _primary_inputs(face)
+        landmarks, width, height, patch, mesh = _primary_inputs(face)
         method = getattr(self.handle, self._analyze)
-        result: GazeAnalysis = await unwrap(method.remote(landmarks, width, height, face.eye_patch, neutral))
+        result: GazeAnalysis = await unwrap(method.remote(landmarks, width, height, patch, neutral, mesh))
         return result
 
     async def status(self) -> ModelStatus:
@@ -141,8 +152,8 @@ class LocalGaze:
         self.analyzer = analyzer
 
     async def analyze(self, face: FaceAnalysis, neutral: GazeNeutral) -> GazeAnalysis:
-        landmarks, width, height = _primary_inputs(face)
-        return self.analyzer.analyze(landmarks, width, height, face.eye_patch, neutral)
+        landmarks, width, height, patch, mesh = _primary_inputs(face)
+        return self.analyzer.analyze(landmarks, width, height, patch, neutral, mesh)
 
     async def status(self) -> ModelStatus:
         return self.analyzer.status

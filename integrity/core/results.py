@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from integrity.core.enums import EventType, FaceCheck, FaceDetector, GazeDirection, LidState
+from integrity.core.enums import EventType, FaceCheck, FaceDetector, GazeDirection, LandmarkBackend, LidState
 from integrity.core.geometry import Box
 
 __all__ = ["Box", "FaceCheck", "FaceDetector"]  # re-exported: results carry them
@@ -27,6 +27,24 @@ class ModelStatus(BaseModel):
     runtime: str | None = Field(None, description="what runs it: dlib, litert, onnxruntime, ...")
 
 
+class HeadPose(BaseModel):
+    yaw: float = Field(description="degrees, positive when the head turns toward image-right")
+    pitch: float = Field(description="degrees, positive when the head tilts up")
+    roll: float = Field(description="degrees, positive when the head tilts clockwise in the image")
+
+
+class MeshReading(BaseModel):
+    """What the Face Landmarker adds for one face beyond its 68 points: the irises' centres, the
+    mesh's own head pose and the blendshape scores (0..1, the same meaning on every face)."""
+
+    presence: float = Field(ge=0, le=1, description="the landmark model's face-presence score")
+    irises: tuple[tuple[float, float], tuple[float, float]] = Field(
+        description="iris centres, frame pixels: the image-left eye's, then the image-right eye's"
+    )
+    pose: HeadPose | None = None
+    blendshapes: dict[str, float] = Field(default_factory=dict)
+
+
 class DetectedFace(BaseModel):
     box: Box = Field(description="the detector's box")
     score: float = Field(description="the detector's confidence, 0..1")
@@ -35,7 +53,12 @@ class DetectedFace(BaseModel):
         default_factory=list,
         description="checks a doubtful candidate passed to be counted (empty: its score sufficed)",
     )
-    landmarks: list[tuple[float, float]] = Field(default_factory=list, description="68 iBUG points")
+    landmarks: list[tuple[float, float]] = Field(
+        default_factory=list,
+        description="68 iBUG points (with the Face Landmarker: the mesh points nearest to them); the "
+        "main face's always, other faces' only with the dlib backend",
+    )
+    mesh: MeshReading | None = Field(None, description="Face Landmarker backend, main face only")
 
 
 class EyePatch(BaseModel):
@@ -55,6 +78,7 @@ class FaceAnalysis(BaseModel):
     image_width: int
     image_height: int
     detector: FaceDetector
+    landmark_backend: LandmarkBackend = LandmarkBackend.DLIB_68
     faces: list[DetectedFace]
     unverified: list[Box] = Field(
         default_factory=list,
@@ -69,12 +93,6 @@ class FaceAnalysis(BaseModel):
     @property
     def count(self) -> int:
         return len(self.faces)
-
-
-class HeadPose(BaseModel):
-    yaw: float = Field(description="degrees, positive when the head turns toward image-right")
-    pitch: float = Field(description="degrees, positive when the head tilts up")
-    roll: float = Field(description="degrees, positive when the head tilts clockwise in the image")
 
 
 NeutralSource = Literal["default", "provisional", "calibrated", "refined"]
@@ -96,6 +114,8 @@ class GazeNeutral(BaseModel):
     upper_lid: float = Field(0.22, description="upper lid above the eye-corner line, eye widths")
     lower_lid: float = Field(0.08, description="lower lid below the eye-corner line, eye widths")
     eye_darkness: float | None = Field(None, description="eyes against the skin around them, 0..1")
+    look_down: float | None = Field(None, description="the Face Landmarker's eyeLookDown at neutral")
+    look_up: float | None = Field(None, description="...and its eyeLookUp (None: dlib's points)")
     source: NeutralSource = "default"
     samples: int = 0
 
@@ -154,7 +174,21 @@ class LidReading(BaseModel):
     )
 
 
-GazeMethod = Literal["iris+head_pose", "lids+head_pose", "head_pose", "none"]
+class EyeScores(BaseModel):
+    """The Face Landmarker's eye blendshapes, both eyes averaged (0..1): trained to mean the same on
+    every face, so they carry the vertical gaze, the look aside and blinks on people never seen."""
+
+    down: float
+    up: float
+    left: float = Field(description="toward image-left (one eye in, the other out)")
+    right: float = Field(description="toward image-right")
+    blink: float
+    squint: float
+
+
+GazeMethod = Literal[
+    "iris+head_pose", "lids+head_pose", "head_pose", "blendshapes+head_pose", "none"
+]
 
 
 class GazeAnalysis(BaseModel):
@@ -186,6 +220,12 @@ class GazeAnalysis(BaseModel):
     head_turned: bool | None = Field(None, description="head beyond the yaw/pitch limit from neutral")
     limits: dict[str, float] = Field(default_factory=dict, description="thresholds applied, in degrees")
     neutral: GazeNeutral | None = None
+    eye_scores: EyeScores | None = Field(None, description="Face Landmarker backend only")
+    calibration: Literal["pending", "done"] | None = Field(
+        None,
+        description="pending: the candidate's neutral does not exist yet; directions are reported "
+        "but raise no gaze event (set by the session)",
+    )
     method: GazeMethod = Field("iris+head_pose", description="what the direction was judged from")
     failure: str | None = Field(None, description="why the gaze is unavailable for this frame")
     timings_ms: dict[str, float] = Field(default_factory=dict)

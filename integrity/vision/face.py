@@ -1,4 +1,4 @@
-"""Face deployment: count faces on every frame and place 68 landmarks on each.
+"""Face deployment: count faces on every frame and place the landmarks head pose and gaze read.
 
 * Detection: BlazeFace (full range by default, short range selectable in configs/face.yaml), run with
   LiteRT on the frame letterboxed to 192 (or 128) px: 5-10 ms per frame here, frontal to profile,
@@ -7,9 +7,16 @@
   enough independent checks agree (``face_verify.py``); otherwise it is reported as an *unverified*
   candidate and not counted (a dog's head, a teddy bear). Nothing on this path takes more than a few
   milliseconds: there is no slow "deep scan".
-* Landmarks: dlib's 68-point shape predictor, which head pose and gaze use. It was trained on dlib
-  HOG boxes, so each detector box is first mapped to the box HOG would draw (``box_map``: scale and
-  offset fitted on the fixtures, see ``benchmarks/face_detect.py --fit``).
+* Landmarks (``landmarks`` in configs/face.yaml):
+
+  - ``face_landmarker`` (default): Google's Face Landmarker on the main face (``face_mesh.py``):
+    478 points with both irises, the mesh's own head pose and 52 blendshapes; the 68 iBUG points
+    are the mesh points nearest to them, so every reader of that layout works unchanged. Other
+    faces are counted, not meshed (nothing reads their points).
+  - ``dlib_68``: dlib's 68-point shape predictor on every face (trained on iBUG 300-W, whose terms
+    exclude commercial use). It was trained on dlib HOG boxes, so each detector box is first mapped
+    to the box HOG would draw (``box_map``: fitted on the fixtures, ``benchmarks/face_detect.py
+    --fit``).
 """
 
 from __future__ import annotations
@@ -27,12 +34,13 @@ from pydantic import Field
 
 from integrity.core.checksums import sha256_of
 from integrity.core.config import ConfigSection, YamlConfig
-from integrity.core.enums import FaceCheck, FaceDetector
+from integrity.core.enums import FaceCheck, FaceDetector, LandmarkBackend
 from integrity.core.errors import ModelUnavailable
 from integrity.core.paths import MODELS
-from integrity.core.results import Box, DetectedFace, EyePatch, FaceAnalysis, ModelStatus
+from integrity.core.results import Box, DetectedFace, EyePatch, FaceAnalysis, MeshReading, ModelStatus
 from integrity.core.timing import ms_since
 from integrity.vision.blazeface import BlazeFace, FaceCandidate
+from integrity.vision.face_mesh import IRIS_CENTRES, FaceLandmarker, MeshConfig, MeshFace
 from integrity.vision.face_verify import FaceMesh, FaceVerifier, VerifyConfig
 from integrity.vision.imaging import BGRImage, decode, read_header, shrink
 
@@ -52,6 +60,8 @@ class FaceConfig(YamlConfig):
     """configs/face.yaml."""
 
     detector: FaceDetector = FaceDetector.BLAZEFACE_FULL_RANGE
+    landmarks: LandmarkBackend = LandmarkBackend.FACE_LANDMARKER
+    mesh: MeshConfig = MeshConfig()
     threads: int = Field(1, ge=1)
     min_score: float = Field(0.5, ge=0, le=1)
     sure_score: float = Field(0.8, ge=0, le=1)
@@ -99,7 +109,8 @@ class FaceAnalyzer:
         self.config = config
         self._detector: BlazeFace | None = None
         self._verifier: FaceVerifier | None = None
-        self._landmarks: Any = None
+        self._landmarks: Any = None  # dlib's predictor (dlib_68)
+        self._mesh: FaceLandmarker | None = None  # the Face Landmarker (face_landmarker)
         self._statuses: dict[str, ModelStatus] = {
             "face": ModelStatus(available=False, detail="not loaded"),
         }
@@ -119,13 +130,12 @@ class FaceAnalyzer:
                 else self._blazeface(FaceDetector.BLAZEFACE_SHORT_RANGE)
             )
             mesh = FaceMesh(self.models_dir, cfg.threads)
-            landmark_path = self.landmarks_dir / LANDMARK_MODEL
-            landmarks = dlib.shape_predictor(str(landmark_path))
             hog = dlib.get_frontal_face_detector()
+            landmarks_status = self._load_landmarks()
         except Exception as exc:  # the reason goes to /health and every frame's 503
             self._statuses = {"face": ModelStatus(available=False, detail=f"face models not loaded: {exc}")}
             return
-        self._detector, self._landmarks = detector, landmarks
+        self._detector = detector
         self._verifier = FaceVerifier(cfg.verify, mesh, short_range, hog)
         litert = f"litert (ai-edge-litert), {cfg.threads} thread(s)"
         self._statuses = {
@@ -136,13 +146,7 @@ class FaceAnalyzer:
                 sha256=sha256_of(detector.path),
                 runtime=litert,
             ),
-            "face_landmarks": ModelStatus(
-                available=True,
-                detail="dlib 68-point shape predictor (iBUG 300-W: no commercial use)",
-                file=LANDMARK_MODEL,
-                sha256=sha256_of(landmark_path),
-                runtime=f"dlib {dlib.__version__}",
-            ),
+            "face_landmarks": landmarks_status,
             "face_verifier": ModelStatus(
                 available=True,
                 detail="checks doubtful faces: FaceMesh presence (Apache-2.0), BlazeFace short range, HOG",
@@ -151,6 +155,27 @@ class FaceAnalyzer:
                 runtime=litert,
             ),
         }
+
+    def _load_landmarks(self) -> ModelStatus:
+        cfg = self.config
+        if cfg.landmarks is LandmarkBackend.FACE_LANDMARKER:
+            self._mesh = FaceLandmarker(self.models_dir, cfg.mesh, cfg.threads)
+            return ModelStatus(
+                available=True,
+                detail="Face Landmarker float16 v1: 478 points, irises, blendshapes (Apache-2.0)",
+                file=self._mesh.path.name,
+                sha256=sha256_of(self._mesh.path),
+                runtime=f"litert (ai-edge-litert), {cfg.threads} thread(s)",
+            )
+        landmark_path = self.landmarks_dir / LANDMARK_MODEL
+        self._landmarks = dlib.shape_predictor(str(landmark_path))
+        return ModelStatus(
+            available=True,
+            detail="dlib 68-point shape predictor (iBUG 300-W: no commercial use)",
+            file=LANDMARK_MODEL,
+            sha256=sha256_of(landmark_path),
+            runtime=f"dlib {dlib.__version__}",
+        )
 
     def _blazeface(self, variant: FaceDetector) -> BlazeFace:
         cfg = self.config
@@ -240,16 +265,18 @@ class FaceAnalyzer:
         if accepted:
             gray = cv2.cvtColor(work, cv2.COLOR_BGR2GRAY)
             faces = [
-                self._describe(gray, found, checks, scale, primary=index == 0)
+                self._describe(work, gray, found, checks, scale, primary=index == 0)
                 for index, (found, checks) in enumerate(accepted)
             ]
-            eye_patch = self._eye_patch(gray, faces[0], scale)
+            if faces[0].landmarks:
+                eye_patch = self._eye_patch(gray, faces[0], scale)
         timings["landmarks"] = ms_since(tick)
         height, width = work.shape[:2]
         return FaceAnalysis(
             image_width=round(width / scale),
             image_height=round(height / scale),
             detector=cfg.detector,
+            landmark_backend=cfg.landmarks,
             faces=faces,
             unverified=[b for b in (_box(c, work, scale) for c in unverified) if b is not None],
             primary=0 if faces else None,
@@ -287,18 +314,29 @@ class FaceAnalyzer:
         return np.array([(p.x, p.y) for p in self._landmarks(gray, rect).parts()], dtype=np.float64)
 
     def _describe(
-        self, gray: BGRImage, found: FaceCandidate, checks: list[FaceCheck], scale: float, primary: bool
+        self,
+        image: BGRImage,
+        gray: BGRImage,
+        found: FaceCandidate,
+        checks: list[FaceCheck],
+        scale: float,
+        primary: bool,
     ) -> DetectedFace:
-        points = [
-            (round(x / scale, 2), round(y / scale, 2)) for x, y in self.landmarks_of(gray, found, primary)
-        ]
+        mesh: MeshReading | None = None
+        if self._mesh is None:
+            raw = self.landmarks_of(gray, found, primary)
+        elif primary and (meshed := self._mesh.landmarks(image, found)) is not None:
+            raw, mesh = meshed.ibug68, _reading(meshed, scale)
+        else:
+            raw = []  # not meshed (another face), or the landmark model sees no face there
         box = _box(found, gray, scale)
         return DetectedFace(
             box=box if box is not None else Box(x=0, y=0, width=0, height=0),
             score=round(found.score, 3),
             detector=self.config.detector,
             checks=checks,
-            landmarks=points,
+            landmarks=[(round(x / scale, 2), round(y / scale, 2)) for x, y in raw],
+            mesh=mesh,
         )
 
     def _eye_patch(self, gray: BGRImage, face: DetectedFace, scale: float) -> EyePatch | None:
@@ -325,6 +363,17 @@ class FaceAnalyzer:
             origin=(round(left / scale, 2), round(top / scale, 2)),
             scale=patch_scale,
         )
+
+
+def _reading(mesh: MeshFace, scale: float) -> MeshReading:
+    """The mesh's irises (in original pixels), pose and blendshapes, for the gaze stage."""
+    left, right = (
+        (round(float(mesh.points[i, 0]) / scale, 2), round(float(mesh.points[i, 1]) / scale, 2))
+        for i in IRIS_CENTRES
+    )
+    return MeshReading(
+        presence=round(mesh.presence, 4), irises=(left, right), pose=mesh.pose, blendshapes=mesh.blendshapes
+    )
 
 
 def _main_face_first(

@@ -23,6 +23,7 @@ from integrity.core.geometry import rotation_deg
 from integrity.core.results import (
     EyeIris,
     EyePatch,
+    EyeScores,
     EyeSide,
     GazeAnalysis,
     GazeAngles,
@@ -31,6 +32,7 @@ from integrity.core.results import (
     HeadPose,
     IrisReading,
     LidReading,
+    MeshReading,
     ModelStatus,
 )
 from integrity.vision.iris import IrisParams, eye_darkness, locate_iris
@@ -87,6 +89,16 @@ class GazeConfig(YamlConfig):
     min_eye_darkness: float = Field(0.05, ge=0, lt=1, description="below this an eye is covered")
     covered_darkness_ratio: float = Field(
         0.4, ge=0, lt=1, description="...or below this share of the candidate's calibrated darkness"
+    )
+    # Face Landmarker blendshapes (ignored with dlib's points)
+    blendshape_pitch_deg: float = Field(
+        55.0, gt=0, description="eye pitch per unit of (eyeLookUp - eyeLookDown) away from neutral"
+    )
+    down_score_decisive: float = Field(
+        0.2, gt=0, le=1, description="eyeLookDown this far above neutral: lowered lids look down at once"
+    )
+    closed_blink_score: float = Field(
+        0.75, gt=0, le=1, description="eyeBlink at or above this: the lids are closing, not looking down"
     )
     attention_free_deg: float = Field(10.0, ge=0)
     attention_per_deg: float = Field(2.5, ge=0)
@@ -167,6 +179,9 @@ class GazeMeasures(BaseModel):
     eyes: list[EyeMeasure] = Field(min_length=1)
     mouth_aspect_ratio: float
     mouth_width_px: float
+    blendshapes: dict[str, float] = Field(
+        default_factory=dict, description="the Face Landmarker's scores (empty with dlib's points)"
+    )
 
 
 class GazeAnalyzer:
@@ -206,9 +221,10 @@ class GazeAnalyzer:
         image_height: int,
         eye_patch: EyePatch | None = None,
         neutral: GazeNeutral | None = None,
+        mesh: MeshReading | None = None,
     ) -> GazeAnalysis:
         started = time.perf_counter()
-        measures = self.measure(landmarks, image_width, image_height, eye_patch)
+        measures = self.measure(landmarks, image_width, image_height, eye_patch, mesh)
         if measures is None:
             return GazeAnalysis(available=False, method="none", failure="no landmarks")
         result = self.judge(measures, neutral or GazeNeutral())
@@ -222,9 +238,12 @@ class GazeAnalyzer:
         image_width: int,
         image_height: int,
         eye_patch: EyePatch | None = None,
+        mesh: MeshReading | None = None,
     ) -> GazeMeasures | None:
         """Head pose, eye and mouth openings, lids, darkness and irises of one face; None without
-        the 68 points."""
+        the 68 points. With the Face Landmarker's ``mesh``, the irises are the mesh's and the pose
+        is the mesh's own; otherwise the iris is found in the eye crop and the pose fitted to a
+        generic six-point head (solvePnP)."""
         points = np.asarray(landmarks, dtype=np.float64)
         if points.shape != (68, 2):
             return None
@@ -247,13 +266,17 @@ class GazeAnalyzer:
             if readable and gray is not None and origin is not None and eye_patch is not None:
                 local = (eye - origin) * eye_patch.scale
                 measure.darkness = eye_darkness(gray, local)
-                measure.iris, measure.iris_absent = self._locate(side, gray, local, origin, eye_patch)
+                if mesh is None:
+                    measure.iris, measure.iris_absent = self._locate(side, gray, local, origin, eye_patch)
+            if readable and mesh is not None:
+                measure.iris = _mesh_iris(side, eye, mesh)
             eyes.append(measure)
         return GazeMeasures(
-            pose=head_pose(points, image_width, image_height),
+            pose=head_pose(points, image_width, image_height) if mesh is None else mesh.pose,
             eyes=eyes,
             mouth_aspect_ratio=mouth_aspect_ratio(points[_INNER_LIPS]),
             mouth_width_px=round(float(np.linalg.norm(points[48] - points[54])), 2),
+            blendshapes=mesh.blendshapes if mesh is not None else {},
         )
 
     def _locate(
@@ -290,7 +313,8 @@ class GazeAnalyzer:
         ear = sum(e.aspect_ratio for e in measures.eyes) / len(measures.eyes)
         blink = ear < cfg.blink_ratio * neutral.eye_aspect_ratio
         head_pitch = 0.0 if pose is None else pose.pitch - neutral.pitch
-        lids = self.lids(measures, neutral, blink, head_pitch)
+        scores = eye_scores(measures.blendshapes)
+        lids = self.lids(measures, neutral, blink, head_pitch, scores)
         darkness, covered = self.darkness(measures, neutral)
         iris, no_iris = (None, []) if blink else self.iris(measures)
         if lids.state is not LidState.OPEN:
@@ -312,6 +336,7 @@ class GazeAnalyzer:
             unreadable_eyes=unreadable,
             limits=self.limits,
             neutral=neutral,
+            eye_scores=scores,
             method=_method(pose is not None, iris is not None, lids.state, bool(unreadable)),
             failure="head pose could not be solved" if pose is None else None,
         )
@@ -320,14 +345,20 @@ class GazeAnalyzer:
         return result
 
     def lids(
-        self, measures: GazeMeasures, neutral: GazeNeutral, blink: bool, head_pitch: float = 0.0
+        self,
+        measures: GazeMeasures,
+        neutral: GazeNeutral,
+        blink: bool,
+        head_pitch: float = 0.0,
+        scores: EyeScores | None = None,
     ) -> LidReading:
         """Both eyes' lids against the neutral: open, lowered (as when looking down) or closed.
 
         Lowered: on both eyes (they look down together; a wink closes one), each large enough to
         read (``min_eye_span_px``), the upper lid is down by at least half of ``lid_down_deg`` and,
         counting a head pitched down, by ``lid_down_deg``, while the lower lid has not risen to
-        meet it.
+        meet it. With the Face Landmarker's blendshapes the eyes themselves say it: lids lowered
+        over eyes looking down (``down_score_decisive``) are not closing, wherever the lower lid is.
         """
         cfg = self.config
         eyes = measures.eyes
@@ -335,10 +366,11 @@ class GazeAnalyzer:
         pitches = [rotation_deg(e.upper - neutral.upper_lid, cfg.eyeball_radius) for e in eyes]
         raises = [neutral.lower_lid - e.lower for e in eyes]
         head_down = min(0.0, head_pitch)
+        looking_down = self._looks_down(scores, neutral)
         lowered = min(e.span_px for e in eyes) >= cfg.min_eye_span_px and all(
             pitch <= -cfg.lid_down_deg / 2
             and pitch + head_down <= -cfg.lid_down_deg
-            and raise_ <= cfg.max_lower_lid_raise
+            and (raise_ <= cfg.max_lower_lid_raise or looking_down)
             for pitch, raise_ in zip(pitches, raises, strict=True)
         )
         state = LidState.LOWERED if lowered else (LidState.CLOSED if blink else LidState.OPEN)
@@ -378,6 +410,23 @@ class GazeAnalyzer:
         )
         return reading, unreadable
 
+    def _score_pitch(self, scores: EyeScores | None, neutral: GazeNeutral) -> float | None:
+        """Eye-in-head pitch (degrees, up positive) from the look blendshapes against the
+        candidate's neutral ones; None without them."""
+        if scores is None or neutral.look_down is None or neutral.look_up is None:
+            return None
+        lift = (scores.up - neutral.look_up) - (scores.down - neutral.look_down)
+        return self.config.blendshape_pitch_deg * lift
+
+    def _looks_down(self, scores: EyeScores | None, neutral: GazeNeutral) -> bool:
+        cfg = self.config
+        return (
+            scores is not None
+            and neutral.look_down is not None
+            and scores.down - neutral.look_down >= cfg.down_score_decisive
+            and scores.blink < cfg.closed_blink_score
+        )
+
     def _judge(
         self, result: GazeAnalysis, pose: HeadPose, iris: IrisReading | None, neutral: GazeNeutral
     ) -> GazeAnalysis:
@@ -392,6 +441,11 @@ class GazeAnalyzer:
             # The iris moves on a sphere: offset = radius * sin(angle). Image y grows downward.
             eye_yaw = rotation_deg(iris.h_ratio - neutral.h_ratio, cfg.eyeball_radius)
             eye_pitch = -rotation_deg(iris.v_ratio - neutral.v_ratio, cfg.eyeball_radius)
+            pitch_scores = self._score_pitch(result.eye_scores, neutral)
+            if pitch_scores is not None:
+                # The iris's height between the lids moves little with the eye's pitch (the lids
+                # follow it); the blendshapes, trained on many faces, carry it better.
+                eye_pitch = pitch_scores
         gaze_yaw = head_yaw + (eye_yaw or 0.0)
         gaze_pitch = head_pitch + (eye_pitch or 0.0)
         if lowered and lids is not None:
@@ -437,12 +491,17 @@ class GazeAnalyzer:
         direction = judged
         update: dict[str, object] = {}
         if lowered and lids is not None:
-            # One frame cannot tell a look down from the start of a blink: the session decides,
-            # by how long the lids stay lowered, whether these become the answer.
             update["lids"] = lids.model_copy(
                 update={"held_direction": judged, "held_eyes_off_screen": eyes_off}
             )
-            direction, eyes_off = GazeDirection.UNKNOWN, None
+            if self._looks_down(result.eye_scores, neutral) and judged is GazeDirection.DOWN:
+                # The blendshapes see the eyes rotated down under lids that are not closing: a
+                # look down from its first frame, not the start of a blink.
+                update["blink"] = False
+            else:
+                # One frame cannot tell a look down from the start of a blink: the session
+                # decides, by how long the lids stay lowered, whether these become the answer.
+                direction, eyes_off = GazeDirection.UNKNOWN, None
         elif result.blink or result.unreadable_eyes:
             # Closed eyes, or an eye that shows no iris (a hand, a cup, hair?): never guess.
             direction, eyes_off = GazeDirection.UNKNOWN, None
@@ -465,6 +524,43 @@ class GazeAnalyzer:
                 "head_turned": head_turned,
             }
         )
+
+
+def _mesh_iris(side: EyeSide, eye: NDArray[np.float64], mesh: MeshReading) -> EyeIris:
+    """The mesh's iris centre of one eye, placed as the crop's iris is: along the corner line from
+    the image-left corner (0) to the image-right one (1), and across it in eye widths (down +)."""
+    centre = np.asarray(mesh.irises[_SIDES.index(side)], dtype=np.float64)
+    axis = eye[3] - eye[0]
+    span = float(np.hypot(axis[0], axis[1]))
+    along = axis / span
+    down = np.array([-along[1], along[0]])
+    offset = centre - eye[0]
+    return EyeIris(
+        side=side,
+        h_ratio=round(float(offset @ along) / span, 4),
+        v_ratio=round(float(offset @ down) / span, 4),
+        confidence=round(mesh.presence, 3),
+        center=(round(float(centre[0]), 2), round(float(centre[1]), 2)),
+    )
+
+
+def eye_scores(blendshapes: dict[str, float]) -> EyeScores | None:
+    """Both eyes' look and lid blendshapes averaged; None without blendshapes. Looking toward
+    image-left turns the subject's left eye in and right eye out (and the other way round)."""
+    if not blendshapes:
+        return None
+
+    def mean(a: str, b: str) -> float:
+        return round((blendshapes.get(a, 0.0) + blendshapes.get(b, 0.0)) / 2, 4)
+
+    return EyeScores(
+        down=mean("eyeLookDownLeft", "eyeLookDownRight"),
+        up=mean("eyeLookUpLeft", "eyeLookUpRight"),
+        left=mean("eyeLookInLeft", "eyeLookOutRight"),
+        right=mean("eyeLookOutLeft", "eyeLookInRight"),
+        blink=mean("eyeBlinkLeft", "eyeBlinkRight"),
+        squint=mean("eyeSquintLeft", "eyeSquintRight"),
+    )
 
 
 def _direction(yaw: float, pitch: float, yaw_limit: float, pitch_limit: float) -> GazeDirection:

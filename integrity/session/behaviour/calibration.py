@@ -32,6 +32,8 @@ class CalibrationSample(BaseModel):
     darkness: float | None = None
     h: float | None = None
     v: float | None = None
+    down: float | None = None  # eye blendshapes (Face Landmarker)
+    up: float | None = None
 
 
 class Dwell(BaseModel):
@@ -95,6 +97,8 @@ class Calibration(BaseModel):
                     darkness=gaze.eye_darkness,
                     h=None if iris is None else iris.h_ratio,
                     v=None if iris is None else iris.v_ratio,
+                    down=None if gaze.eye_scores is None else gaze.eye_scores.down,
+                    up=None if gaze.eye_scores is None else gaze.eye_scores.up,
                 )
             )
             self.samples = self.samples[-cfg.max_samples :]
@@ -116,6 +120,10 @@ class Calibration(BaseModel):
         self.done = True
         self.samples = []  # the medians are all that is needed from here on
         self.refined_at = ts
+
+    def pending(self, ts: float, cfg: CalibrationConfig) -> bool:
+        """No neutral yet, and not yet given up waiting for one (``max_pending_s``)."""
+        return not self.done and (self.started_at is None or ts - self.started_at < cfg.max_pending_s)
 
     def neutral(self, cfg: CalibrationConfig) -> GazeNeutral:
         if self.result is not None:
@@ -240,6 +248,8 @@ class Calibration(BaseModel):
         uppers = [s.upper_lid for s in opened if s.upper_lid is not None]
         lowers = [s.lower_lid for s in opened if s.lower_lid is not None]
         darks = [s.darkness for s in self.samples if s.darkness is not None]
+        downs = [s.down for s in self.samples if s.down is not None]
+        ups = [s.up for s in self.samples if s.up is not None]
         return GazeNeutral(
             yaw=round(statistics.median(s.yaw for s in self.samples), 2),
             pitch=round(statistics.median(s.pitch for s in self.samples), 2),
@@ -249,6 +259,8 @@ class Calibration(BaseModel):
             upper_lid=round(statistics.median(uppers), 4) if uppers else default.upper_lid,
             lower_lid=round(statistics.median(lowers), 4) if lowers else default.lower_lid,
             eye_darkness=round(statistics.median(darks), 4) if darks else None,
+            look_down=round(statistics.median(downs), 4) if downs else None,
+            look_up=round(statistics.median(ups), 4) if ups else None,
             source=source,
             samples=len(self.samples),
         )
@@ -270,6 +282,14 @@ def _unusable(gaze: GazeAnalysis, cfg: CalibrationConfig) -> str | None:
         return "eyes_aside"
     if iris is not None and not cfg.min_v <= iris.v_ratio <= cfg.max_v:
         return "eyes_up_or_down"
+    scores = gaze.eye_scores
+    if scores is not None:
+        if scores.blink >= cfg.max_blink_score:
+            return "eyes_closed_or_lowered"
+        if max(scores.left, scores.right) >= cfg.max_side_score:
+            return "eyes_aside"
+        if scores.up >= cfg.max_up_score:
+            return "eyes_up_or_down"
     return None
 
 

@@ -11,8 +11,9 @@ from integrity.core.config import ConfigSection
 
 class CalibrationConfig(ConfigSection):
     """The first seconds with a face establish the candidate's neutral gaze and head pose; long-run
-    behaviour refines it. Angles are the raw head pose (a generic face model: a face straight at the
-    camera reads about 0 to +17 degrees of pitch) and iris positions in eye widths."""
+    behaviour refines it. Angles are the raw head pose (the Face Landmarker's own pose reads a face
+    straight at the camera near 0 degrees; dlib's points through a generic face model about 0 to +17
+    degrees of pitch) and iris positions in eye widths."""
 
     duration_s: float = Field(3.0, ge=0, description="stream time after the first face")
     min_samples: int = Field(5, ge=1)
@@ -39,6 +40,15 @@ class CalibrationConfig(ConfigSection):
     refine_min_shift_deg: float = Field(5.0, ge=0, description="smaller differences leave the neutral")
     max_refine_deg: float = Field(30.0, ge=0, description="the most a refinement moves from the calibration")
     eyeball_radius: float = Field(0.4, gt=0, description="as configs/gaze.yaml: iris offset to eye rotation")
+    # With the Face Landmarker's blendshapes (0..1, the same meaning on every face): a frame whose eyes
+    # look aside or up, or close, is not a look at the screen either.
+    max_side_score: float = Field(0.5, gt=0, le=1, description="eyeLookIn/Out toward one side")
+    max_up_score: float = Field(0.5, gt=0, le=1, description="eyeLookUp")
+    max_blink_score: float = Field(0.6, gt=0, le=1, description="eyeBlink")
+    # Until the neutral exists no gaze event is raised (a frame's direction is reported, "pending");
+    # a candidate who never gives a steady look at the screen is judged against the frontal default
+    # after this long, so looking away from the start does not escape the rules.
+    max_pending_s: float = Field(10.0, gt=0, description="stream time after the first face")
 
 
 class WhisperConfig(ConfigSection):

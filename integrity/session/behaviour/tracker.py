@@ -128,6 +128,8 @@ class BehaviourTracker:
         reading_window = [s for s in state.samples if ts - s.t <= cfg.reading.window_s]
         window = _window(state)
         state.glances = [g for g in state.glances if ts - g.end <= cfg.glances.window_s]
+        pending = state.calibration.pending(ts, cfg.calibration)
+        judged = judged.model_copy(update={"calibration": "pending" if pending else "done"})
         observations = {
             EventType.EYES_OFF_SCREEN: self._eyes_off(judged, state, ts),
             EventType.LOOKING_AWAY: self._looking_away(gaze),
@@ -139,6 +141,12 @@ class BehaviourTracker:
                 window, state.baseline if state.baseline_done else None, cfg.stress
             ),
         }
+        if pending:
+            # Directions against a neutral that does not exist yet are guesses: reported, never
+            # raised (a frontal face read 20 degrees aside before its neutral was an accusation).
+            waiting = Observation(value=None, evidence={"reason": "calibration pending"})
+            for event in (EventType.EYES_OFF_SCREEN, EventType.LOOKING_AWAY, EventType.READING_PATTERN):
+                observations[event] = waiting
         return observations, self.snapshot(state, gaze), judged
 
     @property
