@@ -1,28 +1,35 @@
-"""Gaze accuracy on the labelled fixture clips, as recorded and degraded, per labelled segment.
+"""Gaze accuracy per frame on every labelled fixture clip, per landmark backend, with strict labels.
 
-    python benchmarks/gaze_eval.py [--clip center_left_center,down_segments] [--variants ...]
-                                   [--stride 1] [--video PATH]
+    python benchmarks/gaze_eval.py [--backend face_landmarker,dlib_68] [--clip SUBSTRING,...]
+                                   [--variants recorded] [--stride 1] [--max-seconds S]
+                                   [--trim 0.15] [--min-accuracy 0.90] [--no-faces]
 
-Each frame goes through the same components as in the service, in process: the session (plan,
+Labels: the CSV block "Labelled gaze segments" at the end of ``../shared/fixtures/MANIFEST.md``
+(``benchmarks.manifest``); every clip listed there is evaluated. Frames outside every segment
+(transitions, winks, squints) are not scored, and each segment loses ``--trim`` seconds at both ends
+(its boundaries are accurate to about +-0.1 s). A frame is right when the direction the service
+answers equals the label: ``unknown`` is wrong. The unknown frames whose lids were closed or lowered
+(blinks, the first frames of a look down) and those without a face are counted apart, for
+information only.
+
+Each frame goes through the same components as in the service, in process and in order (the
+calibration needs the first seconds, scored or not): the session in trusted-replay mode (plan,
 calibration, risk engine, the duration rule that tells a look down from a blink), the face
-deployment's analyzer and the gaze analyzer with the session's neutral pose; the direction scored
-is the one the service answers. Frames are shown upright, as a browser would: OpenCV applies the
-file's rotation tag. Labels (fixtures MANIFEST):
+deployment's analyzer with the chosen landmark backend (``configs/face.yaml``, its ``landmarks``
+overridden), and the gaze analyzer with the session's neutral pose; the direction scored is the one
+the service answers (the session's judgement, else the reading). Frames are shown upright, as a
+browser would: OpenCV applies the file's rotation tag.
 
-* center_left_center: at the camera until ~5.5 s, toward image-left from ~5.8 s to ~10.3 s, back
-  at the camera from ~10.5 s;
-* down_segments: at the camera 0-1.8 s, DOWN 1.9-5.5 s, camera 5.6-6.8 s, DOWN 7.1-8.8 s, camera
-  9.2-10.6 s, image-right 10.7-11.2 s, UP 11.4-11.8 s (the gaps between are transitions).
+Printed per clip, backend and variant: a confusion matrix (rows: label, columns: the direction
+answered, unknown included) with each label's accuracy, the overall per-frame accuracy, the events
+raised, and the time per frame (whole frame, face stage, gaze) as median and p95. Then the face
+counts of every still image (``benchmarks/face_count.py``) per backend, unless ``--no-faces``.
+Exit status 1 when a clip's overall accuracy is below ``--min-accuracy``, a requested backend
+cannot run, or a face count differs from the MANIFEST's.
 
-Frames within 0.3 s of a switch (of the transition between two labelled segments) are not scored.
-A frame counts as correct when its direction equals the label; "unknown" is wrong, except in a
-centre segment while the eyes are closed or briefly lowered (a blink: never guessed), which is
-counted apart ("blinks"). Each frame is also scored on the vertical axis alone (up / level / down,
-where level is centre, left or right). The down clip labels only the vertical gaze (its centre
-segments hold unlabelled glances aside: the irises sit 0.15-0.2 eye widths off-centre at 0.7-1.1 s
-and 6.3-6.8 s), so its acceptance is on that axis; the centre-left-centre clip's is on the full
-direction. The acceptance applies to the clip's ``required`` segments; the down clip's short right
-and up segments are reported for information. Degraded variants, the way real webcams degrade:
+``--stride n`` scores every n-th frame (2-5 for quick runs; the acceptance is at 1) and
+``--max-seconds`` stops each clip early. Degraded variants (``--variants``), the way real webcams
+degrade:
 
 * side_light: a horizontal brightness ramp from 100 % on the image's left to 30 % on its right;
 * half_res_q60: half the resolution, JPEG quality 60;
@@ -33,97 +40,38 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import sys
-from collections.abc import Callable
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from integrity.core.enums import EventType, GazeDirection
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository's
+
+from benchmarks.backends import FACE_CONFIG, load_backend, parse_backends
+from benchmarks.face_count import face_count_table
+from benchmarks.manifest import DEFAULT_TRIM_S, FIXTURES, MANIFEST, ClipLabels, gaze_segments
+from integrity.core.enums import GazeDirection, LandmarkBackend
 from integrity.core.results import ModelStatus, ObjectAnalysis
 from integrity.session.manager import SessionManager
 from integrity.session.risk.config import RiskConfig
 from integrity.session.risk.engine import EventRecord
 from integrity.session.state import FrameFacts
 from integrity.session.store import MemoryStore
-from integrity.vision.face import FaceAnalyzer, FaceConfig
+from integrity.vision.face import FaceAnalyzer
 from integrity.vision.gaze import GazeAnalyzer, GazeConfig
-from integrity.vision.video import frames
-from serve_app.settings import REPO_ROOT, Settings
+from integrity.vision.video import frames, video_info
+from serve_app.settings import REPO_ROOT
 
-FIXTURES = REPO_ROOT.parent / "shared" / "fixtures"
-EXCLUDE_S = 0.3
-Segment = tuple[float, float, GazeDirection]  # (start, end, label) in seconds
-
-
-@dataclass(frozen=True)
-class Clip:
-    """A labelled clip: its segments, the switches between them (a moment or a transition span),
-    the directions whose segments must reach ``min_accuracy``, and its frame count."""
-
-    file: str
-    segments: tuple[Segment, ...]
-    switches: tuple[tuple[float, float], ...]
-    required: frozenset[GazeDirection]
-    min_accuracy: float
-    frames: int
-    axis: Literal["direction", "vertical"] = "direction"  # what the acceptance scores
-
-    @property
-    def video(self) -> Path:
-        return FIXTURES / self.file
-
-    def label_at(self, t: float) -> GazeDirection | None:
-        """The labelled direction at ``t``, or None where it is not scored."""
-        if any(a - EXCLUDE_S <= t <= b + EXCLUDE_S for a, b in self.switches):
-            return None
-        for start, end, label in self.segments:
-            if start <= t <= end:
-                return label
-        return None
-
-    def segment_name(self, t: float) -> str:
-        for i, (start, end, label) in enumerate(self.segments):
-            if start <= t <= end:
-                return f"{i + 1}:{label}"
-        return "-"
-
-
-C, D = GazeDirection.CENTER, GazeDirection.DOWN
-CLIPS: dict[str, Clip] = {
-    "center_left_center": Clip(
-        file="A_video_gaze_center_left_center.mp4",
-        segments=((0.0, 5.5, C), (5.8, 10.3, GazeDirection.LEFT), (10.5, 99.0, C)),
-        switches=((5.65, 5.65), (10.4, 10.4)),  # accurate to about 0.2 s
-        required=frozenset({C, GazeDirection.LEFT}),
-        min_accuracy=0.95,
-        frames=368,
-    ),
-    "down_segments": Clip(
-        file="A_video_gaze_down_segments.mp4",
-        segments=(
-            (0.0, 1.8, C),
-            (1.9, 5.5, D),
-            (5.6, 6.8, C),
-            (7.1, 8.8, D),
-            (9.2, 10.6, C),
-            (10.7, 11.2, GazeDirection.RIGHT),
-            (11.4, 99.0, GazeDirection.UP),
-        ),
-        # 6.8-7.1: eyes drift to image-right and down; 8.8-9.2: eyes half open, coming back up.
-        switches=((1.8, 1.9), (5.5, 5.6), (6.8, 7.1), (8.8, 9.2), (10.6, 10.7), (11.2, 11.4)),
-        required=frozenset({C, D}),
-        min_accuracy=0.90,
-        frames=354,
-        axis="vertical",
-    ),
-}
-VIDEO = CLIPS["center_left_center"].video
+GAZE_CONFIG = REPO_ROOT / "configs" / "gaze.yaml"
+MIN_ACCURACY = 0.90
+LABELS = tuple(d for d in GazeDirection if d is not GazeDirection.UNKNOWN)  # matrix rows
+ANSWERS = tuple(GazeDirection)  # matrix columns: the labels and unknown
 
 Image = NDArray[np.uint8]
 Degrade = Callable[[Image, np.random.Generator], tuple[Image, int]]
@@ -156,143 +104,275 @@ VARIANTS: dict[str, Degrade] = {
 }
 
 
-def vertical(direction: GazeDirection) -> str:
-    """The vertical class of a direction: up, down, level (centre, left, right) or unknown."""
-    if direction in (GazeDirection.UP, GazeDirection.DOWN, GazeDirection.UNKNOWN):
-        return str(direction)
-    return "level"
+@dataclass
+class Confusion:
+    """Scored frames by (label, answered direction), with the unknowns' causes counted apart."""
+
+    counts: Counter[tuple[GazeDirection, GazeDirection]] = field(default_factory=Counter)
+    blinks: Counter[GazeDirection] = field(default_factory=Counter)  # unknown, lids closed/lowered
+    no_face: Counter[GazeDirection] = field(default_factory=Counter)  # unknown, no face found
+
+    def add(
+        self, label: GazeDirection, answer: GazeDirection, *, blink: bool = False, no_face: bool = False
+    ) -> None:
+        self.counts[label, answer] += 1
+        if answer is GazeDirection.UNKNOWN:
+            self.blinks[label] += blink
+            self.no_face[label] += no_face
+
+    def total(self, label: GazeDirection | None = None) -> int:
+        return sum(n for (lab, _), n in self.counts.items() if label in (None, lab))
+
+    def correct(self, label: GazeDirection | None = None) -> int:
+        return sum(n for (lab, ans), n in self.counts.items() if lab is ans and label in (None, lab))
+
+    def unknown(self, label: GazeDirection | None = None) -> int:
+        return sum(
+            n
+            for (lab, ans), n in self.counts.items()
+            if ans is GazeDirection.UNKNOWN and label in (None, lab)
+        )
+
+    def accuracy(self, label: GazeDirection | None = None) -> float | None:
+        """Strict per-frame accuracy (of ``label``'s frames, or all); None without scored frames."""
+        total = self.total(label)
+        return self.correct(label) / total if total else None
+
+    def labels(self) -> list[GazeDirection]:
+        return [label for label in LABELS if self.total(label)]
+
+    def format(self) -> list[str]:
+        width = max(len(str(a)) for a in ANSWERS) + 1
+        head = f"{'label / answer':<15}" + "".join(f"{a!s:>{width}}" for a in ANSWERS)
+        lines = [head + f"{'frames':>8}{'accuracy':>10}{'lids low':>9}{'no face':>8}"]
+        for label in self.labels():
+            cells = "".join(f"{self.counts[label, a]:>{width}}" for a in ANSWERS)
+            lines.append(
+                f"{label!s:<15}{cells}{self.total(label):>8}{percent(self.accuracy(label)):>10}"
+                f"{self.blinks[label]:>9}{self.no_face[label]:>8}"
+            )
+        lines.append(
+            f"{'overall':<15}{'':>{width * len(ANSWERS)}}{self.total():>8}{percent(self.accuracy()):>10}"
+            f"{sum(self.blinks.values()):>9}{sum(self.no_face.values()):>8}"
+        )
+        lines.append(
+            "(lids low: answered unknown with the lids closed or lowered, i.e. a blink or a look down"
+            " not held long enough; no face: answered unknown without a face; both count as wrong)"
+        )
+        return lines
 
 
-def label_at(t: float, clip: str = "center_left_center") -> GazeDirection | None:
-    """The labelled direction at ``t`` in ``clip``, or None where it is not scored."""
-    return CLIPS[clip].label_at(t)
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def quantiles(values: Iterable[float]) -> str:
+    """'p50 X ms, p95 Y ms' of ``values`` (or '-')."""
+    data = np.asarray(list(values), dtype=np.float64)
+    if data.size == 0:
+        return "-"
+    return f"p50 {np.percentile(data, 50):.1f} ms, p95 {np.percentile(data, 95):.1f} ms"
 
 
 @dataclass
 class Result:
+    clip: str
     variant: str
-    frames: int = 0
-    scored: dict[str, list[bool]] = field(default_factory=dict)  # segment name -> hits
-    vertical: dict[str, list[bool]] = field(default_factory=dict)  # segment -> vertical-axis hits
-    unknowns: dict[str, int] = field(default_factory=dict)  # segment name -> frames "unknown"
-    blinks: dict[str, int] = field(default_factory=dict)  # centre segment -> blink frames, not scored
-    unknown: int = 0
-    events: list[tuple[EventType, float]] = field(default_factory=list)
-    records: list[EventRecord] = field(default_factory=list)  # the same events with their evidence
-    gaze_ms: list[float] = field(default_factory=list)
+    stride: int = 1
+    fps: float = 0.0
+    frames: int = 0  # frames the session saw
+    last_t: float = 0.0
+    confusion: Confusion = field(default_factory=Confusion)
+    records: list[EventRecord] = field(default_factory=list)
     directions: list[tuple[float, GazeDirection]] = field(default_factory=list)
+    frame_ms: list[float] = field(default_factory=list)  # session + face + gaze, whole frame
+    face_ms: list[float] = field(default_factory=list)
+    gaze_ms: list[float] = field(default_factory=list)
 
-    def accuracy(self, segment: str | None = None, axis: str = "direction") -> float:
-        table = self.scored if axis == "direction" else self.vertical
-        hits = [h for name, hs in table.items() if segment in (None, name) for h in hs]
-        return sum(hits) / len(hits) if hits else 0.0
+    def accuracy(self, label: GazeDirection | None = None) -> float | None:
+        return self.confusion.accuracy(label)
+
+    def report(self) -> list[str]:
+        spacing = 1000 * self.stride / self.fps if self.fps else 0.0
+        lines = [
+            f"{self.frames} frames seen (every {self.stride}, {spacing:.1f} ms apart at {self.fps:g} fps,"
+            f" 0-{self.last_t:.2f} s), {self.confusion.total()} scored",
+            *self.confusion.format(),
+            f"time per frame: whole {quantiles(self.frame_ms)}; face {quantiles(self.face_ms)};"
+            f" gaze {quantiles(self.gaze_ms)}",
+        ]
+        latest = {e.id or str(i): e for i, e in enumerate(self.records)}  # an upgrade keeps its id
+        events = ", ".join(describe(e) for e in latest.values()) or "none"
+        lines.append(f"events: {events}")
+        return lines
+
+
+def describe(event: EventRecord) -> str:
+    """``EYES_OFF_SCREEN (down, medium) at 3.50 s``: type, direction if any, severity, time."""
+    direction = event.evidence.get("direction")
+    detail = f"{direction}, {event.severity}" if direction else str(event.severity)
+    return f"{event.type} ({detail}) at {event.timestamp:.2f} s"
 
 
 async def evaluate(
-    variant: str,
+    clip: ClipLabels,
     face: FaceAnalyzer,
     gaze: GazeAnalyzer,
+    *,
+    variant: str = "recorded",
     video: Path | None = None,
     stride: int = 1,
-    clip: str = "center_left_center",
+    max_seconds: float | None = None,
+    trim: float = DEFAULT_TRIM_S,
 ) -> Result:
-    """Run one variant of a clip through a fresh session; return its scores and events."""
-    labels = CLIPS[clip]
-    video = labels.video if video is None else video
+    """Run one variant of a clip through a fresh session, every ``stride``-th frame in order."""
+    video = FIXTURES / clip.file if video is None else video
     config = RiskConfig.load()
     sessions = SessionManager(MemoryStore(), config, expire_seconds=3600.0, trust_client_time=True)
     session = await sessions.create("gaze-eval", timestamp=0.0)
     no_objects = ObjectAnalysis(status=ModelStatus(available=False, detail="not evaluated here"))
     rng = np.random.default_rng(7)
-    result = Result(variant)
+    result = Result(clip.file, variant, stride=stride, fps=video_info(video).fps)
     degrade = VARIANTS[variant]
     for t, frame in frames(video, stride):
+        if max_seconds is not None and t > max_seconds:
+            break
         image, quality = degrade(frame, rng)
         ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
         if not ok:
             raise RuntimeError("JPEG encoding failed")
+        started = time.perf_counter()
         plan = await sessions.plan_frame(session.session_id, t)
+        tick = time.perf_counter()
         found = face.analyze(buf.tobytes())
+        result.face_ms.append((time.perf_counter() - tick) * 1000)
         reading = None
         if found.primary is not None:
             main = found.faces[found.primary]
+            tick = time.perf_counter()
             reading = gaze.analyze(
-                main.landmarks, found.image_width, found.image_height, found.eye_patch, plan.neutral
+                main.landmarks,
+                found.image_width,
+                found.image_height,
+                found.eye_patch,
+                plan.neutral,
+                main.mesh,
             )
-            result.gaze_ms.append(reading.timings_ms.get("gaze", 0.0))
+            result.gaze_ms.append((time.perf_counter() - tick) * 1000)
         outcome = await sessions.record_frame(
             session.session_id, FrameFacts.of(plan.timestamp, found, reading, no_objects)
         )
-        result.events.extend((e.type, e.timestamp) for e in outcome.events)
+        result.frame_ms.append((time.perf_counter() - started) * 1000)
         result.records.extend(outcome.events)
         judged = outcome.gaze if outcome.gaze is not None else reading  # what the service answers
         direction = judged.direction if judged is not None else GazeDirection.UNKNOWN
         result.frames += 1
+        result.last_t = t
         result.directions.append((t, direction))
-        label = labels.label_at(t)
-        if label is None:
-            continue
-        name = labels.segment_name(t)
-        unknown = direction is GazeDirection.UNKNOWN
-        if unknown and label is GazeDirection.CENTER and judged is not None and not judged.lids_open:
-            result.blinks[name] = result.blinks.get(name, 0) + 1  # eyes shut: rightly unknown
-            continue
-        result.unknown += unknown
-        result.unknowns[name] = result.unknowns.get(name, 0) + unknown
-        result.scored.setdefault(name, []).append(direction is label)
-        result.vertical.setdefault(name, []).append(vertical(direction) == vertical(label))
+        label = clip.label_at(t, trim)
+        if label is not None:
+            blink = judged is not None and (not judged.lids_open or judged.blink)
+            result.confusion.add(label, direction, blink=blink, no_face=found.primary is None)
     return result
+
+
+def select_clips(labelled: dict[str, ClipLabels], wanted: str | None) -> list[ClipLabels]:
+    """The labelled clips whose file name contains one of the comma-separated ``wanted`` parts."""
+    if not wanted:
+        return list(labelled.values())
+    parts = [p.strip() for p in wanted.split(",") if p.strip()]
+    chosen = [clip for name, clip in labelled.items() if any(p in name for p in parts)]
+    if not chosen:
+        raise SystemExit(f"no labelled clip matches {wanted!r}; labelled: {', '.join(labelled)}")
+    return chosen
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--clip", default=",".join(CLIPS), help="comma-separated: " + ", ".join(CLIPS))
-    parser.add_argument("--video", type=Path, default=None, help="another file for a single --clip")
-    parser.add_argument("--variants", default=",".join(VARIANTS))
-    parser.add_argument("--stride", type=int, default=1, help="use every n-th frame")
+    parser.add_argument("--backend", default=",".join(LandmarkBackend), help="comma-separated")
+    parser.add_argument("--clip", default=None, help="comma-separated parts of labelled file names")
+    parser.add_argument("--variants", default="recorded", help="comma-separated: " + ", ".join(VARIANTS))
+    parser.add_argument("--stride", type=int, default=1, help="use every n-th frame (2-5: quick runs)")
+    parser.add_argument("--max-seconds", type=float, default=None, help="stop each clip at this time")
+    parser.add_argument("--trim", type=float, default=DEFAULT_TRIM_S, help="seconds cut off each segment end")
+    parser.add_argument("--min-accuracy", type=float, default=MIN_ACCURACY)
+    parser.add_argument("--fixtures", type=Path, default=FIXTURES)
+    parser.add_argument("--config", type=Path, default=FACE_CONFIG, help="face config (landmarks overridden)")
+    parser.add_argument("--no-faces", action="store_true", help="skip the face-count table")
     args = parser.parse_args()
-    clips = args.clip.split(",")
-    for name in clips:
-        video = args.video or CLIPS[name].video
-        if not video.is_file():
-            print(f"video not found: {video}", file=sys.stderr)
+    if args.stride < 1:
+        parser.error("--stride must be at least 1")
+    variants = [v for v in args.variants.split(",") if v]
+    for variant in variants:
+        if variant not in VARIANTS:
+            parser.error(f"unknown variant {variant!r}; choose from {', '.join(VARIANTS)}")
+    manifest = args.fixtures / MANIFEST.name
+    if not manifest.is_file():
+        print(f"fixtures MANIFEST not found: {manifest}", file=sys.stderr)
+        return 2
+    clips = select_clips(gaze_segments(manifest.read_text(encoding="utf-8")), args.clip)
+    for clip in clips:
+        if not (args.fixtures / clip.file).is_file():
+            print(f"labelled clip not found: {args.fixtures / clip.file}", file=sys.stderr)
             return 2
-    settings = Settings()
-    face = FaceAnalyzer(settings.face_models_dir, FaceConfig.load(REPO_ROOT / "configs" / "face.yaml"))
-    face.load()
-    gaze = GazeAnalyzer(GazeConfig.load(REPO_ROOT / "configs" / "gaze.yaml"))
+    cv2.setNumThreads(1)  # as in the service
+    gaze = GazeAnalyzer(GazeConfig.load(GAZE_CONFIG))
+    print(
+        f"strict per-frame labels from {manifest}, segments trimmed by {args.trim:g} s at each end; "
+        f"stride {args.stride}"
+        + (f", at most {args.max_seconds:g} s per clip" if args.max_seconds is not None else "")
+        + f"; a clip passes at >= {args.min_accuracy:.0%}\n"
+    )
     failed = False
-    for name in clips:
-        clip = CLIPS[name]
-        required = ", ".join(sorted(clip.required))
-        print(f"{name}: required >= {clip.min_accuracy:.0%} {clip.axis} accuracy per {required} segment")
-        print(
-            f"{'variant':<16} {'segment':<10} {'frames':>6} {'direction':>9} {'vertical':>9}"
-            f" {'unknown':>8} {'blinks':>7}"
-        )
-        for variant in args.variants.split(","):
-            result = asyncio.run(evaluate(variant, face, gaze, args.video, args.stride, clip=name))
-            for segment, hits in result.scored.items():
-                needed = segment.split(":")[1] in clip.required
-                failed |= needed and result.accuracy(segment, clip.axis) < clip.min_accuracy
-                print(
-                    f"{variant:<16} {segment:<10} {len(hits):>6} {result.accuracy(segment):>9.1%}"
-                    f" {result.accuracy(segment, 'vertical'):>9.1%} {result.unknowns.get(segment, 0):>8}"
-                    f" {result.blinks.get(segment, 0):>7}{'' if needed else '  (not required)'}"
+    summary: list[tuple[str, str, str, Result | None]] = []
+    face_tables: list[tuple[str, list[str]]] = []
+    for requested in parse_backends(args.backend):
+        backend = load_backend(requested, args.config)
+        print(f"==== landmarks {requested}: ran {backend.ran}")
+        if backend.analyzer is None:
+            failed = True
+            summary.extend((str(requested), clip.file, v, None) for clip in clips for v in variants)
+            continue
+        for clip in clips:
+            for variant in variants:
+                result = asyncio.run(
+                    evaluate(
+                        clip,
+                        backend.analyzer,
+                        gaze,
+                        variant=variant,
+                        video=args.fixtures / clip.file,
+                        stride=args.stride,
+                        max_seconds=args.max_seconds,
+                        trim=args.trim,
+                    )
                 )
-            scored = sum(len(h) for h in result.scored.values())
-            print(
-                f"{variant:<16} {'overall':<10} {scored:>6} {result.accuracy():>9.1%}"
-                f" {result.accuracy(axis='vertical'):>9.1%} {result.unknown:>8}"
-                f" {sum(result.blinks.values()):>7}"
-            )
-            events = ", ".join(f"{e} at {ts:.2f} s" for e, ts in result.events) or "none"
-            print(f"{variant:<16} events: {events}")
-            ms = sorted(result.gaze_ms)
-            p95 = ms[int(0.95 * (len(ms) - 1))]
-            print(f"{variant:<16} gaze per face: median {statistics.median(ms):.2f} ms, p95 {p95:.2f} ms\n")
+                print(f"--- {clip.file} [{requested}, {variant}]")
+                print("\n".join(result.report()) + "\n", flush=True)
+                accuracy = result.accuracy()
+                failed |= accuracy is not None and accuracy < args.min_accuracy
+                summary.append((str(requested), clip.file, variant, result))
+        if not args.no_faces:
+            lines, ok = face_count_table(backend.analyzer, args.fixtures)
+            face_tables.append((str(requested), lines))
+            failed |= not ok
+    print(f"==== summary: strict per-frame accuracy (pass >= {args.min_accuracy:.0%})")
+    print(f"{'backend':<16} {'clip':<52} {'variant':<16} {'scored':>6} {'unknown':>7} {'accuracy':>9}  pass")
+    for backend_name, file, variant, scored in summary:
+        if scored is None:
+            print(f"{backend_name:<16} {file:<52} {variant:<16} {'':>6} {'':>7} {'not run':>9}  NO")
+            continue
+        accuracy = scored.accuracy()
+        verdict = "-" if accuracy is None else "yes" if accuracy >= args.min_accuracy else "NO"
+        print(
+            f"{backend_name:<16} {file:<52} {variant:<16} {scored.confusion.total():>6}"
+            f" {scored.confusion.unknown():>7} {percent(accuracy):>9}  {verdict}"
+        )
+    for backend_name, lines in face_tables:
+        print(f"\n==== face counts on the still images [{backend_name}]")
+        print("\n".join(lines))
     return 1 if failed else 0
 
 

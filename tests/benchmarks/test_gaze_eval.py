@@ -1,4 +1,5 @@
-"""The gaze evaluation script's verdict on the labelled clip, as recorded and degraded."""
+"""The gaze evaluation: the MANIFEST's labels and face counts as parsed, the confusion arithmetic, and
+its verdict on the labelled clips (strict labels, >= 90 % per frame)."""
 
 from __future__ import annotations
 
@@ -7,65 +8,270 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.gaze_eval import CLIPS, VARIANTS, evaluate, label_at
-from integrity.core.enums import EventType, GazeDirection
-from integrity.vision.face import FaceAnalyzer, FaceConfig
+from benchmarks.backends import load_backend, parse_backends
+from benchmarks.face_count import face_count_table
+from benchmarks.gaze_eval import MIN_ACCURACY, Confusion, evaluate
+from benchmarks.manifest import (
+    FACE_COUNT_EXCEPTIONS,
+    ClipLabels,
+    face_count_of,
+    face_expectations,
+    gaze_segments,
+    still_images,
+)
+from integrity.core.enums import EventType, GazeDirection, LandmarkBackend
+from integrity.vision.face import FaceAnalyzer
 from integrity.vision.gaze import GazeAnalyzer, GazeConfig
-from serve_app.settings import REPO_ROOT, Settings
+from serve_app.settings import REPO_ROOT
+
+C, L, R, U, D, X = (GazeDirection(v) for v in ("center", "left", "right", "up", "down", "unknown"))
+LEFT_CLIP = "A_video_gaze_center_left_center.mp4"
+DOWN_CLIP = "A_video_gaze_down_segments.mp4"
+
+SAMPLE = """# Fixtures
+
+## Images
+
+| File | Size (px) | Bytes | What it shows (verified) | Source |
+|---|---|---|---|---|
+| B01_one.png | 1x1 | 1 | **1 face**, frontal. **Phone: no.** | x |
+| B02_none.jpg | 1x1 | 1 | **0 faces**, but **1 person** present. | x |
+| B03_group.jpg | 1x1 | 1 | **3 fully visible faces plus 2 partial.** **Laptop: yes** | x |
+
+## Labelled gaze segments (machine-readable)
+
+Some prose.
+
+```csv
+file,start_s,end_s,gaze,notes
+b.mp4,2.0,3.0,down,"quoted, with a comma"
+a.mp4,0.0,1.0,center,
+a.mp4,1.5,2.5,left,head still, eyes only
+```
+"""
 
 
 @pytest.fixture(scope="module")
-def analyzers() -> tuple[FaceAnalyzer, GazeAnalyzer]:
-    face = FaceAnalyzer(Settings().face_models_dir, FaceConfig.load(REPO_ROOT / "configs" / "face.yaml"))
-    face.load()
-    return face, GazeAnalyzer(GazeConfig.load(REPO_ROOT / "configs" / "gaze.yaml"))
+def manifest_text(fixtures_dir: Path) -> str:
+    return (fixtures_dir / "MANIFEST.md").read_text(encoding="utf-8")
 
 
-def test_labels_follow_the_manifest() -> None:
-    assert label_at(2.0) is GazeDirection.CENTER
-    assert label_at(8.0) is GazeDirection.LEFT
-    assert label_at(12.0) is GazeDirection.CENTER
-    assert label_at(5.6) is None and label_at(10.4) is None  # around the switches
+@pytest.fixture(scope="module")
+def labelled(manifest_text: str) -> dict[str, ClipLabels]:
+    return gaze_segments(manifest_text)
 
 
-@pytest.mark.parametrize("variant", list(VARIANTS))
-def test_gaze_accuracy_at_least_95_percent(
-    variant: str, analyzers: tuple[FaceAnalyzer, GazeAnalyzer], fixtures_dir: Path
+# -- parsing -----------------------------------------------------------------------------------------
+def test_csv_block_parses_with_commas_in_notes() -> None:
+    clips = gaze_segments(SAMPLE)
+    assert list(clips) == ["b.mp4", "a.mp4"]
+    a = clips["a.mp4"]
+    assert [(s.start, s.end, s.gaze) for s in a.segments] == [(0.0, 1.0, C), (1.5, 2.5, L)]
+    assert a.segments[1].notes == "head still, eyes only"
+    assert clips["b.mp4"].segments[0].notes == "quoted, with a comma"
+
+
+def test_trimming_cuts_each_segment_end() -> None:
+    a = gaze_segments(SAMPLE)["a.mp4"]
+    assert a.label_at(0.1) is None and a.label_at(0.15) is C and a.label_at(0.85) is C
+    assert a.label_at(0.9) is None  # within 0.15 s of the end
+    assert a.label_at(1.2) is None  # between segments: a transition, never scored
+    assert a.label_at(1.5, trim=0.0) is L and a.label_at(1.5) is None and a.label_at(1.7) is L
+    assert a.label_at(0.5, trim=0.6) is None  # a segment shorter than both trims is not scored
+    assert a.scored_seconds(trim=0.15) == pytest.approx(0.7 + 0.7)
+
+
+@pytest.mark.parametrize(
+    ("row", "error"),
+    [
+        ("a.mp4,0.0,1.0,sideways,", "unknown gaze label"),
+        ("a.mp4,0.0,1.0,unknown,", "not a label"),
+        ("a.mp4,2.0,1.0,center,", "before its start"),
+        ("a.mp4,0.0,1.0,center,\na.mp4,0.5,2.0,left,", "overlap"),
+    ],
+)
+def test_bad_rows_are_refused(row: str, error: str) -> None:
+    text = f"## Labelled gaze segments\n\n```csv\nfile,start_s,end_s,gaze,notes\n{row}\n```\n"
+    with pytest.raises(ValueError, match=error):
+        gaze_segments(text)
+
+
+def test_missing_block_is_refused() -> None:
+    with pytest.raises(ValueError, match="no heading"):
+        gaze_segments("# Fixtures\n\nNo labels here.\n")
+    with pytest.raises(ValueError, match="csv block"):
+        gaze_segments("## Labelled gaze segments\n\nnone yet\n")
+
+
+def test_real_manifest_labels(labelled: dict[str, ClipLabels], fixtures_dir: Path) -> None:
+    """Every labelled clip exists; the down clip's corrected labels (a wink, then a look to
+    image-right, in its first 1.8 s) and the left clip's are what the evaluation scores."""
+    assert len(labelled) >= 4
+    for file, clip in labelled.items():
+        assert (fixtures_dir / file).is_file(), file
+        assert clip.segments and clip.scored_seconds() > 0
+    left = labelled[LEFT_CLIP]
+    assert left.label_at(2.0) is C and left.label_at(8.0) is L and left.label_at(12.0) is C
+    assert left.label_at(5.6) is None and left.label_at(10.4) is None  # the switches
+    down = labelled[DOWN_CLIP]
+    assert down.label_at(0.5) is None  # the wink: not scored
+    assert down.label_at(1.25) is R and down.label_at(1.7) is None  # the look right, the squint
+    assert down.label_at(3.0) is D and down.label_at(8.0) is D and down.label_at(6.2) is C
+    assert down.label_at(1.95) is None and down.label_at(2.1) is D  # trimmed by 0.15 s
+    assert {s.gaze for clip in labelled.values() for s in clip.segments} == {C, L, R, U, D}
+
+
+# -- confusion matrix ----------------------------------------------------------------------------------
+def test_confusion_arithmetic() -> None:
+    confusion = Confusion()
+    sequence = [(C, C)] * 6 + [(C, L), (C, X), (D, D), (D, D), (D, X), (D, C), (R, R)]
+    for label, answer in sequence:
+        confusion.add(label, answer, blink=(label, answer) == (D, X), no_face=(label, answer) == (C, X))
+    assert confusion.total() == 13 and confusion.correct() == 9
+    assert confusion.accuracy() == pytest.approx(9 / 13)
+    assert confusion.accuracy(C) == pytest.approx(6 / 8)
+    assert confusion.accuracy(D) == pytest.approx(2 / 4)
+    assert confusion.accuracy(R) == 1.0 and confusion.accuracy(U) is None
+    assert confusion.unknown() == 2 and confusion.unknown(D) == 1
+    assert confusion.blinks[D] == 1 and confusion.no_face[C] == 1
+    assert confusion.labels() == [C, R, D]
+    table = confusion.format()
+    assert table[0].split()[-9:-5] == ["up", "down", "unknown", "frames"]
+    assert table[1].split() == ["center", "6", "1", "0", "0", "0", "1", "8", "75.0%", "0", "1"]
+    assert table[-2].split() == ["overall", "13", "69.2%", "1", "1"]
+    assert table[-1].startswith("(lids low")
+    assert Confusion().accuracy() is None
+
+
+# -- face counts --------------------------------------------------------------------------------------
+def test_face_count_phrases() -> None:
+    assert face_count_of("**1 face**, frontal") == (1,)
+    assert face_count_of("**0 faces, no person.**") == (0,)
+    assert face_count_of("**1 human face**, small") == (1,)
+    assert face_count_of("**0 faces**, but **1 person** present") == (0,)
+    assert face_count_of("**4 fully visible faces plus 1 partial.** The woman") == (4, 5)
+    assert face_count_of("no bold count") is None
+    assert face_count_of("**1 face** here and **2 faces** there") is None  # ambiguous
+    expected = face_expectations(SAMPLE)
+    assert {f: e.counts for f, e in expected.items()} == {
+        "B01_one.png": (1,),
+        "B02_none.jpg": (0,),
+        "B03_group.jpg": (3, 4, 5),
+    }
+    assert expected["B03_group.jpg"].label == "3-5"
+
+
+def test_ambiguous_face_count_is_refused() -> None:
+    text = (
+        "## Images\n\n| File | a | b | c |\n|---|---|---|---|\n| B01.png | 1 | 1 | **1 face** **2 faces** |\n"
+    )
+    with pytest.raises(ValueError, match=r"B01\.png"):
+        face_expectations(text)
+
+
+def test_real_manifest_face_counts(manifest_text: str, fixtures_dir: Path) -> None:
+    expected = face_expectations(manifest_text)
+    images = [p.name for p in still_images(fixtures_dir)]
+    assert len(images) == 11 and set(images) <= set(expected)
+    by_prefix = {name[:3]: e.counts for name, e in expected.items()}
+    assert by_prefix == {
+        "A01": (1,),
+        "A02": (1,),
+        "A03": (2,),
+        "A04": (4, 5),  # 4 fully visible faces plus 1 partial
+        "A05": (1,),
+        "A06": (0,),
+        "A07": (0,),
+        "A08": (0,),
+        "A09": (2,),
+        "A10": (0,),
+        "A11": (1,),
+    }
+    assert not set(FACE_COUNT_EXCEPTIONS) - set(expected)
+
+
+def test_backends_parse() -> None:
+    assert parse_backends("dlib_68, face_landmarker,dlib_68") == [
+        LandmarkBackend.DLIB_68,
+        LandmarkBackend.FACE_LANDMARKER,
+    ]
+    with pytest.raises(ValueError):
+        parse_backends("dlib_5")
+
+
+# -- on the real clips (quick slices; the full run is `python benchmarks/gaze_eval.py`) --------------------
+@pytest.fixture(scope="module", params=[str(b) for b in LandmarkBackend])
+def analyzers(request: pytest.FixtureRequest) -> tuple[FaceAnalyzer, GazeAnalyzer]:
+    backend = load_backend(LandmarkBackend(request.param))
+    if backend.analyzer is None:
+        pytest.fail(f"landmarks {request.param}: {backend.ran}")
+    return backend.analyzer, GazeAnalyzer(GazeConfig.load(REPO_ROOT / "configs" / "gaze.yaml"))
+
+
+@pytest.mark.parametrize("variant", ["recorded", "half_res_q60"])
+def test_center_left_center_clip(
+    variant: str,
+    analyzers: tuple[FaceAnalyzer, GazeAnalyzer],
+    labelled: dict[str, ClipLabels],
+    fixtures_dir: Path,
 ) -> None:
+    """The whole clip at every 2nd frame: >= 90 % per frame and per label, strict; one
+    EYES_OFF_SCREEN, in the look to the left, and nothing else."""
     face, gaze = analyzers
-    video = fixtures_dir / "A_video_gaze_center_left_center.mp4"
-    result = asyncio.run(evaluate(variant, face, gaze, video))
-    assert result.frames == 368
-    assert sum(len(hits) for hits in result.scored.values()) >= 330
-    for segment in result.scored:
-        assert result.accuracy(segment) >= 0.95, (variant, segment)
-    off = [ts for event, ts in result.events if event is EventType.EYES_OFF_SCREEN]
-    assert len(off) == 1 and 5.8 <= off[0] <= 10.3
-    assert [e for e, _ in result.events if e is not EventType.EYES_OFF_SCREEN] == []
+    clip = labelled[LEFT_CLIP]
+    result = asyncio.run(
+        evaluate(clip, face, gaze, variant=variant, video=fixtures_dir / LEFT_CLIP, stride=2)
+    )
+    assert result.frames == 184
+    assert result.confusion.total() >= 150
+    for label in result.confusion.labels():
+        assert (result.accuracy(label) or 0.0) >= MIN_ACCURACY, (variant, label, "\n".join(result.report()))
+    off = [e.timestamp for e in result.records if e.type is EventType.EYES_OFF_SCREEN]
+    assert len(off) == 1 and 5.8 <= off[0] <= 10.3, "\n".join(result.report())
+    assert [e for e in result.records if e.type is not EventType.EYES_OFF_SCREEN] == []
 
 
-def test_down_clip_labels_follow_the_manifest() -> None:
-    assert label_at(3.0, "down_segments") is GazeDirection.DOWN
-    assert label_at(8.0, "down_segments") is GazeDirection.DOWN
-    assert label_at(6.2, "down_segments") is GazeDirection.CENTER
-    assert label_at(1.7, "down_segments") is None and label_at(7.3, "down_segments") is None
-
-
-@pytest.mark.parametrize("variant", list(VARIANTS))
-def test_looks_down_are_down_not_blinks(
-    variant: str, analyzers: tuple[FaceAnalyzer, GazeAnalyzer], fixtures_dir: Path
+def test_down_clip(
+    analyzers: tuple[FaceAnalyzer, GazeAnalyzer], labelled: dict[str, ClipLabels], fixtures_dir: Path
 ) -> None:
-    """>= 90 % per centre and down segment (vertical axis: the clip labels only that), blinks in the
-    centre segments aside; one EYES_OFF_SCREEN (down) per look down and nothing else."""
+    """The looks down are down, not blinks: >= 90 % per frame over the clip's strict labels (the look
+    right and up included); one EYES_OFF_SCREEN (down) per look down and nothing else."""
     face, gaze = analyzers
-    clip = CLIPS["down_segments"]
-    result = asyncio.run(evaluate(variant, face, gaze, fixtures_dir / clip.file, clip="down_segments"))
-    assert result.frames == clip.frames
-    required = [s for s in result.scored if s.split(":")[1] in clip.required]
-    assert len(required) == 5
-    for segment in required:
-        assert result.accuracy(segment, "vertical") >= 0.90, (variant, segment)
+    clip = labelled[DOWN_CLIP]
+    result = asyncio.run(evaluate(clip, face, gaze, video=fixtures_dir / DOWN_CLIP))
+    assert result.frames == 354
+    assert (result.accuracy() or 0.0) >= MIN_ACCURACY, "\n".join(result.report())
     off = [e for e in result.records if e.type is EventType.EYES_OFF_SCREEN]
-    assert [e.evidence["direction"] for e in off] == ["down", "down"]
+    assert [e.evidence["direction"] for e in off] == ["down", "down"], "\n".join(result.report())
     assert 1.9 <= off[0].timestamp <= 5.5 and 7.1 <= off[1].timestamp <= 9.2
     assert [e for e in result.records if e.type is not EventType.EYES_OFF_SCREEN] == []
+
+
+@pytest.mark.parametrize(
+    ("file", "seconds"),
+    [
+        ("A_video_webcam_honest_talk_lean_hand_on_face.mp4", 12.0),
+        ("A_video_meeting_closeup_passerby_cup_looks_down.m4v", 20.0),
+    ],
+)
+def test_long_clip_slices(
+    file: str,
+    seconds: float,
+    analyzers: tuple[FaceAnalyzer, GazeAnalyzer],
+    labelled: dict[str, ClipLabels],
+    fixtures_dir: Path,
+) -> None:
+    """The first seconds of the long clips, every 2nd frame, seen in order from the start (the
+    meeting's empty room and passer-by included): >= 90 % per frame on what is labelled there."""
+    face, gaze = analyzers
+    result = asyncio.run(
+        evaluate(labelled[file], face, gaze, video=fixtures_dir / file, stride=2, max_seconds=seconds)
+    )
+    assert result.last_t <= seconds and result.confusion.total() > 0
+    assert (result.accuracy() or 0.0) >= MIN_ACCURACY, "\n".join(result.report())
+
+
+def test_face_count_table(analyzers: tuple[FaceAnalyzer, GazeAnalyzer], fixtures_dir: Path) -> None:
+    lines, ok = face_count_table(analyzers[0], fixtures_dir)
+    assert ok, "\n".join(lines)
+    assert len(lines) == 1 + 11 + 2  # header, the images, the total, A04's note
