@@ -5,7 +5,9 @@ object model is missing, face-like candidates the face stage could not confirm) 
 unknown, which neither raises nor clears an event.
 
 Static background (integrity/session/background.py: a photo on the wall, a bookshelf), once learned,
-is taken out of the counts before the conditions are judged; the evidence lists what was.
+and the room (objects in view since the session's first seconds) are taken out of the counts before
+the conditions are judged, unless the candidate's gaze goes to them; so are sure objects of a weak
+class (a "tv" box) the candidate does not look at. The evidence lists what was, and why.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Sequence
 
 from integrity.core.enums import OBJECT_EVENTS, PERSON_LABEL, EventType, GazeDirection
 from integrity.core.results import Box, GazeAnalysis
-from integrity.session.background import BackgroundLearner, BackgroundState, Suppressed
+from integrity.session.background import BackgroundLearner, BackgroundState, Looking, Suppressed
 from integrity.session.observation import Observation
 from integrity.session.state import FrameFacts
 
@@ -32,12 +34,30 @@ def persons_seen(facts: FrameFacts, background: Sequence[Box] = ()) -> int | Non
     return len(persons)
 
 
+def looking(facts: FrameFacts) -> Looking | None:
+    """Where the candidate looks: the gaze's direction from the candidate's face box; None when the
+    frame cannot say (no placed face, no gaze, or a gaze without a direction)."""
+    gaze = facts.gaze
+    if gaze is None or not gaze.available or gaze.direction is GazeDirection.UNKNOWN:
+        return None
+    if not facts.face_boxes or len(facts.face_boxes) != facts.faces:
+        return None
+    primary = facts.primary_face
+    if primary is None or not 0 <= primary < len(facts.face_boxes):
+        primary = max(
+            range(len(facts.face_boxes)), key=lambda i: facts.face_boxes[i].width * facts.face_boxes[i].height
+        )
+    return Looking(direction=gaze.direction, face=facts.face_boxes[primary])
+
+
 def learn_background(
     learner: BackgroundLearner, state: BackgroundState, facts: FrameFacts, ts: float
 ) -> Suppressed:
     """Feed one frame's extra faces and objects to the background learner; what it suppresses."""
     objects = facts.objects.objects if facts.objects.status.available else None
-    return learner.update(state, ts, facts.extra_face_boxes(), objects, facts.candidate_boxes())
+    return learner.update(
+        state, ts, facts.extra_face_boxes(), objects, facts.candidate_boxes(), looking(facts)
+    )
 
 
 def face_observations(facts: FrameFacts, static: Suppressed | None = None) -> dict[EventType, Observation]:
@@ -65,41 +85,74 @@ def face_observations(facts: FrameFacts, static: Suppressed | None = None) -> di
     if persons is not None:
         evidence["persons"] = persons
 
+    unseen = max(0, (persons or 0) - count - unverified)  # people the face stage found no face of
+    if unseen:
+        evidence["persons_without_face"] = unseen
     unrefuted = count + unverified >= 2 or (persons or 0) >= 2
     multiple: bool | None = True if count >= 2 else (None if unrefuted else False)
+    because = None
+    if multiple is None:
+        because = "face-like candidate" if count + unverified >= 2 else "person without a face"
     no_face: bool | None = False if count > 0 else (None if unverified else True)
     return {
-        EventType.MULTIPLE_FACES: Observation(value=multiple, evidence={**evidence, "threshold": 2}),
+        EventType.MULTIPLE_FACES: Observation(
+            value=multiple, evidence={**evidence, "threshold": 2}, unknown_because=because
+        ),
         EventType.NO_FACE: Observation(value=no_face, evidence={**evidence, "threshold": 0}),
     }
 
 
+LOOKED_AT = "looked_at"  # the observation's kind when only objects the candidate looks at count
+
+
 def object_observations(facts: FrameFacts, static: Suppressed | None = None) -> dict[EventType, Observation]:
-    """Object events: unknown while the object model is unavailable, never "no phone"."""
+    """Object events: unknown while the object model is unavailable, never "no phone".
+
+    Only sure objects carry an event (configs/objects.yaml); of those, static background, the room
+    and weak classes not looked at are left out. An observation carries its objects' boxes, so the
+    risk engine follows one object through a run (``consistency``); it is of kind ``looked_at`` when
+    it holds only because the candidate's gaze goes to background objects (their own debounce).
+    """
     if not facts.objects.status.available:
         return {}
+    found = facts.objects.objects
+    suppressed = static.objects if static is not None else {}
+    ignored = static.not_counted if static is not None else {}
+    looked = static.looked_at if static is not None else {}
     observations: dict[EventType, Observation] = {}
     for event_type in OBJECT_EVENTS:
-        suppressed = static.objects if static is not None else {}
-        hits = [
-            o for i, o in enumerate(facts.objects.objects) if o.event is event_type and i not in suppressed
+        counted = [
+            (i, o)
+            for i, o in enumerate(found)
+            if o.event is event_type and i not in suppressed and i not in ignored
         ]
-        best = max(hits, key=lambda o: o.confidence, default=None)
-        evidence: dict[str, object] = {"objects": len(hits)}
-        background = [
-            hit.evidence()
-            for i, hit in sorted(suppressed.items())
-            if facts.objects.objects[i].event is event_type
-        ]
+        counted.sort(key=lambda pair: pair[1].confidence, reverse=True)
+        evidence: dict[str, object] = {"objects": len(counted)}
+        background = [hit.evidence() for i, hit in sorted(suppressed.items()) if found[i].event is event_type]
         if background:
             evidence["static_background"] = background
-        if best is not None:
+        skipped = [hit.evidence() for i, hit in sorted(ignored.items()) if found[i].event is event_type]
+        if skipped:
+            evidence["not_counted"] = skipped
+        kind = None
+        if counted:
+            best = counted[0][1]
             evidence |= {
                 "label": best.label,
                 "confidence": round(best.confidence, 3),
                 "box": best.box.model_dump(),
             }
-        observations[event_type] = Observation(value=bool(hits), evidence=evidence)
+            gazed = {i: looked[i] for i, _ in counted if i in looked}
+            if gazed:
+                evidence["looked_at"] = sorted(set(gazed.values()))
+            if len(gazed) == len(counted):
+                kind = LOOKED_AT
+        observations[event_type] = Observation(
+            value=bool(counted),
+            evidence=evidence,
+            kind=kind,
+            boxes=tuple(o.box for _, o in counted),
+        )
     return observations
 
 

@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from integrity.core.geometry import Box
+
 Evidence = dict[str, Any]
 
 
@@ -23,4 +25,12 @@ class Observation(BaseModel):
         None,
         description="stream time the condition began, when only this frame could confirm it (a look "
         "down is told from a blink after the fact); never before the condition's last False frame",
+    )
+    boxes: tuple[Box, ...] = Field(
+        (),
+        description="where the condition was seen (an object's boxes): with the event's `consistency` "
+        "rule, a run continues only while one of them stays where the run's last one was",
+    )
+    unknown_because: str | None = Field(
+        None, description="why an unknown (None) reading is unknown, booked in the condition's coverage"
     )

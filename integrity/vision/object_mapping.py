@@ -5,10 +5,14 @@ Plain data in, plain data out, so the rules are unit-tested on hand-made detecti
 * a class listed in ``classes`` is reported; its event (``PHONE_DETECTED``, ``SUSPICIOUS_OBJECT``)
   or none (``person``: reported so the risk engine can count people beside faces);
 * a class not listed is not reported at all;
-* a phone (a class mapped to ``PHONE_DETECTED``) is *partial*, and supports
-  ``PHONE_PARTIAL_DETECTED`` instead, when its box is cut by the frame edge or its confidence sits
-  in the band ``[threshold - phone_partial_band, threshold)``. Other objects cut by the edge are
-  marked ``partial`` but keep their event.
+* a detection is *evidence* (carries its class's event) only when the model is sure of it: its
+  confidence reaches the class's ``sure_confidence``. Between the reporting floor and that level it
+  is reported with no event: YOLO's low scores for phones land on hands at the face, paper cups and
+  cables (measured on the fixture clips: up to 0.45), never on anything that was a phone;
+* a sure phone (a class mapped to ``PHONE_DETECTED``) is *partial*, and supports
+  ``PHONE_PARTIAL_DETECTED`` instead, when its box is cut by the frame edge: a phone partly out of
+  view. A low confidence never makes a phone partial (it makes it no evidence at all). Other
+  objects cut by the edge are marked ``partial`` but keep their event.
 """
 
 from __future__ import annotations
@@ -37,6 +41,27 @@ class BatchConfig(ConfigSection):
     wait_timeout_s: float = Field(0.005, ge=0, le=1)
 
 
+class PersonRelookConfig(ConfigSection):
+    """``person_relook``: a second look for faces inside person boxes without one
+    (integrity/vision/person_faces.py)."""
+
+    enabled: bool = True
+    max_crops: int = Field(2, ge=0, le=8, description="person boxes looked at again per frame, at most")
+    min_person_confidence: float = Field(0.5, ge=0, le=1, description="person boxes below this: skipped")
+    min_person_px: int = Field(24, ge=1, description="person boxes narrower than this: too small to read")
+    head_share: float = Field(
+        0.5, gt=0, le=1, description="the upper share of the person box cropped (where a head is)"
+    )
+    margin: float = Field(0.1, ge=0, le=1, description="crop margin around it, share of the box width")
+    min_score: float = Field(0.5, ge=0, le=1, description="BlazeFace full range's score on the crop")
+    verify_score: float = Field(
+        0.5, ge=0, le=1, description="short-range BlazeFace's score on a close crop: a verified face"
+    )
+    verify_context: float = Field(
+        1.0, ge=0, description="the close crop: the face plus this share of its side on every side"
+    )
+
+
 class ObjectsConfig(YamlConfig):
     """configs/objects.yaml."""
 
@@ -54,7 +79,18 @@ class ObjectsConfig(YamlConfig):
     min_confidence: dict[str, float] = Field(
         default_factory=dict, description="per-class floor instead of CONFIDENCE_THRESHOLD"
     )
-    phone_partial_band: float = Field(0.10, ge=0, le=1)
+    sure_confidence: dict[str, float] = Field(
+        default_factory=lambda: {
+            "cell phone": 0.6,
+            "book": 0.5,
+            "laptop": 0.5,
+            "remote": 0.6,
+            "tv": 0.5,
+            "tablet": 0.5,
+        },
+        description="per class: the confidence from which a detection is evidence (carries its event); "
+        "a class not listed: its reporting floor",
+    )
     edge_margin: float = Field(0.01, ge=0, le=0.25, description="fraction of the frame side")
     edge_margin_min_px: int = Field(2, ge=0)
     iou_threshold: float = Field(0.5, gt=0, le=1)
@@ -67,6 +103,7 @@ class ObjectsConfig(YamlConfig):
         1, ge=0, le=64, description="inference threads, onnxruntime or LiteRT (0: all cores)"
     )
     batch: BatchConfig = Field(default_factory=BatchConfig)
+    person_relook: PersonRelookConfig = Field(default_factory=PersonRelookConfig)
 
     @field_validator("classes")
     @classmethod
@@ -76,24 +113,25 @@ class ObjectsConfig(YamlConfig):
                 raise ValueError(f"{label}: {event} is not an object event ({sorted(MAPPABLE_EVENTS)})")
         return {normalize_label(k): v for k, v in value.items()}
 
-    @field_validator("min_confidence")
+    @field_validator("min_confidence", "sure_confidence")
     @classmethod
     def _normalize(cls, value: dict[str, float]) -> dict[str, float]:
         if any(not 0 <= v <= 1 for v in value.values()):
-            raise ValueError("min_confidence values must be within 0..1")
+            raise ValueError("confidence values must be within 0..1")
         return {normalize_label(k): v for k, v in value.items()}
 
     def floor(self, label: str, threshold: float) -> float:
         """Confidence a detection of ``label`` needs to count (``threshold``: CONFIDENCE_THRESHOLD)."""
         return self.min_confidence.get(label, threshold)
 
+    def sure(self, label: str, threshold: float) -> float:
+        """Confidence a detection of ``label`` needs to be evidence (never below its floor)."""
+        floor = self.floor(label, threshold)
+        return max(floor, self.sure_confidence.get(label, floor))
+
     def decode_floor(self, labels: list[str], threshold: float) -> float:
-        """Lowest confidence any reported class can use: phones reach into the partial band."""
-        floors = [
-            self.floor(label, threshold) - (self.phone_partial_band if self.is_phone(label) else 0.0)
-            for label in labels
-        ]
-        return max(1e-3, min(floors, default=threshold))
+        """Lowest confidence any reported class can use."""
+        return max(1e-3, min((self.floor(label, threshold) for label in labels), default=threshold))
 
     def is_phone(self, label: str) -> bool:
         return self.classes.get(label) == EventType.PHONE_DETECTED
@@ -132,27 +170,18 @@ def clip_box(det: FrameDetection, width: int, height: int) -> Box | None:
 def map_detections(
     detections: list[FrameDetection], width: int, height: int, config: ObjectsConfig, threshold: float
 ) -> list[DetectedObject]:
-    """Apply the class table, thresholds and the partial-phone rule; strongest first."""
+    """Apply the class table, the floors, the sure levels and the partial-phone rule; strongest first."""
     found: list[DetectedObject] = []
     for det in detections:
         label = normalize_label(det.label)
-        if label not in config.classes:
+        if label not in config.classes or det.confidence < config.floor(label, threshold):
             continue
+        partial = cut_by_edge(det, width, height, config)
         event = config.classes[label]
-        floor = config.floor(label, threshold)
-        cut = cut_by_edge(det, width, height, config)
-        if config.is_phone(label):
-            if det.confidence >= floor:
-                partial = cut
-            elif det.confidence >= floor - config.phone_partial_band:
-                partial = True
-            else:
-                continue
-            event = EventType.PHONE_PARTIAL_DETECTED if partial else EventType.PHONE_DETECTED
-        else:
-            if det.confidence < floor:
-                continue
-            partial = cut
+        if det.confidence < config.sure(label, threshold):
+            event = None  # seen, but not sure enough to be evidence of anything
+        elif config.is_phone(label) and partial:
+            event = EventType.PHONE_PARTIAL_DETECTED
         box = clip_box(det, width, height)
         if box is None:
             continue

@@ -11,7 +11,7 @@
   through onnxruntime's provider where the replica has a GPU and an onnxruntime build with CUDA
   (``onnxruntime-gpu``); CPU otherwise. The input size is the model's own where it is fixed (a
   TFLite export: 640), else ``imgsz_cpu`` / ``imgsz_gpu``.
-* mapping: classes to events, thresholds and the partial-phone rule (``object_mapping.py``,
+* mapping: classes to events, floors, sure levels and the partial-phone rule (``object_mapping.py``,
   ``configs/objects.yaml``).
 """
 

@@ -54,6 +54,20 @@ class Debounce(ConfigSection):
     min_positive_share: float = Field(0.6, ge=0, le=1)
 
 
+class Consistency(ConfigSection):
+    """Where a condition is seen must hold still enough over its run (an object's boxes): a phone
+    held in the hand drifts a little from frame to frame; YOLO's "phone" on a hand at the face jumps
+    between knuckles, fingers and palm, changing place and size."""
+
+    max_shift: float = Field(
+        0.5, ge=0, description="centre shift from the run's previous sighting, share of that box's mean side"
+    )
+    max_resize: float = Field(
+        0.5, ge=0, description="width and height change from the previous sighting, share of each"
+    )
+    min_px: float = Field(4.0, ge=0, description="tolerances never below this many pixels (small boxes)")
+
+
 class EventRule(ConfigSection):
     """One row of the event table, with the debounce defaults filled in."""
 
@@ -88,6 +102,11 @@ class EventRule(ConfigSection):
     )
     ongoing_after_s: float = Field(
         30.0, ge=0, description="...once the episode has lasted this long (a brief one costs its event only)"
+    )
+    consistency: Consistency | None = Field(
+        None,
+        description="observations that carry boxes: a run continues only through sightings at the "
+        "same place and size (within this), else a new run starts; None: no such check",
     )
     risk_after_by_kind: dict[str, float] = Field(
         default_factory=dict,

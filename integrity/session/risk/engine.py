@@ -33,8 +33,9 @@ from collections.abc import Iterable, Mapping
 from pydantic import BaseModel, Field
 
 from integrity.core.enums import EventType, Severity, Verdict
+from integrity.core.geometry import Box
 from integrity.session.observation import Evidence, Observation
-from integrity.session.risk.config import EventRule, RiskConfig
+from integrity.session.risk.config import Consistency, EventRule, RiskConfig
 
 
 class ConditionState(BaseModel):
@@ -45,6 +46,7 @@ class ConditionState(BaseModel):
     run_frames: int = 0  # True observations in the current run
     run_known: int = 0  # known (True or False) observations in the current run
     run_kind: str | None = None  # the kind of the current run (a look down is not a look aside)
+    run_box: Box | None = None  # where the run's last sighting was (events with a consistency rule)
     last_fired: float | None = None
 
     def reset_run(self) -> None:
@@ -53,6 +55,27 @@ class ConditionState(BaseModel):
         self.run_frames = 0
         self.run_known = 0
         self.run_kind = None
+        self.run_box = None
+
+
+def continuing(rule: Consistency, previous: Box, boxes: Iterable[Box]) -> Box | None:
+    """The box among ``boxes`` at ``previous``'s place and size (the nearest such), or None."""
+    best: tuple[float, Box] | None = None
+    side = (previous.width + previous.height) / 2.0
+    shift_tol = max(rule.max_shift * side, rule.min_px)
+    px, py = previous.x + previous.width / 2.0, previous.y + previous.height / 2.0
+    for box in boxes:
+        shift = math.hypot(box.x + box.width / 2.0 - px, box.y + box.height / 2.0 - py)
+        if shift > shift_tol:
+            continue
+        if any(
+            abs(new - old) > max(rule.max_resize * old, rule.min_px)
+            for new, old in ((box.width, previous.width), (box.height, previous.height))
+        ):
+            continue
+        if best is None or shift < best[0]:
+            best = (shift, box)
+    return None if best is None else best[1]
 
 
 class Episode(BaseModel):
@@ -74,6 +97,10 @@ class Coverage(BaseModel):
     observed_s: float = 0.0
     unknown_s: float = 0.0
     no_frames_s: float = 0.0
+    unknown_because: dict[str, float] = Field(
+        default_factory=dict,
+        description="of unknown_s, seconds by the reason the frames gave (a person without a face, ...)",
+    )
 
     @property
     def total_s(self) -> float:
@@ -89,6 +116,7 @@ class Coverage(BaseModel):
             observed_s=round(self.observed_s, 2),
             unknown_s=round(self.unknown_s, 2),
             no_frames_s=round(self.no_frames_s, 2),
+            unknown_because={k: round(v, 2) for k, v in sorted(self.unknown_because.items())},
         )
 
 
@@ -140,6 +168,7 @@ class RiskState(BaseModel):
     episodes: dict[str, Episode] = Field(default_factory=dict)  # open episodes by cause
     coverage: dict[EventType, Coverage] = Field(default_factory=dict)
     last_status: dict[EventType, bool] = Field(default_factory=dict)  # condition known at the last frame
+    last_unknown: dict[EventType, str] = Field(default_factory=dict)  # ...why not, where it said
     last_frame: float | None = None
 
 
@@ -217,11 +246,19 @@ class RiskEngine:
                     cov.observed_s += dt
                 else:
                     cov.unknown_s += dt
+                    because = state.last_unknown.get(event_type)
+                    if because is not None:
+                        cov.unknown_because[because] = cov.unknown_because.get(because, 0.0) + dt
         if state.last_frame is None or ts >= state.last_frame:
             state.last_frame = ts
         watched = set(state.conditions) | set(observations)
         state.last_status = {
             t: (observations[t].value is not None if t in observations else False) for t in watched
+        }
+        state.last_unknown = {
+            t: o.unknown_because
+            for t, o in observations.items()
+            if o.value is None and o.unknown_because is not None
         }
 
     def cause(self, event_type: EventType) -> str:
@@ -417,6 +454,15 @@ class RiskEngine:
         cond.false_since = None
         if cond.run_start is not None and observation.kind != cond.run_kind:
             cond.reset_run()  # another kind of the condition: a new occurrence
+        if rule.consistency is not None and observation.boxes:
+            # A sure object seen somewhere else, or at another size, is not the one the run followed
+            # (a "phone" jumping about on a hand at the face): the run starts again from it.
+            same = None
+            if cond.run_box is not None:
+                same = continuing(rule.consistency, cond.run_box, observation.boxes)
+            if same is None and cond.run_start is not None:
+                cond.reset_run()
+            cond.run_box = same if same is not None else observation.boxes[0]
         if cond.run_start is None:
             cond.run_kind = observation.kind
             cond.run_start = ts if observation.since is None else min(ts, observation.since)

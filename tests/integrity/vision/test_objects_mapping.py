@@ -1,4 +1,4 @@
-"""Classes to events, thresholds and the partial-phone rule, on hand-made detections."""
+"""Classes to events, floors, sure levels and the partial-phone rule, on hand-made detections."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from serve_app.settings import REPO_ROOT
 
 W, H = 640, 480
 THRESHOLD = 0.25
-CONFIG = ObjectsConfig(phone_partial_band=0.10, edge_margin=0.01, edge_margin_min_px=2)
+CONFIG = ObjectsConfig(edge_margin=0.01, edge_margin_min_px=2)  # phones sure from 0.6
 
 
 def det(
@@ -68,30 +68,52 @@ def test_edge_margin_is_the_larger_of_fraction_and_pixels() -> None:
     ("confidence", "expected"),
     [
         (0.90, EventType.PHONE_DETECTED),
-        (0.25, EventType.PHONE_DETECTED),  # at the threshold: whole
-        (0.249, EventType.PHONE_PARTIAL_DETECTED),  # just below: in the band
-        (0.15, EventType.PHONE_PARTIAL_DETECTED),  # bottom of the band
-        (0.149, None),  # below the band: not reported
-        (0.05, None),
+        (0.60, EventType.PHONE_DETECTED),  # at the sure level: evidence
+        (0.599, None),  # just below: reported, but no event
+        (0.45, None),  # the paper cup's best "cell phone" score on the meeting clip
+        (0.25, None),  # at the reporting floor
     ],
 )
-def test_confidence_band_below_the_threshold_is_a_partial_phone(
+def test_phone_below_sure_confidence_is_reported_without_an_event(
     confidence: float, expected: EventType | None
 ) -> None:
     phone = one(det("cell phone", confidence))
-    if expected is None:
-        assert phone is None
-    else:
-        assert phone is not None and phone.event == expected
-        assert phone.partial is (expected == EventType.PHONE_PARTIAL_DETECTED)
+    assert phone is not None and phone.label == "cell phone"
+    assert phone.event == expected
+    assert phone.partial is False  # a low confidence never makes a partial phone
 
 
-def test_band_follows_the_confidence_threshold_setting() -> None:
-    in_band = one(det("cell phone", 0.45), threshold=0.5)
-    assert in_band is not None and in_band.event == EventType.PHONE_PARTIAL_DETECTED
-    assert one(det("cell phone", 0.35), threshold=0.5) is None
-    no_band = CONFIG.model_copy(update={"phone_partial_band": 0.0})
-    assert one(det("cell phone", 0.24), config=no_band) is None
+@pytest.mark.parametrize("confidence", [0.249, 0.15, 0.05])
+def test_phone_below_the_floor_is_not_reported(confidence: float) -> None:
+    assert one(det("cell phone", confidence)) is None
+
+
+def test_low_confidence_phone_at_the_edge_is_no_partial_phone() -> None:
+    """The old "partial band": a doubtful phone cut by the edge is still only doubtful."""
+    weak = one(det("cell phone", 0.4, -10, 150, 50, 260))
+    assert weak is not None and weak.event is None and weak.partial is True
+    sure = one(det("cell phone", 0.7, -10, 150, 50, 260))
+    assert sure is not None and sure.event == EventType.PHONE_PARTIAL_DETECTED and sure.partial is True
+
+
+def test_sure_level_is_per_class_and_never_below_the_floor() -> None:
+    assert CONFIG.sure("cell phone", THRESHOLD) == pytest.approx(0.6)
+    assert CONFIG.sure("tv", THRESHOLD) == pytest.approx(0.5)
+    assert CONFIG.sure("person", THRESHOLD) == pytest.approx(THRESHOLD)  # unlisted: its floor
+    assert CONFIG.sure("cell phone", 0.8) == pytest.approx(0.8)  # a floor above it wins
+    strict = one(det("cell phone", 0.7), threshold=0.8)
+    assert strict is None
+    loose = CONFIG.model_copy(update={"sure_confidence": {}})
+    found = one(det("cell phone", 0.3), config=loose)
+    assert found is not None and found.event == EventType.PHONE_DETECTED
+
+
+def test_poster_read_as_tv_is_evidence_only_when_sure() -> None:
+    """A world-map poster scores 0.22-0.72 as "tv" frame to frame (A_video_webcam_honest_...)."""
+    doubtful = one(det("tv", 0.45))
+    assert doubtful is not None and doubtful.event is None
+    sure = one(det("tv", 0.72))
+    assert sure is not None and sure.event == EventType.SUSPICIOUS_OBJECT
 
 
 @pytest.mark.parametrize(
@@ -107,7 +129,7 @@ def test_band_follows_the_confidence_threshold_setting() -> None:
     ],
 )
 def test_class_mapping(label: str, event: EventType | None) -> None:
-    found = one(det(label, 0.6))
+    found = one(det(label, 0.7))
     assert found is not None and found.event == event and found.partial is False
 
 
@@ -117,7 +139,9 @@ def test_unlisted_classes_are_not_reported(label: str) -> None:
 
 
 def test_other_objects_follow_the_threshold_and_keep_their_event_when_cut() -> None:
-    assert one(det("book", 0.2)) is None  # no band for non-phones
+    assert one(det("book", 0.2)) is None  # below the floor: not reported
+    doubtful = one(det("book", 0.3))
+    assert doubtful is not None and doubtful.event is None  # below its sure level: no event
     cut = one(det("laptop", 0.7, -10, 100, 300, 400))
     assert cut is not None and cut.partial is True and cut.event == EventType.SUSPICIOUS_OBJECT
 
@@ -127,7 +151,8 @@ def test_per_class_floor_overrides_the_threshold() -> None:
     assert one(det("person", 0.45), config=config) is None
     assert one(det("person", 0.55), config=config) is not None
     assert one(det("book", 0.30), config=config) is not None  # others keep CONFIDENCE_THRESHOLD
-    assert config.decode_floor(["person", "cell phone", "book"], THRESHOLD) == pytest.approx(0.15)
+    assert config.decode_floor(["person", "cell phone", "book"], THRESHOLD) == pytest.approx(THRESHOLD)
+    assert config.decode_floor(["person"], THRESHOLD) == pytest.approx(0.5)
 
 
 def test_results_strongest_first_and_degenerate_boxes_dropped() -> None:
@@ -147,6 +172,12 @@ def test_config_file_is_the_default_and_validated(tmp_path: Path) -> None:
     bad.write_text("classes: {person: MULTIPLE_FACES}\n")
     with pytest.raises(ValidationError, match="not an object event"):
         ObjectsConfig.load(bad)
+    bad.write_text("sure_confidence: {cell phone: 1.5}\n")
+    with pytest.raises(ValidationError, match=r"within 0\.\.1"):
+        ObjectsConfig.load(bad)
+    bad.write_text("phone_partial_band: 0.1\n")
+    with pytest.raises(ValidationError):
+        ObjectsConfig.load(bad)  # the low-confidence partial band is gone
     bad.write_text("imgsz: 320\n")
     with pytest.raises(ValidationError):
         ObjectsConfig.load(bad)  # unknown keys are errors, not silently ignored
