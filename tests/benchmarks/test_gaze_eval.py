@@ -199,7 +199,7 @@ def test_backends_parse() -> None:
         parse_backends("dlib_5")
 
 
-# -- on the real clips (quick slices; the full run is `python benchmarks/gaze_eval.py`) --------------------
+# -- on the real clips (some every n-th frame; the full run: python benchmarks/gaze_eval.py) ---------
 @pytest.fixture(scope="module", params=[str(b) for b in LandmarkBackend])
 def analyzers(request: pytest.FixtureRequest) -> tuple[FaceAnalyzer, GazeAnalyzer]:
     backend = load_backend(LandmarkBackend(request.param))
@@ -248,26 +248,24 @@ def test_down_clip(
 
 
 @pytest.mark.parametrize(
-    ("file", "seconds"),
+    "file",
     [
-        ("A_video_webcam_honest_talk_lean_hand_on_face.mp4", 12.0),
-        ("A_video_meeting_closeup_passerby_cup_looks_down.m4v", 20.0),
+        "A_video_webcam_honest_talk_lean_hand_on_face.mp4",
+        "A_video_meeting_closeup_passerby_cup_looks_down.m4v",
     ],
 )
-def test_long_clip_slices(
+def test_long_clips(
     file: str,
-    seconds: float,
     analyzers: tuple[FaceAnalyzer, GazeAnalyzer],
     labelled: dict[str, ClipLabels],
     fixtures_dir: Path,
 ) -> None:
-    """The first seconds of the long clips, every 2nd frame, seen in order from the start (the
-    meeting's empty room and passer-by included): >= 90 % per frame on what is labelled there."""
+    """The long clips whole, every 4th frame (6.25 fps, to keep this quick; the acceptance figure is
+    gaze_eval.py's at every frame), seen in order from the start (the meeting's empty room and
+    passer-by included): >= 90 % per frame over the clip's strict labels."""
     face, gaze = analyzers
-    result = asyncio.run(
-        evaluate(labelled[file], face, gaze, video=fixtures_dir / file, stride=2, max_seconds=seconds)
-    )
-    assert result.last_t <= seconds and result.confusion.total() > 0
+    result = asyncio.run(evaluate(labelled[file], face, gaze, video=fixtures_dir / file, stride=4))
+    assert result.confusion.total() > 0
     assert (result.accuracy() or 0.0) >= MIN_ACCURACY, "\n".join(result.report())
 
 
