@@ -182,7 +182,7 @@ class EyeScores(BaseModel):
     up: float
     left: float = Field(description="toward image-left (one eye in, the other out)")
     right: float = Field(description="toward image-right")
-    blink: float
+    blink: float = Field(description="the more closed eye's eyeBlink")
     squint: float
 
 

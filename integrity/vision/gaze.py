@@ -92,10 +92,13 @@ class GazeConfig(YamlConfig):
     )
     # Face Landmarker blendshapes (ignored with dlib's points)
     blendshape_pitch_deg: float = Field(
-        55.0, gt=0, description="eye pitch per unit of (eyeLookUp - eyeLookDown) away from neutral"
+        50.0, gt=0, description="eye pitch per unit of (eyeLookUp - eyeLookDown) away from neutral"
     )
     down_score_decisive: float = Field(
         0.2, gt=0, le=1, description="eyeLookDown this far above neutral: lowered lids look down at once"
+    )
+    blink_score: float = Field(
+        0.5, gt=0, le=1, description="eyeBlink below this: narrowed eyes are not closed"
     )
     closed_blink_score: float = Field(
         0.75, gt=0, le=1, description="eyeBlink at or above this: the lids are closing, not looking down"
@@ -311,9 +314,13 @@ class GazeAnalyzer:
         cfg = self.config
         pose = measures.pose
         ear = sum(e.aspect_ratio for e in measures.eyes) / len(measures.eyes)
-        blink = ear < cfg.blink_ratio * neutral.eye_aspect_ratio
-        head_pitch = 0.0 if pose is None else pose.pitch - neutral.pitch
         scores = eye_scores(measures.blendshapes)
+        # Narrowed eyes are closed only when the blendshapes (where there are) agree: looking down
+        # narrows them too.
+        blink = ear < cfg.blink_ratio * neutral.eye_aspect_ratio and (
+            scores is None or scores.blink >= cfg.blink_score
+        )
+        head_pitch = 0.0 if pose is None else pose.pitch - neutral.pitch
         lids = self.lids(measures, neutral, blink, head_pitch, scores)
         darkness, covered = self.darkness(measures, neutral)
         iris, no_iris = (None, []) if blink else self.iris(measures)
@@ -558,7 +565,8 @@ def eye_scores(blendshapes: dict[str, float]) -> EyeScores | None:
         up=mean("eyeLookUpLeft", "eyeLookUpRight"),
         left=mean("eyeLookInLeft", "eyeLookOutRight"),
         right=mean("eyeLookOutLeft", "eyeLookInRight"),
-        blink=mean("eyeBlinkLeft", "eyeBlinkRight"),
+        # The more closed eye: a wink is no look at anything with both eyes.
+        blink=round(max(blendshapes.get("eyeBlinkLeft", 0.0), blendshapes.get("eyeBlinkRight", 0.0)), 4),
         squint=mean("eyeSquintLeft", "eyeSquintRight"),
     )
 

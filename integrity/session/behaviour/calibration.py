@@ -284,11 +284,14 @@ def _unusable(gaze: GazeAnalysis, cfg: CalibrationConfig) -> str | None:
         return "eyes_up_or_down"
     scores = gaze.eye_scores
     if scores is not None:
-        if scores.blink >= cfg.max_blink_score:
+        if scores.blink >= cfg.max_blink_score or scores.squint >= cfg.max_squint_score:
             return "eyes_closed_or_lowered"
         if max(scores.left, scores.right) >= cfg.max_side_score:
             return "eyes_aside"
         if scores.up >= cfg.max_up_score:
+            return "eyes_up_or_down"
+        pointing = pose.pitch + cfg.score_pitch_deg * (scores.up - scores.down)
+        if not cfg.min_gaze_pitch_deg <= pointing <= cfg.max_gaze_pitch_deg:
             return "eyes_up_or_down"
     return None
 

@@ -44,7 +44,13 @@ class CalibrationConfig(ConfigSection):
     # look aside or up, or close, is not a look at the screen either.
     max_side_score: float = Field(0.5, gt=0, le=1, description="eyeLookIn/Out toward one side")
     max_up_score: float = Field(0.5, gt=0, le=1, description="eyeLookUp")
-    max_blink_score: float = Field(0.6, gt=0, le=1, description="eyeBlink")
+    max_blink_score: float = Field(0.45, gt=0, le=1, description="eyeBlink (the more closed eye)")
+    max_squint_score: float = Field(0.6, gt=0, le=1, description="eyeSquint (a grimace)")
+    # Head pitch plus the eyes' pitch in the head (score_pitch_deg x (eyeLookUp - eyeLookDown)) is
+    # where the eyes point whatever the person: a neutral taken while looking at the hands is none.
+    score_pitch_deg: float = Field(50.0, gt=0, description="as configs/gaze.yaml blendshape_pitch_deg")
+    min_gaze_pitch_deg: float = Field(-15.0, description="eyes pointing lower: not at a screen")
+    max_gaze_pitch_deg: float = Field(25.0, description="...or higher")
     # Until the neutral exists no gaze event is raised (a frame's direction is reported, "pending");
     # a candidate who never gives a steady look at the screen is judged against the frontal default
     # after this long, so looking away from the start does not escape the rules.
