@@ -4,6 +4,11 @@ It knows its analyzers and the session engine only through the small protocols b
 tests run it in-process (``serve_app.analyzers.LocalAnalyzers`` and a SessionManager) and
 production runs it over DeploymentHandles and the session shards, with the same code.
 
+Where the object model sees a ``person`` with no face in it, an optional second look
+(``PersonFaceModel``, integrity/vision/person_faces.py) crops the person's upper part and looks for
+a face there again (a small or turned second face the whole-frame detector missed); what verifies
+is counted with the frame's faces before the session books it.
+
 One session call per frame: the session's answer to a frame (``FrameOutcome.neutral``) carries the
 candidate's calibration for the next one, which the pipeline keeps in a small LRU per session
 (``NeutralCache``). A frame of a session found there goes straight to the models, stamped with its
@@ -33,7 +38,8 @@ from integrity.core.results import FaceAnalysis, GazeAnalysis, GazeNeutral, Mode
 from integrity.core.timing import ms_since
 from integrity.session.rate_limit import Rate, RateLimiter
 from integrity.session.state import FrameFacts, FrameOutcome, FramePlan
-from integrity.vision.imaging import ImageDecodeError
+from integrity.vision.imaging import ImageDecodeError, decode, read_header
+from integrity.vision.person_faces import PersonFaces, persons_without_face
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +77,36 @@ class FaceGazeModel(Protocol):
         """The frame's faces, and the primary face's gaze (None without a face; a failed gaze comes
         back as ``GazeAnalysis(available=False)``, never as an error)."""
         ...
+
+
+class PersonFaceModel(Protocol):
+    async def relook(self, data: bytes, face: FaceAnalysis, objects: ObjectAnalysis) -> FaceAnalysis:
+        """``face`` with the faces found again inside person boxes that held none (unchanged when
+        there is no such person box)."""
+        ...
+
+
+class LocalPersonFaces:
+    """The second look in this process: decodes the frame only when a person box lacks a face."""
+
+    def __init__(self, model: PersonFaces) -> None:
+        self.model = model
+
+    async def relook(self, data: bytes, face: FaceAnalysis, objects: ObjectAnalysis) -> FaceAnalysis:
+        if not persons_without_face(face, objects, self.model.config):
+            return face
+        return await asyncio.to_thread(self._relook, data, face, objects)
+
+    def _relook(self, data: bytes, face: FaceAnalysis, objects: ObjectAnalysis) -> FaceAnalysis:
+        tick = time.perf_counter()
+        image, _ = decode(data, read_header(data))
+        if image.shape[1] != face.image_width or image.shape[0] != face.image_height:
+            return face  # not the frame the boxes were found in (a reduced decode): do not guess
+        found = self.model.relook(image, face, objects)
+        merged = found.merged(face)
+        return merged.model_copy(
+            update={"timings_ms": {**merged.timings_ms, "person_relook": ms_since(tick)}}
+        )
 
 
 class SessionEngine(Protocol):
@@ -153,10 +189,13 @@ class FramePipeline:
         cache_max_age_s: float = 60.0,
         frame_rate: Rate | None = None,
         clock: Callable[[], float] = time.time,
+        person_faces: PersonFaceModel | None = None,
     ) -> None:
         """``cache_size`` 0 plans every frame (two session calls per frame, the former behaviour).
         ``frame_rate``: the per-session frame rate, enforced here for frames that skip the plan (the
-        session shard enforces it on ``plan_frame``). ``clock`` stamps receipt times (server time)."""
+        session shard enforces it on ``plan_frame``). ``clock`` stamps receipt times (server time).
+        ``person_faces``: the second look inside person boxes without a face (None: none)."""
+        self.person_faces = person_faces
         self.analyzers = analyzers
         self.sessions = sessions
         self.neutrals = NeutralCache(cache_size, cache_max_age_s)
@@ -199,6 +238,9 @@ class FramePipeline:
         timings["gaze_done"] = ms_since(started)
         objects = await objects_task
         timings["objects_done"] = ms_since(started)
+        if self.person_faces is not None and objects.status.available:
+            face = await self._relook(data, face, objects)
+            timings["relook_done"] = ms_since(started)
 
         models = {"face": ModelStatus(available=True), "gaze": gaze_status(gaze), "objects": objects.status}
         unavailable = {name: s.detail or "unavailable" for name, s in models.items() if not s.available}
@@ -276,6 +318,14 @@ class FramePipeline:
         except Exception as exc:  # gaze is not essential: report it unavailable for this frame
             logger.exception("gaze analysis failed")
             return GazeAnalysis(available=False, failure=f"failed: {type(exc).__name__}")
+
+    async def _relook(self, data: bytes, face: FaceAnalysis, objects: ObjectAnalysis) -> FaceAnalysis:
+        assert self.person_faces is not None
+        try:
+            return await self.person_faces.relook(data, face, objects)
+        except Exception:  # a second look is not essential: keep what the face stage found
+            logger.exception("second look for faces in person boxes failed")
+            return face
 
     async def _objects(self, data: bytes) -> ObjectAnalysis:
         try:

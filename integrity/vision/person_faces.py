@@ -1,0 +1,173 @@
+"""A second look for faces where the object model sees a person and the face stage saw no face.
+
+The face detector runs on the whole frame at 192x192 (BlazeFace full range): a second person's face
+of ~25 px in a 640 px frame is ~7 px there, and a face turned away scores low. Where YOLO boxes a
+``person`` that holds no face (verified or not), the upper part of that box, where a head is, is
+cropped and handed to BlazeFace alone: letterboxed into the same 192 px input the crop is upscaled
+(a 120 px crop by 1.6, so that face is ~40 px there). A face found there counts only if it verifies:
+the short-range BlazeFace, on a close crop around it, finds it too (as ``FaceCheck.SHORT_RANGE``
+does for the face stage's doubtful candidates). Found but not verified: an unverified candidate.
+
+Bounded per frame: only person boxes without a face, the most confident first, ``max_crops`` of them.
+What this cannot find (a head seen from behind) stays a person without a face; the session then
+holds MULTIPLE_FACES unknown and says why (integrity/session/conditions.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from integrity.core.enums import PERSON_LABEL, FaceCheck, FaceDetector
+from integrity.core.geometry import Box
+from integrity.core.results import DetectedFace, FaceAnalysis, ObjectAnalysis
+from integrity.vision.blazeface import BlazeFace, FaceCandidate
+from integrity.vision.imaging import BGRImage
+from integrity.vision.object_mapping import PersonRelookConfig
+
+__all__ = ["PersonFaces", "PersonRelookConfig", "Relook", "head_region", "persons_without_face"]
+
+
+class FaceDetectorModel(Protocol):
+    def detect(self, image: BGRImage, min_score: float | None = None) -> list[FaceCandidate]: ...
+
+
+@dataclass(slots=True)
+class Relook:
+    """What a second look found: faces (verified), unverified candidates, and how many crops it took."""
+
+    faces: list[DetectedFace] = field(default_factory=list)
+    unverified: list[Box] = field(default_factory=list)
+    crops: int = 0
+
+    def merged(self, face: FaceAnalysis) -> FaceAnalysis:
+        """``face`` with what was found added (the candidate's face, the primary, unchanged)."""
+        if not self.faces and not self.unverified:
+            return face
+        timings = {**face.timings_ms, "person_relook_crops": float(self.crops)}
+        return face.model_copy(
+            update={
+                "faces": [*face.faces, *self.faces],
+                "unverified": [*face.unverified, *self.unverified],
+                "timings_ms": timings,
+            }
+        )
+
+
+def _inside(point: tuple[float, float], box: Box) -> bool:
+    x, y = point
+    return box.x <= x <= box.x + box.width and box.y <= y <= box.y + box.height
+
+
+def persons_without_face(
+    face: FaceAnalysis, objects: ObjectAnalysis, config: PersonRelookConfig
+) -> list[Box]:
+    """Person boxes that hold no face (no face's centre inside them), most confident first."""
+    if not objects.status.available:
+        return []
+    centres = [
+        (b.x + b.width / 2.0, b.y + b.height / 2.0) for b in [*(f.box for f in face.faces), *face.unverified]
+    ]
+    persons = sorted(
+        (
+            o
+            for o in objects.objects
+            if o.label == PERSON_LABEL
+            and o.confidence >= config.min_person_confidence
+            and o.box.width >= config.min_person_px
+        ),
+        key=lambda o: o.confidence,
+        reverse=True,
+    )
+    return [p.box for p in persons if not any(_inside(c, p.box) for c in centres)]
+
+
+def head_region(person: Box, width: int, height: int, config: PersonRelookConfig) -> Box | None:
+    """The crop for a person box: its upper ``head_share``, with a margin, clipped to the frame."""
+    margin = config.margin * person.width
+    left = max(0, int(person.x - margin))
+    top = max(0, int(person.y - margin))
+    right = min(width, int(person.x + person.width + margin))
+    # A head is at most as tall as the box is wide: a standing person's box is tall and narrow.
+    upper = min(config.head_share * person.height, 1.5 * person.width)
+    bottom = min(height, int(person.y + upper + margin))
+    if right - left < 2 or bottom - top < 2:
+        return None
+    return Box(x=left, y=top, width=right - left, height=bottom - top)
+
+
+def _box(candidate: FaceCandidate, dx: float, dy: float, width: int, height: int) -> Box | None:
+    left = max(0.0, candidate.left + dx)
+    top = max(0.0, candidate.top + dy)
+    right = min(float(width), candidate.right + dx)
+    bottom = min(float(height), candidate.bottom + dy)
+    if right - left < 1 or bottom - top < 1:
+        return None
+    return Box(x=int(left), y=int(top), width=round(right - left), height=round(bottom - top))
+
+
+class PersonFaces:
+    """The second look; ``detector`` (full range) and ``verifier`` (short range) may be shared."""
+
+    def __init__(
+        self, detector: FaceDetectorModel, verifier: FaceDetectorModel | None, config: PersonRelookConfig
+    ) -> None:
+        self.detector = detector
+        self.verifier = verifier
+        self.config = config
+
+    @classmethod
+    def load(cls, models_dir: Path, config: PersonRelookConfig, threads: int = 1) -> PersonFaces:
+        """Both BlazeFace variants from ``models_dir`` (the face models' folder)."""
+        full = BlazeFace(models_dir, FaceDetector.BLAZEFACE_FULL_RANGE, threads=threads)
+        short = BlazeFace(models_dir, FaceDetector.BLAZEFACE_SHORT_RANGE, threads=threads)
+        return cls(full, short, config)
+
+    def relook(self, image: BGRImage, face: FaceAnalysis, objects: ObjectAnalysis) -> Relook:
+        """Look again inside the person boxes without a face (``image``: the frame, BGR)."""
+        cfg = self.config
+        found = Relook()
+        if not cfg.enabled or cfg.max_crops == 0:
+            return found
+        height, width = image.shape[:2]
+        for person in persons_without_face(face, objects, cfg)[: cfg.max_crops]:
+            region = head_region(person, width, height, cfg)
+            if region is None:
+                continue
+            found.crops += 1
+            crop = image[region.y : region.y + region.height, region.x : region.x + region.width]
+            best = max(self.detector.detect(crop, cfg.min_score), key=lambda c: c.score, default=None)
+            if best is None:
+                continue
+            box = _box(best, region.x, region.y, width, height)
+            if box is None:
+                continue
+            if self._verified(image, box):
+                found.faces.append(
+                    DetectedFace(
+                        box=box,
+                        score=round(best.score, 4),
+                        detector=FaceDetector.BLAZEFACE_FULL_RANGE,
+                        checks=[FaceCheck.SHORT_RANGE],
+                    )
+                )
+            else:
+                found.unverified.append(box)
+        return found
+
+    def _verified(self, image: BGRImage, box: Box) -> bool:
+        """The short-range detector, on a close crop around ``box``, finds a face there too."""
+        if self.verifier is None:
+            return False
+        height, width = image.shape[:2]
+        pad = self.config.verify_context * max(box.width, box.height)
+        left, top = max(0, int(box.x - pad)), max(0, int(box.y - pad))
+        right = min(width, int(box.x + box.width + pad))
+        bottom = min(height, int(box.y + box.height + pad))
+        crop = image[top:bottom, left:right]
+        centre = (box.x + box.width / 2.0 - left, box.y + box.height / 2.0 - top)
+        return any(
+            c.left <= centre[0] <= c.right and c.top <= centre[1] <= c.bottom
+            for c in self.verifier.detect(crop, self.config.verify_score)
+        )

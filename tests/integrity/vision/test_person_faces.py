@@ -1,0 +1,223 @@
+"""Issue 20, the second look for faces inside person boxes, on real photos: the candidate (A01) with a
+second person beside him, small (a ~25 px face) or turned away, as YOLOv8n (../shared/models) and
+BlazeFace (models/) see them; then the frame pipeline and the real session engine on the result.
+
+Skips, saying why, where the YOLO weights, the BlazeFace files or a fixture are absent.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from integrity.core.enums import EventType, FaceDetector
+from integrity.core.geometry import Box
+from integrity.core.results import DetectedFace, FaceAnalysis, ModelStatus, ObjectAnalysis
+from integrity.session.manager import SessionManager
+from integrity.session.risk.config import RiskConfig
+from integrity.session.state import EndOutcome, FrameFacts
+from integrity.session.store import MemoryStore
+from integrity.vision.blazeface import BlazeFace
+from integrity.vision.object_mapping import ObjectsConfig, PersonRelookConfig
+from integrity.vision.objects import ObjectDetector
+from integrity.vision.person_faces import PersonFaces, head_region, persons_without_face
+from serve_app.pipeline import LocalPersonFaces
+from tests.conftest import REPO
+
+SHARED = (REPO.parent / "shared").resolve()
+TFLITE = SHARED / "models" / "yolov8n_int8.tflite"
+FIXTURES = SHARED / "fixtures"
+MODELS = REPO / "models"
+CONFIG = ObjectsConfig.load(REPO / "configs" / "objects.yaml")
+
+
+def need(path: Path, what: str) -> Path:
+    if not path.is_file():
+        pytest.skip(f"{what} not found at {path}")
+    return path
+
+
+@pytest.fixture(scope="module")
+def detector() -> ObjectDetector:
+    need(TFLITE, "real YOLO weights (../shared/models beside the repo)")
+    found = ObjectDetector(TFLITE.parent, str(TFLITE), 0.25, CONFIG)
+    found.load()
+    assert found.status.available, found.status.detail
+    return found
+
+
+@pytest.fixture(scope="module")
+def relook() -> PersonFaces:
+    for name in ("face_detection_full_range_sparse.tflite", "face_detection_short_range.tflite"):
+        need(MODELS / name, "BlazeFace model file (python -m serve_app.models_cli fetch)")
+    return PersonFaces.load(MODELS, CONFIG.person_relook)
+
+
+@pytest.fixture(scope="module")
+def whole_frame() -> BlazeFace:
+    need(MODELS / "face_detection_full_range_sparse.tflite", "BlazeFace full range")
+    return BlazeFace(MODELS, FaceDetector.BLAZEFACE_FULL_RANGE)
+
+
+def read(name: str) -> np.ndarray:
+    image = cv2.imread(str(need(FIXTURES / name, f"fixture {name}")))
+    assert image is not None, name
+    return image
+
+
+def beside(second: str, scale: float) -> np.ndarray:
+    """A01's candidate (480 px tall) with ``second`` scaled by ``scale`` standing at his right."""
+    me, other = read("A01_frontal_webcam_man.png"), read(second)
+    me = cv2.resize(me, (round(me.shape[1] * 480 / me.shape[0]), 480))
+    other = cv2.resize(other, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    canvas = np.full((480, me.shape[1] + 320, 3), 90, np.uint8)
+    canvas[:, : me.shape[1]] = me
+    h, w = min(other.shape[0], 480), min(other.shape[1], 320)
+    canvas[480 - h :, me.shape[1] : me.shape[1] + w] = other[:h, :w]
+    return canvas
+
+
+def png(image: np.ndarray) -> bytes:
+    ok, encoded = cv2.imencode(".png", image)
+    assert ok
+    return encoded.tobytes()
+
+
+def faces_of(image: np.ndarray, blaze: BlazeFace) -> FaceAnalysis:
+    """The whole-frame face stage, as far as counting goes: BlazeFace at its score."""
+    found = [
+        DetectedFace(
+            box=Box(x=int(c.left), y=int(c.top), width=round(c.width), height=round(c.height)),
+            score=c.score,
+            detector=FaceDetector.BLAZEFACE_FULL_RANGE,
+        )
+        for c in blaze.detect(image)
+    ]
+    return FaceAnalysis(
+        image_width=image.shape[1],
+        image_height=image.shape[0],
+        detector=FaceDetector.BLAZEFACE_FULL_RANGE,
+        faces=found,
+        primary=0 if found else None,
+    )
+
+
+async def book(face: FaceAnalysis, objects: ObjectAnalysis, seconds: float = 3.0) -> EndOutcome:
+    """The frame's faces and objects, 10 frames a second, in a real session."""
+    manager = SessionManager(MemoryStore(), RiskConfig.load(), expire_seconds=600, trust_client_time=True)
+    sid = (await manager.create("two", timestamp=0.0)).session_id
+    for i in range(round(seconds * 10)):
+        await manager.record_frame(sid, FrameFacts.of(i / 10, face, None, objects))
+    return await manager.end(sid)
+
+
+@pytest.mark.parametrize(
+    ("second", "scale"),
+    [
+        pytest.param("A11_face_three_quarter_with_dog.jpg", 0.36, id="3/4 face ~25 px"),
+        pytest.param("A05_head_turned_away_webcam.png", 0.5, id="head turned away, small"),
+    ],
+)
+async def test_small_or_turned_second_face_found_in_the_person_box(
+    second: str, scale: float, detector: ObjectDetector, relook: PersonFaces, whole_frame: BlazeFace
+) -> None:
+    image = beside(second, scale)
+    objects = detector.analyze(png(image))
+    face = faces_of(image, whole_frame)
+    assert face.count == 1  # the whole-frame detector sees the candidate only
+    (lonely,) = persons_without_face(face, objects, CONFIG.person_relook)
+    assert lonely.x >= 640  # the second person's box, at the candidate's right
+    found = relook.relook(image, face, objects)
+    assert found.crops == 1 and len(found.faces) == 1
+    second_face = found.faces[0].box
+    assert lonely.x <= second_face.x and second_face.x + second_face.width <= lonely.x + lonely.width
+    assert 15 <= second_face.width <= 45
+    merged = found.merged(face)
+    assert merged.count == 2 and merged.primary == 0  # the candidate stays the primary face
+    outcome = await book(merged, objects)
+    assert outcome.summary.event_counts.get(str(EventType.MULTIPLE_FACES)) == 1
+
+
+async def test_second_person_without_face_makes_multiple_faces_unknown(
+    detector: ObjectDetector, relook: PersonFaces, whole_frame: BlazeFace
+) -> None:
+    """A06's man seen from behind beside the candidate: no face to find, so nothing is raised, but
+    MULTIPLE_FACES is unknown all along and the session says why."""
+    image = beside("A06_person_from_behind_no_face.jpg", 0.8)
+    objects = detector.analyze(png(image))
+    face = faces_of(image, whole_frame)
+    assert face.count == 1 and len(persons_without_face(face, objects, CONFIG.person_relook)) == 1
+    found = relook.relook(image, face, objects)
+    assert found.faces == []  # the back of a head does not verify as a face
+    outcome = await book(found.merged(face), objects)
+    assert str(EventType.MULTIPLE_FACES) not in outcome.summary.event_counts
+    coverage = outcome.summary.coverage[str(EventType.MULTIPLE_FACES)]
+    assert coverage.observed_s == 0 and coverage.unknown_s >= 2.8
+    assert sum(coverage.unknown_because.values()) == pytest.approx(coverage.unknown_s)
+
+
+async def test_pipeline_relook_only_where_a_person_has_no_face(
+    detector: ObjectDetector, relook: PersonFaces, whole_frame: BlazeFace
+) -> None:
+    """The frame pipeline's adapter: the candidate alone costs no second look; the small second
+    face beside him is added to the frame's faces."""
+    local = LocalPersonFaces(relook)
+    alone = read("A01_frontal_webcam_man.png")
+    face = faces_of(alone, whole_frame)
+    objects = detector.analyze(png(alone))
+    assert await local.relook(png(alone), face, objects) is face
+    image = beside("A11_face_three_quarter_with_dog.jpg", 0.36)
+    data = png(image)
+    merged = await local.relook(data, faces_of(image, whole_frame), detector.analyze(data))
+    assert merged.count == 2 and "person_relook" in merged.timings_ms
+
+
+def test_crops_are_bounded_and_skip_people_with_a_face() -> None:
+    config = PersonRelookConfig(max_crops=1)
+    me = Box(x=100, y=50, width=200, height=400)
+    people = [
+        Box(x=400, y=60, width=120, height=300),
+        Box(x=550, y=80, width=60, height=200),
+        Box(x=620, y=90, width=10, height=40),
+    ]
+    objects = ObjectAnalysis(
+        status=ModelStatus(available=True),
+        objects=[
+            *(
+                {"label": "person", "confidence": c, "box": b}
+                for c, b in zip((0.9, 0.8, 0.95), [me, *people[:2]], strict=True)
+            ),
+            {"label": "person", "confidence": 0.9, "box": people[2]},  # too narrow to hold a face
+            {"label": "person", "confidence": 0.3, "box": Box(x=0, y=0, width=90, height=200)},  # doubtful
+        ],
+    )
+    face = FaceAnalysis(
+        image_width=640,
+        image_height=480,
+        detector=FaceDetector.BLAZEFACE_FULL_RANGE,
+        faces=[
+            DetectedFace(
+                box=Box(x=160, y=80, width=80, height=90),
+                score=0.9,
+                detector=FaceDetector.BLAZEFACE_FULL_RANGE,
+            )
+        ],
+        primary=0,
+    )
+    assert persons_without_face(face, objects, config) == [people[1], people[0]]  # most confident first
+
+    class Counting:
+        calls = 0
+
+        def detect(self, image: np.ndarray, min_score: float | None = None) -> list[object]:
+            Counting.calls += 1
+            return []
+
+    image = np.zeros((480, 640, 3), np.uint8)
+    assert PersonFaces(Counting(), None, config).relook(image, face, objects).crops == 1  # type: ignore[arg-type]
+    assert Counting.calls == 1
+    region = head_region(people[0], 640, 480, PersonRelookConfig())
+    assert region is not None and region.y <= people[0].y and region.height <= 0.5 * 300 + 2 * 12 + 1
