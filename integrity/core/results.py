@@ -186,9 +186,7 @@ class EyeScores(BaseModel):
     squint: float
 
 
-GazeMethod = Literal[
-    "iris+head_pose", "lids+head_pose", "head_pose", "blendshapes+head_pose", "none"
-]
+GazeMethod = Literal["iris+head_pose", "lids+head_pose", "head_pose", "blendshapes+head_pose", "none"]
 
 
 class GazeAnalysis(BaseModel):

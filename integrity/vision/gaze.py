@@ -95,7 +95,7 @@ class GazeConfig(YamlConfig):
         50.0, gt=0, description="eye pitch per unit of (eyeLookUp - eyeLookDown) away from neutral"
     )
     down_score_decisive: float = Field(
-        0.2, gt=0, le=1, description="eyeLookDown this far above neutral: lowered lids look down at once"
+        0.2, gt=0, le=1, description="eyeLookDown this far above neutral: lowered lids, not closing"
     )
     blink_score: float = Field(
         0.5, gt=0, le=1, description="eyeBlink below this: narrowed eyes are not closed"
@@ -501,14 +501,10 @@ class GazeAnalyzer:
             update["lids"] = lids.model_copy(
                 update={"held_direction": judged, "held_eyes_off_screen": eyes_off}
             )
-            if self._looks_down(result.eye_scores, neutral) and judged is GazeDirection.DOWN:
-                # The blendshapes see the eyes rotated down under lids that are not closing: a
-                # look down from its first frame, not the start of a blink.
-                update["blink"] = False
-            else:
-                # One frame cannot tell a look down from the start of a blink: the session
-                # decides, by how long the lids stay lowered, whether these become the answer.
-                direction, eyes_off = GazeDirection.UNKNOWN, None
+            # One frame cannot tell a look down from the start of a blink (real blinks read as
+            # eyes looking down on some frames, blendshapes too): the session decides, by how long
+            # the lids stay lowered, whether these become the answer.
+            direction, eyes_off = GazeDirection.UNKNOWN, None
         elif result.blink or result.unreadable_eyes:
             # Closed eyes, or an eye that shows no iris (a hand, a cup, hair?): never guess.
             direction, eyes_off = GazeDirection.UNKNOWN, None

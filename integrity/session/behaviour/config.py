@@ -49,7 +49,7 @@ class CalibrationConfig(ConfigSection):
     # Head pitch plus the eyes' pitch in the head (score_pitch_deg x (eyeLookUp - eyeLookDown)) is
     # where the eyes point whatever the person: a neutral taken while looking at the hands is none.
     score_pitch_deg: float = Field(50.0, gt=0, description="as configs/gaze.yaml blendshape_pitch_deg")
-    min_gaze_pitch_deg: float = Field(-15.0, description="eyes pointing lower: not at a screen")
+    min_gaze_pitch_deg: float = Field(-30.0, description="eyes pointing lower: not at a screen")
     max_gaze_pitch_deg: float = Field(25.0, description="...or higher")
     # Until the neutral exists no gaze event is raised (a frame's direction is reported, "pending");
     # a candidate who never gives a steady look at the screen is judged against the frontal default

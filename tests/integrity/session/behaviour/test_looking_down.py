@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-from integrity.core.enums import EventType, GazeDirection, LidState
+from integrity.core.enums import EventType, GazeDirection, LandmarkBackend, LidState
 from integrity.core.results import (
     Box,
     DetectedObject,
@@ -51,7 +51,13 @@ LOOK_DOWN = Pose(lid_drop=0.7, v=0.06)  # upper lid lowered, lower lid where it 
 @pytest.fixture(scope="module")
 def clip(fixtures_dir: Path) -> dict[int, FaceAnalysis]:
     """The frames used here, through the face analyzer once (landmarks and eye crop)."""
-    face = FaceAnalyzer(Settings().face_models_dir, FaceConfig.load(REPO_ROOT / "configs" / "face.yaml"))
+    # The frame indices and lid figures below were read with dlib's 68 points: this module checks the
+    # lid rule on that backend (selectable); the Face Landmarker's reading of the same clip is in
+    # tests/integrity/vision/test_face_mesh.py.
+    config = FaceConfig.load(REPO_ROOT / "configs" / "face.yaml")
+    face = FaceAnalyzer(
+        Settings().face_models_dir, config.model_copy(update={"landmarks": LandmarkBackend.DLIB_68})
+    )
     face.load()
     out: dict[int, FaceAnalysis] = {}
     for index, (_, frame) in enumerate(video_frames(fixtures_dir / "A_video_gaze_down_segments.mp4")):
@@ -74,7 +80,12 @@ def replay(
         found = clip[index]
         main = found.faces[0]
         reading = gaze.analyze(
-            main.landmarks, found.image_width, found.image_height, found.eye_patch, tracker.neutral(out.state)
+            main.landmarks,
+            found.image_width,
+            found.image_height,
+            found.eye_patch,
+            tracker.neutral(out.state),
+            main.mesh,
         )
         observations, _, judged = tracker.update(out.state, reading, t)
         out.events += engine.observe(risk, t, observations)
