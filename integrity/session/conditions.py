@@ -36,9 +36,12 @@ def persons_seen(facts: FrameFacts, background: Sequence[Box] = ()) -> int | Non
 
 def looking(facts: FrameFacts) -> Looking | None:
     """Where the candidate looks: the gaze's direction from the candidate's face box; None when the
-    frame cannot say (no placed face, no gaze, or a gaze without a direction)."""
+    frame cannot say (no placed face, no gaze, a gaze without a direction, or one judged before the
+    candidate's neutral existed: a direction against generic defaults is a guess, not evidence)."""
     gaze = facts.gaze
     if gaze is None or not gaze.available or gaze.direction is GazeDirection.UNKNOWN:
+        return None
+    if gaze.neutral is None or gaze.neutral.source not in ("calibrated", "refined"):
         return None
     if not facts.face_boxes or len(facts.face_boxes) != facts.faces:
         return None

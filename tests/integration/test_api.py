@@ -48,7 +48,7 @@ def test_health_reports_each_model_honestly(client: httpx.Client) -> None:
     # The face stage names each of its models with its file, checksum and runtime.
     for name, file, runtime in (
         ("face", "face_detection_full_range_sparse.tflite", "litert"),
-        ("face_landmarks", "shape_predictor_68_face_landmarks.dat", "dlib"),
+        ("face_landmarks", "face_landmarker.task", "litert"),  # the default landmark backend
         ("face_verifier", "face_landmark.tflite", "litert"),
     ):
         model = health["models"][name]

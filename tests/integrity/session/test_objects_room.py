@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from integrity.core.enums import EventType, GazeDirection
 from integrity.core.geometry import Box
-from integrity.core.results import DetectedObject, GazeAnalysis, ModelStatus, ObjectAnalysis
+from integrity.core.results import DetectedObject, GazeAnalysis, GazeNeutral, ModelStatus, ObjectAnalysis
 from integrity.session.background import BackgroundConfig, BackgroundLearner, BackgroundState, Looking
 from integrity.session.conditions import LOOKED_AT, frame_observations, learn_background
 from integrity.session.observation import Observation
@@ -29,13 +29,16 @@ def phone(box: Box) -> DetectedObject:
     return sure("cell phone", box, EventType.PHONE_DETECTED)
 
 
-def facts(ts: float, *found: DetectedObject, gaze: GazeDirection | None = None) -> FrameFacts:
+def facts(
+    ts: float, *found: DetectedObject, gaze: GazeDirection | None = None, calibrated: bool = True
+) -> FrameFacts:
+    neutral = GazeNeutral(source="calibrated" if calibrated else "provisional")
     return FrameFacts(
         timestamp=ts,
         faces=1,
         face_boxes=[CANDIDATE],
         primary_face=0,
-        gaze=None if gaze is None else GazeAnalysis(direction=gaze),
+        gaze=None if gaze is None else GazeAnalysis(direction=gaze, neutral=neutral),
         objects=ObjectAnalysis(status=ModelStatus(available=True), objects=list(found)),
     )
 
@@ -160,6 +163,17 @@ def test_room_object_looked_at_counts() -> None:
     other = Session()
     other.play(10.0, lambda t: facts(t, sure("book", SHELF)))
     assert other.play(5.0, lambda t: facts(t, sure("book", SHELF), gaze=GazeDirection.LEFT), start=10.0) == []
+
+
+def test_gaze_before_the_candidates_neutral_is_no_look_at_the_room() -> None:
+    """Directions judged against generic defaults (calibration pending) are guesses: the same turn
+    to the shelf for 3 s raises nothing until the candidate's neutral exists."""
+    session = Session()
+    session.play(10.0, lambda t: facts(t, sure("book", SHELF)))
+    turn = session.play(
+        3.0, lambda t: facts(t, sure("book", SHELF), gaze=GazeDirection.RIGHT, calibrated=False), start=10.0
+    )
+    assert turn == []
 
 
 def test_weak_class_counts_only_while_looked_at() -> None:
