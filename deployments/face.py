@@ -20,9 +20,12 @@ from integrity.core.results import (
     GazeNeutral,
     MeshReading,
     ModelStatus,
+    ObjectAnalysis,
 )
 from integrity.vision.face import FaceAnalyzer, FaceConfig
 from integrity.vision.gaze import GazeAnalyzer, GazeConfig
+from integrity.vision.object_mapping import PersonRelookConfig
+from integrity.vision.person_faces import PersonFaces
 
 logger = logging.getLogger(__name__)
 
@@ -36,11 +39,18 @@ class FaceDeployment:
         models_dir: Path,
         gaze_config: GazeConfig | None = None,
         cv_threads: int | None = 1,
+        person_relook: PersonRelookConfig | None = None,
     ) -> None:
         limit_threads(cv_threads)
         # Missing or wrong model files do not stop the replica: it reports them (status, 503s).
         self.analyzer = FaceAnalyzer(landmarks_dir, config, models_dir)
         self.analyzer.load()
+        self.person_faces: PersonFaces | None = None
+        if person_relook is not None and person_relook.active:
+            try:
+                self.person_faces = PersonFaces.load(models_dir, person_relook)
+            except Exception:  # not essential: the frames keep what the face stage found
+                logger.exception("the second look for faces in person boxes could not load")
         self.gaze: GazeAnalyzer | None = None
         if gaze_config is not None:
             self.gaze = GazeAnalyzer(gaze_config)
@@ -79,6 +89,12 @@ class FaceDeployment:
         except Exception as exc:  # gaze is not essential: report it unavailable for this frame
             logger.exception("gaze analysis failed")
             return GazeAnalysis(available=False, failure=f"failed: {type(exc).__name__}")
+
+    def relook(self, data: bytes, face: FaceAnalysis, objects: ObjectAnalysis) -> FaceAnalysis:
+        """The second look for faces in the person boxes of ``objects`` that hold none."""
+        if self.person_faces is None:
+            return face
+        return self.person_faces.relook_frame(data, face, objects)
 
     # -- gaze alone (health, and callers holding landmarks) ------------------------------------------
     def gaze_status(self) -> ModelStatus:

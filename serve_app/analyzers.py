@@ -19,8 +19,9 @@ from integrity.core.results import (
 )
 from integrity.vision.face import FaceAnalyzer, FaceConfig
 from integrity.vision.gaze import GazeAnalyzer, GazeConfig
-from integrity.vision.object_mapping import ObjectsConfig
+from integrity.vision.object_mapping import ObjectsConfig, PersonRelookConfig
 from integrity.vision.objects import ObjectDetector
+from integrity.vision.person_faces import PersonFaces, persons_without_face
 from serve_app.pipeline import Analyzers
 from serve_app.remote import unwrap
 from serve_app.settings import Settings
@@ -120,16 +121,38 @@ class RemoteObjects:
         return result
 
 
-def remote_analyzers(face: Any, gaze: Any | None, objects: Any) -> Analyzers:
-    """``gaze`` None: gaze runs inside the face deployment (one call for both)."""
+class RemotePersonFaces:
+    """The second look for faces in person boxes, in the face deployment (which holds the face
+    models); asked only when a person box lacks a face, so most frames make no call."""
+
+    def __init__(self, handle: Any, config: PersonRelookConfig) -> None:
+        self.handle = handle
+        self.config = config
+
+    async def relook(self, data: bytes, face: FaceAnalysis, objects: ObjectAnalysis) -> FaceAnalysis:
+        if not persons_without_face(face, objects, self.config):
+            return face
+        result: FaceAnalysis = await unwrap(self.handle.relook.remote(data, face, objects))
+        return result
+
+
+def remote_analyzers(
+    face: Any, gaze: Any | None, objects: Any, person_relook: PersonRelookConfig | None = None
+) -> Analyzers:
+    """``gaze`` None: gaze runs inside the face deployment (one call for both). ``person_relook``
+    (enabled): the second look for faces in person boxes, in the face deployment."""
+    relook = (
+        RemotePersonFaces(face, person_relook) if person_relook is not None and person_relook.active else None
+    )
     if gaze is None:
         return Analyzers(
             RemoteFace(face),
             RemoteGaze(face, "analyze_gaze", "gaze_status"),
             RemoteObjects(objects),
             RemoteFaceGaze(face),
+            relook,
         )
-    return Analyzers(RemoteFace(face), RemoteGaze(gaze), RemoteObjects(objects))
+    return Analyzers(RemoteFace(face), RemoteGaze(gaze), RemoteObjects(objects), person_faces=relook)
 
 
 # -- in-process -------------------------------------------------------------------------------------
@@ -172,8 +195,24 @@ class LocalObjects:
         return self.detector.status
 
 
-def local_analyzers(face: FaceAnalyzer, gaze: GazeAnalyzer, objects: ObjectDetector) -> Analyzers:
-    return Analyzers(LocalFace(face), LocalGaze(gaze), LocalObjects(objects))
+class LocalPersonFaces:
+    """The second look for faces in person boxes, in this process (decodes the frame only when a
+    person box lacks a face)."""
+
+    def __init__(self, model: PersonFaces) -> None:
+        self.model = model
+
+    async def relook(self, data: bytes, face: FaceAnalysis, objects: ObjectAnalysis) -> FaceAnalysis:
+        if not persons_without_face(face, objects, self.model.config):
+            return face
+        return await asyncio.to_thread(self.model.relook_frame, data, face, objects)
+
+
+def local_analyzers(
+    face: FaceAnalyzer, gaze: GazeAnalyzer, objects: ObjectDetector, person_faces: PersonFaces | None = None
+) -> Analyzers:
+    relook = LocalPersonFaces(person_faces) if person_faces is not None else None
+    return Analyzers(LocalFace(face), LocalGaze(gaze), LocalObjects(objects), person_faces=relook)
 
 
 def build_local_analyzers(settings: Settings, args: AppArgs) -> Analyzers:
@@ -183,11 +222,11 @@ def build_local_analyzers(settings: Settings, args: AppArgs) -> Analyzers:
     face.load()
     gaze = GazeAnalyzer(GazeConfig.load(args.gaze_config))
     gaze.load()
+    objects_config = ObjectsConfig.load(args.objects_config)
     objects = ObjectDetector(
-        settings.model_path,
-        settings.yolo_model,
-        settings.confidence_threshold,
-        ObjectsConfig.load(args.objects_config),
+        settings.model_path, settings.yolo_model, settings.confidence_threshold, objects_config
     )
     objects.load()
-    return local_analyzers(face, gaze, objects)
+    relook = objects_config.person_relook
+    person_faces = PersonFaces.load(settings.face_models_dir, relook) if relook.active else None
+    return local_analyzers(face, gaze, objects, person_faces)

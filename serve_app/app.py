@@ -181,11 +181,13 @@ def build_app(args: AppArgs) -> Application:
         ingress_options["max_replicas_per_node"] = 1
     ingress = _deployment(IntegrityIngress).options(**ingress_options)
     gaze_config = GazeConfig.load(args.gaze_config)
+    objects_config = ObjectsConfig.load(args.objects_config)
+    relook = objects_config.person_relook
     face_models = (settings.face_models_dir, FaceConfig.load(args.face_config), settings.model_path)
     if settings.gaze_placement == "face":  # gaze inside the face replica's call: no gaze deployment
-        face_app, gaze_app = face.bind(*face_models, gaze_config, args.face.cv_threads), None
+        face_app, gaze_app = face.bind(*face_models, gaze_config, args.face.cv_threads, relook), None
     else:
-        face_app = face.bind(*face_models, None, args.face.cv_threads)
+        face_app = face.bind(*face_models, None, args.face.cv_threads, relook)
         gaze = _deployment(GazeDeployment).options(**_options(args.gaze, gpus, "gaze", env))
         gaze_app = gaze.bind(gaze_config, args.gaze.cv_threads)
     return ingress.bind(
@@ -195,11 +197,12 @@ def build_app(args: AppArgs) -> Application:
             settings.model_path,
             settings.yolo_model,
             settings.confidence_threshold,
-            ObjectsConfig.load(args.objects_config),
+            objects_config,
             args.objects.cv_threads,
         ),
         settings,
         risk_config,
+        relook,
     )
 
 

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from ray import serve
 
 from integrity.session.risk.config import RiskConfig
+from integrity.vision.object_mapping import PersonRelookConfig
 from serve_app.analyzers import remote_analyzers
 from serve_app.api.app import create_app
 from serve_app.cluster import direct_ingress_port, wait_until_bindable
@@ -28,7 +29,13 @@ logger = logging.getLogger(__name__)
 @serve.ingress()
 class IntegrityIngress:
     def __init__(
-        self, face: Any, gaze: Any, objects: Any, settings: Settings, risk_config: RiskConfig
+        self,
+        face: Any,
+        gaze: Any,
+        objects: Any,
+        settings: Settings,
+        risk_config: RiskConfig,
+        person_relook: PersonRelookConfig | None = None,
     ) -> None:
         logging.basicConfig(level=settings.log_level.upper())
         port = direct_ingress_port()
@@ -37,7 +44,9 @@ class IntegrityIngress:
             if waited >= 1.0:
                 logger.warning("waited %.0f s for port %s to be free (TIME_WAIT)", waited, port)
         self.service = IntegrityService(
-            settings, remote_analyzers(face, gaze, objects), SessionShards(settings, risk_config)
+            settings,
+            remote_analyzers(face, gaze, objects, person_relook),
+            SessionShards(settings, risk_config),
         )
 
     def __serve_build_asgi_app__(self) -> FastAPI:

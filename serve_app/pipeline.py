@@ -38,8 +38,7 @@ from integrity.core.results import FaceAnalysis, GazeAnalysis, GazeNeutral, Mode
 from integrity.core.timing import ms_since
 from integrity.session.rate_limit import Rate, RateLimiter
 from integrity.session.state import FrameFacts, FrameOutcome, FramePlan
-from integrity.vision.imaging import ImageDecodeError, decode, read_header
-from integrity.vision.person_faces import PersonFaces, persons_without_face
+from integrity.vision.imaging import ImageDecodeError
 
 logger = logging.getLogger(__name__)
 
@@ -86,29 +85,6 @@ class PersonFaceModel(Protocol):
         ...
 
 
-class LocalPersonFaces:
-    """The second look in this process: decodes the frame only when a person box lacks a face."""
-
-    def __init__(self, model: PersonFaces) -> None:
-        self.model = model
-
-    async def relook(self, data: bytes, face: FaceAnalysis, objects: ObjectAnalysis) -> FaceAnalysis:
-        if not persons_without_face(face, objects, self.model.config):
-            return face
-        return await asyncio.to_thread(self._relook, data, face, objects)
-
-    def _relook(self, data: bytes, face: FaceAnalysis, objects: ObjectAnalysis) -> FaceAnalysis:
-        tick = time.perf_counter()
-        image, _ = decode(data, read_header(data))
-        if image.shape[1] != face.image_width or image.shape[0] != face.image_height:
-            return face  # not the frame the boxes were found in (a reduced decode): do not guess
-        found = self.model.relook(image, face, objects)
-        merged = found.merged(face)
-        return merged.model_copy(
-            update={"timings_ms": {**merged.timings_ms, "person_relook": ms_since(tick)}}
-        )
-
-
 class SessionEngine(Protocol):
     async def plan_frame(self, session_id: str, timestamp: float | None) -> FramePlan: ...
 
@@ -121,6 +97,7 @@ class Analyzers:
     gaze: GazeModel
     objects: ObjectModel
     face_gaze: FaceGazeModel | None = None  # set: face and gaze in one call (``gaze`` serves status)
+    person_faces: PersonFaceModel | None = None  # set: a second look in person boxes without a face
 
 
 SESSION_GONE = (SessionNotFound, SessionEnded, SessionExpired)
@@ -194,8 +171,8 @@ class FramePipeline:
         """``cache_size`` 0 plans every frame (two session calls per frame, the former behaviour).
         ``frame_rate``: the per-session frame rate, enforced here for frames that skip the plan (the
         session shard enforces it on ``plan_frame``). ``clock`` stamps receipt times (server time).
-        ``person_faces``: the second look inside person boxes without a face (None: none)."""
-        self.person_faces = person_faces
+        ``person_faces``: the second look inside person boxes without a face (None: the analyzers')."""
+        self.person_faces = person_faces if person_faces is not None else analyzers.person_faces
         self.analyzers = analyzers
         self.sessions = sessions
         self.neutrals = NeutralCache(cache_size, cache_max_age_s)

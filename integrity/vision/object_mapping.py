@@ -54,12 +54,18 @@ class PersonRelookConfig(ConfigSection):
     )
     margin: float = Field(0.1, ge=0, le=1, description="crop margin around it, share of the box width")
     min_score: float = Field(0.5, ge=0, le=1, description="BlazeFace full range's score on the crop")
+
     verify_score: float = Field(
         0.5, ge=0, le=1, description="short-range BlazeFace's score on a close crop: a verified face"
     )
     verify_context: float = Field(
         1.0, ge=0, description="the close crop: the face plus this share of its side on every side"
     )
+
+    @property
+    def active(self) -> bool:
+        """Enabled, with at least one crop a frame."""
+        return self.enabled and self.max_crops > 0
 
 
 class ObjectsConfig(YamlConfig):

@@ -15,6 +15,7 @@ holds MULTIPLE_FACES unknown and says why (integrity/session/conditions.py).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -22,8 +23,9 @@ from typing import Protocol
 from integrity.core.enums import PERSON_LABEL, FaceCheck, FaceDetector
 from integrity.core.geometry import Box
 from integrity.core.results import DetectedFace, FaceAnalysis, ObjectAnalysis
+from integrity.core.timing import ms_since
 from integrity.vision.blazeface import BlazeFace, FaceCandidate
-from integrity.vision.imaging import BGRImage
+from integrity.vision.imaging import BGRImage, decode, read_header
 from integrity.vision.object_mapping import PersonRelookConfig
 
 __all__ = ["PersonFaces", "PersonRelookConfig", "Relook", "head_region", "persons_without_face"]
@@ -128,7 +130,7 @@ class PersonFaces:
         """Look again inside the person boxes without a face (``image``: the frame, BGR)."""
         cfg = self.config
         found = Relook()
-        if not cfg.enabled or cfg.max_crops == 0:
+        if not cfg.active:
             return found
         height, width = image.shape[:2]
         for person in persons_without_face(face, objects, cfg)[: cfg.max_crops]:
@@ -155,6 +157,20 @@ class PersonFaces:
             else:
                 found.unverified.append(box)
         return found
+
+    def relook_frame(self, data: bytes, face: FaceAnalysis, objects: ObjectAnalysis) -> FaceAnalysis:
+        """``face`` with what a second look in the encoded frame ``data`` finds (decoded only when a
+        person box lacks a face; unchanged when the decoded size is not the frame the boxes are in)."""
+        if not persons_without_face(face, objects, self.config):
+            return face
+        tick = time.perf_counter()
+        image, _ = decode(data, read_header(data))
+        if image.shape[1] != face.image_width or image.shape[0] != face.image_height:
+            return face  # not the frame the boxes were found in (a reduced decode): do not guess
+        merged = self.relook(image, face, objects).merged(face)
+        return merged.model_copy(
+            update={"timings_ms": {**merged.timings_ms, "person_relook": ms_since(tick)}}
+        )
 
     def _verified(self, image: BGRImage, box: Box) -> bool:
         """The short-range detector, on a close crop around ``box``, finds a face there too."""

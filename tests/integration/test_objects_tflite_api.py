@@ -17,6 +17,7 @@ import pytest
 
 from tests.conftest import REPO
 from tests.integration.conftest import analyze, end, running_app, start
+from tests.integrity.vision.test_person_faces import beside, png
 
 pytestmark = pytest.mark.integration
 
@@ -84,3 +85,14 @@ def test_a09_landline_handsets_raise_no_phone_event(
     assert not raised & {"PHONE_DETECTED", "PHONE_PARTIAL_DETECTED"}, raised
     counts = summary["summary"]["event_counts"]
     assert not counts.get("PHONE_DETECTED") and not counts.get("PHONE_PARTIAL_DETECTED")
+
+
+def test_second_person_with_a_small_face_is_counted_through_serve(client: httpx.Client) -> None:
+    """Issue 20: A11's 3/4 face at ~25 px standing beside the candidate is missed by the whole-frame
+    detector; the face deployment's second look inside YOLO's person box finds and verifies it, so
+    the frame counts 2 faces and MULTIPLE_FACES is raised."""
+    frame = png(beside("A11_face_three_quarter_with_dog.jpg", 0.36))
+    responses, raised, summary = stream(client, frame)
+    assert all(r["faces"] == 2 for r in responses), [r["faces"] for r in responses]
+    assert "MULTIPLE_FACES" in raised, raised
+    assert summary["summary"]["event_counts"].get("MULTIPLE_FACES") == 1

@@ -24,7 +24,7 @@ from integrity.vision.blazeface import BlazeFace
 from integrity.vision.object_mapping import ObjectsConfig, PersonRelookConfig
 from integrity.vision.objects import ObjectDetector
 from integrity.vision.person_faces import PersonFaces, head_region, persons_without_face
-from serve_app.pipeline import LocalPersonFaces
+from serve_app.analyzers import LocalPersonFaces
 from tests.conftest import REPO
 
 SHARED = (REPO.parent / "shared").resolve()
