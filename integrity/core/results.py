@@ -182,7 +182,8 @@ class EyeScores(BaseModel):
     up: float
     left: float = Field(description="toward image-left (one eye in, the other out)")
     right: float = Field(description="toward image-right")
-    blink: float = Field(description="the more closed eye's eyeBlink")
+    blink: float = Field(description="eyeBlink, both eyes averaged")
+    blink_one: float = Field(description="the more closed eye's eyeBlink (a wink shows here)")
     squint: float
 
 

@@ -61,6 +61,9 @@ class GazeConfig(YamlConfig):
 
     # iris localisation
     min_eye_span_px: float = Field(12.0, ge=4, description="narrower eyes (frame px) get no iris reading")
+    min_mesh_eye_span_px: float = Field(
+        8.0, ge=4, description="the same with the Face Landmarker (its points come from the whole face)"
+    )
     min_iris_confidence: float = Field(0.3, ge=0, le=1)
     iris_area_ratio: float = Field(0.35, gt=0, lt=1)
     lid_trim: float = Field(0.15, ge=0, lt=1)
@@ -265,7 +268,7 @@ class GazeAnalyzer:
                 lower=lower,
                 aspect_ratio=eye_aspect_ratio(eye),
             )
-            readable = measure.span_px >= self.config.min_eye_span_px
+            readable = measure.span_px >= self.min_span(mesh is not None)
             if readable and gray is not None and origin is not None and eye_patch is not None:
                 local = (eye - origin) * eye_patch.scale
                 measure.darkness = eye_darkness(gray, local)
@@ -341,7 +344,7 @@ class GazeAnalyzer:
             lids=lids,
             eye_darkness=darkness,
             unreadable_eyes=unreadable,
-            limits=self.limits,
+            limits={**self.limits, "min_eye_span_px": self.min_span(bool(measures.blendshapes))},
             neutral=neutral,
             eye_scores=scores,
             method=_method(pose is not None, iris is not None, lids.state, bool(unreadable)),
@@ -374,7 +377,7 @@ class GazeAnalyzer:
         raises = [neutral.lower_lid - e.lower for e in eyes]
         head_down = min(0.0, head_pitch)
         looking_down = self._looks_down(scores, neutral)
-        lowered = min(e.span_px for e in eyes) >= cfg.min_eye_span_px and all(
+        lowered = min(e.span_px for e in eyes) >= self.min_span(bool(measures.blendshapes)) and all(
             pitch <= -cfg.lid_down_deg / 2
             and pitch + head_down <= -cfg.lid_down_deg
             and (raise_ <= cfg.max_lower_lid_raise or looking_down)
@@ -416,6 +419,11 @@ class GazeAnalyzer:
             eyes=eyes,
         )
         return reading, unreadable
+
+    def min_span(self, mesh: bool) -> float:
+        """Eyes narrower than this (frame px) are too small to read: the Face Landmarker regresses
+        its eye points from the whole face crop, the dark-area iris search needs the pixels."""
+        return self.config.min_mesh_eye_span_px if mesh else self.config.min_eye_span_px
 
     def _score_pitch(self, scores: EyeScores | None, neutral: GazeNeutral) -> float | None:
         """Eye-in-head pitch (degrees, up positive) from the look blendshapes against the
@@ -561,8 +569,8 @@ def eye_scores(blendshapes: dict[str, float]) -> EyeScores | None:
         up=mean("eyeLookUpLeft", "eyeLookUpRight"),
         left=mean("eyeLookInLeft", "eyeLookOutRight"),
         right=mean("eyeLookOutLeft", "eyeLookInRight"),
-        # The more closed eye: a wink is no look at anything with both eyes.
-        blink=round(max(blendshapes.get("eyeBlinkLeft", 0.0), blendshapes.get("eyeBlinkRight", 0.0)), 4),
+        blink=mean("eyeBlinkLeft", "eyeBlinkRight"),
+        blink_one=round(max(blendshapes.get("eyeBlinkLeft", 0.0), blendshapes.get("eyeBlinkRight", 0.0)), 4),
         squint=mean("eyeSquintLeft", "eyeSquintRight"),
     )
 

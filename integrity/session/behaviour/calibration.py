@@ -102,7 +102,11 @@ class Calibration(BaseModel):
                 )
             )
             self.samples = self.samples[-cfg.max_samples :]
-        if ts - self.started_at < cfg.duration_s or len(self.samples) < cfg.min_samples:
+        if (
+            ts - self.started_at < cfg.duration_s
+            or len(self.samples) < cfg.min_samples
+            or self.samples[-1].t - self.samples[0].t < cfg.min_span_s
+        ):
             return
         spread = _spread(self.samples)
         self.quality.spread_yaw_deg, self.quality.spread_pitch_deg, self.quality.spread_h = spread
@@ -284,7 +288,7 @@ def _unusable(gaze: GazeAnalysis, cfg: CalibrationConfig) -> str | None:
         return "eyes_up_or_down"
     scores = gaze.eye_scores
     if scores is not None:
-        if scores.blink >= cfg.max_blink_score or scores.squint >= cfg.max_squint_score:
+        if scores.blink_one >= cfg.max_blink_score or scores.squint >= cfg.max_squint_score:
             return "eyes_closed_or_lowered"
         if max(scores.left, scores.right) >= cfg.max_side_score:
             return "eyes_aside"

@@ -272,13 +272,14 @@ def test_eyes_down_clip_reads_down_and_a_blink_is_not_a_look_down(
 def test_looking_down_at_the_hands_raises_eyes_off_screen_down(
     face: FaceAnalyzer, gaze: GazeAnalyzer, fixtures_dir: Path
 ) -> None:
-    """The meeting close-up: the long look down at the hands (25.0-39.2 s) raises EYES_OFF_SCREEN
-    (down) within the event rules' time; the cup (42.4-44.4 s) raises nothing of its own."""
+    """The meeting close-up: looking down at the hands (the cable 14.5-18.9 s, the headset, then the
+    long look 25.0-39.2 s) raises EYES_OFF_SCREEN (down), one episode while the look goes on; the
+    cup (42.4-44.4 s) raises nothing of its own."""
     out = replay(
         face, gaze, clip(fixtures_dir, "A_video_meeting_closeup_passerby_cup_looks_down.m4v", 2, until=46.0)
     )
     downs = [e for e in out.of(EventType.EYES_OFF_SCREEN) if e.evidence.get("direction") == "down"]
-    assert any(25.0 <= e.timestamp <= 39.2 for e in downs), [
+    assert any(14.5 <= e.timestamp <= 39.2 for e in downs), [
         (e.type, e.timestamp, e.evidence.get("direction")) for e in out.events
     ]
     assert not [e for e in out.events if 42.4 <= e.timestamp <= 44.4]

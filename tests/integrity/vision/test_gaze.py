@@ -134,7 +134,8 @@ def test_head_turned_but_eyes_on_the_camera_is_not_looking_away(
     """GIF frame 14: head ~40 degrees toward image-right, eyes rotated back to the camera."""
     out = analyse(face, gaze, gif_frames(fixtures_dir)[14])
     assert out.angles is not None and out.angles.head_yaw > 30
-    assert out.angles.eye_yaw is not None and out.angles.eye_yaw < -20
+    # The eyes turned back against the head (the Face Landmarker's irises read -14.5, dlib's -20+).
+    assert out.angles.eye_yaw is not None and out.angles.eye_yaw < -10
     assert out.head_turned is False
     assert out.direction is GazeDirection.CENTER
 
