@@ -228,5 +228,5 @@ def build_local_analyzers(settings: Settings, args: AppArgs) -> Analyzers:
     )
     objects.load()
     relook = objects_config.person_relook
-    person_faces = PersonFaces.load(settings.face_models_dir, relook) if relook.active else None
+    person_faces = PersonFaces.load(settings.model_path, relook) if relook.active else None
     return local_analyzers(face, gaze, objects, person_faces)

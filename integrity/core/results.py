@@ -185,6 +185,7 @@ class EyeScores(BaseModel):
     blink: float = Field(description="eyeBlink, both eyes averaged")
     blink_one: float = Field(description="the more closed eye's eyeBlink (a wink shows here)")
     squint: float
+    smile: float = Field(0.0, description="mouthSmile, both sides averaged: a smile narrows the eyes")
 
 
 GazeMethod = Literal["iris+head_pose", "lids+head_pose", "head_pose", "blendshapes+head_pose", "none"]

@@ -103,6 +103,9 @@ class GazeConfig(YamlConfig):
     blink_score: float = Field(
         0.5, gt=0, le=1, description="eyeBlink below this: narrowed eyes are not closed"
     )
+    smile_score: float = Field(
+        0.5, gt=0, le=1, description="mouthSmile at or above this: narrowed eyes are the smile's"
+    )
     closed_blink_score: float = Field(
         0.75, gt=0, le=1, description="eyeBlink at or above this: the lids are closing, not looking down"
     )
@@ -377,11 +380,16 @@ class GazeAnalyzer:
         raises = [neutral.lower_lid - e.lower for e in eyes]
         head_down = min(0.0, head_pitch)
         looking_down = self._looks_down(scores, neutral)
-        lowered = min(e.span_px for e in eyes) >= self.min_span(bool(measures.blendshapes)) and all(
-            pitch <= -cfg.lid_down_deg / 2
-            and pitch + head_down <= -cfg.lid_down_deg
-            and (raise_ <= cfg.max_lower_lid_raise or looking_down)
-            for pitch, raise_ in zip(pitches, raises, strict=True)
+        smiling = self._smiling(scores)
+        lowered = (
+            not smiling
+            and min(e.span_px for e in eyes) >= self.min_span(bool(measures.blendshapes))
+            and all(
+                pitch <= -cfg.lid_down_deg / 2
+                and pitch + head_down <= -cfg.lid_down_deg
+                and (raise_ <= cfg.max_lower_lid_raise or looking_down)
+                for pitch, raise_ in zip(pitches, raises, strict=True)
+            )
         )
         state = LidState.LOWERED if lowered else (LidState.CLOSED if blink else LidState.OPEN)
         return LidReading(
@@ -430,8 +438,16 @@ class GazeAnalyzer:
         candidate's neutral ones; None without them."""
         if scores is None or neutral.look_down is None or neutral.look_up is None:
             return None
-        lift = (scores.up - neutral.look_up) - (scores.down - neutral.look_down)
+        down = scores.down - neutral.look_down
+        if self._smiling(scores):
+            down = min(0.0, down)  # the smile's narrowed eyes read as eyeLookDown: not a look down
+        lift = (scores.up - neutral.look_up) - down
         return self.config.blendshape_pitch_deg * lift
+
+    def _smiling(self, scores: EyeScores | None) -> bool:
+        """A broad smile raises the cheeks and narrows the eyes, which the lids and the blendshapes
+        (eyeLookDown) read exactly as a look down: then neither is evidence of one."""
+        return scores is not None and scores.smile >= self.config.smile_score
 
     def _looks_down(self, scores: EyeScores | None, neutral: GazeNeutral) -> bool:
         cfg = self.config
@@ -572,6 +588,7 @@ def eye_scores(blendshapes: dict[str, float]) -> EyeScores | None:
         blink=mean("eyeBlinkLeft", "eyeBlinkRight"),
         blink_one=round(max(blendshapes.get("eyeBlinkLeft", 0.0), blendshapes.get("eyeBlinkRight", 0.0)), 4),
         squint=mean("eyeSquintLeft", "eyeSquintRight"),
+        smile=mean("mouthSmileLeft", "mouthSmileRight"),
     )
 
 

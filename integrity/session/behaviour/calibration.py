@@ -102,11 +102,7 @@ class Calibration(BaseModel):
                 )
             )
             self.samples = self.samples[-cfg.max_samples :]
-        if (
-            ts - self.started_at < cfg.duration_s
-            or len(self.samples) < cfg.min_samples
-            or self.samples[-1].t - self.samples[0].t < cfg.min_span_s
-        ):
+        if ts - self.started_at < cfg.duration_s or len(self.samples) < cfg.min_samples:
             return
         spread = _spread(self.samples)
         self.quality.spread_yaw_deg, self.quality.spread_pitch_deg, self.quality.spread_h = spread

@@ -17,9 +17,6 @@ class CalibrationConfig(ConfigSection):
 
     duration_s: float = Field(3.0, ge=0, description="stream time after the first face")
     min_samples: int = Field(5, ge=1)
-    min_span_s: float = Field(
-        1.0, ge=0, description="the samples must cover this much stream time: a steady look, not a pause"
-    )
     max_samples: int = Field(90, ge=1)
     # Plausible screen positions: a camera may sit well off to the side (the screen is then straight
     # ahead of a face turned toward it), but not above or below the screen by much, and a face
