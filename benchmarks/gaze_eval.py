@@ -246,18 +246,9 @@ async def evaluate(
         tick = time.perf_counter()
         found = face.analyze(buf.tobytes())
         result.face_ms.append((time.perf_counter() - tick) * 1000)
-        reading = None
-        if found.primary is not None:
-            main = found.faces[found.primary]
-            tick = time.perf_counter()
-            reading = gaze.analyze(
-                main.landmarks,
-                found.image_width,
-                found.image_height,
-                found.eye_patch,
-                plan.neutral,
-                main.mesh,
-            )
+        tick = time.perf_counter()
+        reading = gaze.analyze_face(found, plan.neutral)
+        if reading is not None:
             result.gaze_ms.append((time.perf_counter() - tick) * 1000)
         outcome = await sessions.record_frame(
             session.session_id, FrameFacts.of(plan.timestamp, found, reading, no_objects)

@@ -81,11 +81,10 @@ class FaceDeployment:
         assert face.primary is not None
         if self.gaze is None:
             return GazeAnalysis(available=False, failure="gaze is not placed in the face deployment")
-        main = face.faces[face.primary]
         try:
-            return self.gaze.analyze(
-                main.landmarks, face.image_width, face.image_height, face.eye_patch, neutral, main.mesh
-            )
+            result = self.gaze.analyze_face(face, neutral)
+            assert result is not None
+            return result
         except Exception as exc:  # gaze is not essential: report it unavailable for this frame
             logger.exception("gaze analysis failed")
             return GazeAnalysis(available=False, failure=f"failed: {type(exc).__name__}")

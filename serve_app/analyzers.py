@@ -175,8 +175,9 @@ class LocalGaze:
         self.analyzer = analyzer
 
     async def analyze(self, face: FaceAnalysis, neutral: GazeNeutral) -> GazeAnalysis:
-        landmarks, width, height, patch, mesh = _primary_inputs(face)
-        return self.analyzer.analyze(landmarks, width, height, patch, neutral, mesh)
+        result = self.analyzer.analyze_face(face, neutral)
+        assert result is not None, "gaze needs a face"
+        return result
 
     async def status(self) -> ModelStatus:
         return self.analyzer.status

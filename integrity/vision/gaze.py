@@ -25,6 +25,7 @@ from integrity.core.results import (
     EyePatch,
     EyeScores,
     EyeSide,
+    FaceAnalysis,
     GazeAnalysis,
     GazeAngles,
     GazeMethod,
@@ -239,6 +240,16 @@ class GazeAnalyzer:
         result = self.judge(measures, neutral or GazeNeutral())
         result.timings_ms["gaze"] = round((time.perf_counter() - started) * 1000, 3)
         return result
+
+    def analyze_face(self, face: FaceAnalysis, neutral: GazeNeutral | None = None) -> GazeAnalysis | None:
+        """The gaze of the face stage's main face (None without one): its points, the eye crop and,
+        with the Face Landmarker, its mesh."""
+        if face.primary is None:
+            return None
+        main = face.faces[face.primary]
+        return self.analyze(
+            main.landmarks, face.image_width, face.image_height, face.eye_patch, neutral, main.mesh
+        )
 
     # -- measuring: what the landmarks and eye pixels show, with no neutral involved ----------------
     def measure(

@@ -49,12 +49,9 @@ def gaze() -> GazeAnalyzer:
 def read(
     face: FaceAnalyzer, gaze: GazeAnalyzer, data: bytes, neutral: GazeNeutral | None = None
 ) -> GazeAnalysis:
-    found = face.analyze(data)
-    assert found.primary is not None
-    main = found.faces[found.primary]
-    return gaze.analyze(
-        main.landmarks, found.image_width, found.image_height, found.eye_patch, neutral, main.mesh
-    )
+    reading = gaze.analyze_face(face.analyze(data), neutral)
+    assert reading is not None
+    return reading
 
 
 def jpeg(image: np.ndarray) -> bytes:
@@ -219,17 +216,7 @@ def replay(face: FaceAnalyzer, gaze: GazeAnalyzer, images: list[tuple[float, byt
         for t, data in images:
             plan = await sessions.plan_frame(session.session_id, t)
             found = face.analyze(data)
-            reading = None
-            if found.primary is not None:
-                main = found.faces[found.primary]
-                reading = gaze.analyze(
-                    main.landmarks,
-                    found.image_width,
-                    found.image_height,
-                    found.eye_patch,
-                    plan.neutral,
-                    main.mesh,
-                )
+            reading = gaze.analyze_face(found, plan.neutral)
             outcome = await sessions.record_frame(
                 session.session_id, FrameFacts.of(plan.timestamp, found, reading, NO_OBJECTS)
             )
