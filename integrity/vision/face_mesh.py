@@ -80,6 +80,11 @@ IBUG_68 = (
 )  # fmt: skip
 
 
+# Fancy-index arrays, built once: these run on every frame.
+_IBUG_INDEX = np.array(IBUG_68)
+_BLENDSHAPE_INDEX = np.array(BLENDSHAPE_POINTS)
+
+
 class MeshConfig(ConfigSection):
     """configs/face.yaml ``mesh``: the Face Landmarker's crop and acceptance."""
 
@@ -101,7 +106,7 @@ class MeshFace:
 
     @property
     def ibug68(self) -> list[tuple[float, float]]:
-        return [(float(x), float(y)) for x, y in self.points[list(IBUG_68), :2]]
+        return [(float(x), float(y)) for x, y in self.points[_IBUG_INDEX, :2]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +216,7 @@ class FaceLandmarker:
             return None
         scores: dict[str, float] = {}
         if cfg.blendshapes:
-            subset = points[list(BLENDSHAPE_POINTS), :2].astype(np.float32)[None]
+            subset = points[_BLENDSHAPE_INDEX, :2].astype(np.float32)[None]
             with self._lock:
                 self._shapes.set_tensor(self._shapes_in, subset)
                 self._shapes.invoke()

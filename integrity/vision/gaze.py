@@ -214,6 +214,8 @@ class GazeAnalyzer:
             "eyes_off_total_deg": config.eyes_off_total_deg,
             "min_eye_span_px": config.min_eye_span_px,
         }
+        # With the Face Landmarker the eyes are readable from a smaller width (min_mesh_eye_span_px).
+        self.mesh_limits = {**self.limits, "min_eye_span_px": config.min_mesh_eye_span_px}
 
     def load(self) -> None:
         return None  # geometry only: nothing to load
@@ -358,7 +360,7 @@ class GazeAnalyzer:
             lids=lids,
             eye_darkness=darkness,
             unreadable_eyes=unreadable,
-            limits={**self.limits, "min_eye_span_px": self.min_span(bool(measures.blendshapes))},
+            limits=self.mesh_limits if measures.blendshapes else self.limits,
             neutral=neutral,
             eye_scores=scores,
             method=_method(pose is not None, iris is not None, lids.state, bool(unreadable)),
