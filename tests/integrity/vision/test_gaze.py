@@ -33,11 +33,9 @@ def gaze() -> GazeAnalyzer:
 
 
 def analyse(face: FaceAnalyzer, gaze: GazeAnalyzer, data: bytes):  # type: ignore[no-untyped-def]
-    result = face.analyze(data)
-    main = result.faces[0]
-    return gaze.analyze(
-        main.landmarks, result.image_width, result.image_height, result.eye_patch, None, main.mesh
-    )
+    reading = gaze.analyze_face(face.analyze(data))
+    assert reading is not None, "no face"
+    return reading
 
 
 def test_frontal_faces_look_at_the_screen(
