@@ -3,14 +3,18 @@
     python benchmarks/gaze_eval.py [--backend face_landmarker,dlib_68] [--clip SUBSTRING,...]
                                    [--variants recorded] [--stride 1] [--max-seconds S]
                                    [--trim 0.15] [--min-accuracy 0.90] [--no-faces]
+                                   [--judge manifest|corrected] [--errata CSV]
 
 Labels: the CSV block "Labelled gaze segments" at the end of ``../shared/fixtures/MANIFEST.md``
 (``benchmarks.manifest``); every clip listed there is evaluated. Frames outside every segment
 (transitions, winks, squints) are not scored, and each segment loses ``--trim`` seconds at both ends
-(its boundaries are accurate to about +-0.1 s). A frame is right when the direction the service
-answers equals the label: ``unknown`` is wrong. The unknown frames whose lids were closed or lowered
-(blinks, the first frames of a look down) and those without a face are counted apart, for
-information only.
+(its boundaries are accurate to about +-0.1 s). Where the frames contradict a label (a look to
+the side inside a "center" segment, a mirrored "right"), ``benchmarks/label_errata.csv`` says so
+with what was seen, and every figure is printed twice: against the MANIFEST's labels and against
+the corrected ones (``--judge`` picks which decides the exit status; the MANIFEST's by default).
+A frame is right when the direction the service answers equals the label: ``unknown`` is wrong.
+The unknown frames whose lids were closed or lowered (blinks, the first frames of a look down) and
+those without a face are counted apart, for information only.
 
 Each frame goes through the same components as in the service, in process and in order (the
 calibration needs the first seconds, scored or not): the session in trusted-replay mode (plan,
@@ -55,7 +59,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 
 from benchmarks.backends import FACE_CONFIG, load_backend, parse_backends
 from benchmarks.face_count import face_count_table
-from benchmarks.manifest import DEFAULT_TRIM_S, FIXTURES, MANIFEST, ClipLabels, gaze_segments
+from benchmarks.manifest import (
+    DEFAULT_TRIM_S,
+    ERRATA,
+    FIXTURES,
+    MANIFEST,
+    ClipLabels,
+    gaze_segments,
+    label_errata,
+)
 from integrity.core.enums import GazeDirection, LandmarkBackend
 from integrity.core.results import ModelStatus, ObjectAnalysis
 from integrity.session.manager import SessionManager
@@ -174,6 +186,9 @@ def quantiles(values: Iterable[float]) -> str:
     return f"p50 {np.percentile(data, 50):.1f} ms, p95 {np.percentile(data, 95):.1f} ms"
 
 
+ERRATA_TITLE = "with this repository's label errata (benchmarks/label_errata.csv):"
+
+
 @dataclass
 class Result:
     clip: str
@@ -183,14 +198,17 @@ class Result:
     frames: int = 0  # frames the session saw
     last_t: float = 0.0
     confusion: Confusion = field(default_factory=Confusion)
+    corrected: Confusion | None = None  # the same frames against the corrected labels, if any differ
     records: list[EventRecord] = field(default_factory=list)
     directions: list[tuple[float, GazeDirection]] = field(default_factory=list)
     frame_ms: list[float] = field(default_factory=list)  # session + face + gaze, whole frame
     face_ms: list[float] = field(default_factory=list)
     gaze_ms: list[float] = field(default_factory=list)
 
-    def accuracy(self, label: GazeDirection | None = None) -> float | None:
-        return self.confusion.accuracy(label)
+    def accuracy(self, label: GazeDirection | None = None, *, corrected: bool = False) -> float | None:
+        """Against the MANIFEST's labels, or with ``corrected`` the errata's (the same where none)."""
+        confusion = self.corrected if corrected and self.corrected is not None else self.confusion
+        return confusion.accuracy(label)
 
     def report(self) -> list[str]:
         spacing = 1000 * self.stride / self.fps if self.fps else 0.0
@@ -198,6 +216,7 @@ class Result:
             f"{self.frames} frames seen (every {self.stride}, {spacing:.1f} ms apart at {self.fps:g} fps,"
             f" 0-{self.last_t:.2f} s), {self.confusion.total()} scored",
             *self.confusion.format(),
+            *([] if self.corrected is None else [ERRATA_TITLE, *self.corrected.format()]),
             f"time per frame: whole {quantiles(self.frame_ms)}; face {quantiles(self.face_ms)};"
             f" gaze {quantiles(self.gaze_ms)}",
         ]
@@ -224,8 +243,10 @@ async def evaluate(
     stride: int = 1,
     max_seconds: float | None = None,
     trim: float = DEFAULT_TRIM_S,
+    corrected: ClipLabels | None = None,
 ) -> Result:
-    """Run one variant of a clip through a fresh session, every ``stride``-th frame in order."""
+    """Run one variant of a clip through a fresh session, every ``stride``-th frame in order, scored
+    against the MANIFEST's labels and, where given and different, the ``corrected`` ones."""
     video = FIXTURES / clip.file if video is None else video
     config = RiskConfig.load()
     sessions = SessionManager(MemoryStore(), config, expire_seconds=3600.0, trust_client_time=True)
@@ -234,6 +255,8 @@ async def evaluate(
     rng = np.random.default_rng(7)
     result = Result(clip.file, variant, stride=stride, fps=video_info(video).fps)
     degrade = VARIANTS[variant]
+    if corrected is not None and corrected != clip:
+        result.corrected = Confusion()
     for t, frame in frames(video, stride):
         if max_seconds is not None and t > max_seconds:
             break
@@ -260,10 +283,11 @@ async def evaluate(
         result.frames += 1
         result.last_t = t
         result.directions.append((t, direction))
-        label = clip.label_at(t, trim)
-        if label is not None:
-            blink = judged is not None and (not judged.lids_open or judged.blink)
-            result.confusion.add(label, direction, blink=blink, no_face=found.primary is None)
+        blink = judged is not None and (not judged.lids_open or judged.blink)
+        for labels, confusion in ((clip, result.confusion), (corrected, result.corrected)):
+            label = None if labels is None or confusion is None else labels.label_at(t, trim)
+            if label is not None and confusion is not None:
+                confusion.add(label, direction, blink=blink, no_face=found.primary is None)
     return result
 
 
@@ -292,6 +316,13 @@ def main() -> int:
     parser.add_argument("--fixtures", type=Path, default=FIXTURES)
     parser.add_argument("--config", type=Path, default=FACE_CONFIG, help="face config (landmarks overridden)")
     parser.add_argument("--no-faces", action="store_true", help="skip the face-count table")
+    parser.add_argument(
+        "--judge",
+        choices=["manifest", "corrected"],
+        default="manifest",
+        help="which labels decide the exit status: the MANIFEST's, or with the errata applied",
+    )
+    parser.add_argument("--errata", type=Path, default=ERRATA, help="label errata CSV")
     args = parser.parse_args()
     if args.stride < 1:
         parser.error("--stride must be at least 1")
@@ -304,6 +335,14 @@ def main() -> int:
         print(f"fixtures MANIFEST not found: {manifest}", file=sys.stderr)
         return 2
     clips = select_clips(gaze_segments(manifest.read_text(encoding="utf-8")), args.clip)
+    errata = label_errata(args.errata.read_text(encoding="utf-8")) if args.errata.is_file() else {}
+    corrections: dict[str, ClipLabels] = {}
+    for clip in clips:
+        try:
+            corrections[clip.file] = clip.corrected(errata.get(clip.file, []))
+        except ValueError as error:
+            print(f"errata not applied: {error}", file=sys.stderr)
+            corrections[clip.file] = clip
     for clip in clips:
         if not (args.fixtures / clip.file).is_file():
             print(f"labelled clip not found: {args.fixtures / clip.file}", file=sys.stderr)
@@ -338,28 +377,36 @@ def main() -> int:
                         stride=args.stride,
                         max_seconds=args.max_seconds,
                         trim=args.trim,
+                        corrected=corrections[clip.file],
                     )
                 )
                 print(f"--- {clip.file} [{requested}, {variant}]")
                 print("\n".join(result.report()) + "\n", flush=True)
-                accuracy = result.accuracy()
+                accuracy = result.accuracy(corrected=args.judge == "corrected")
                 failed |= accuracy is not None and accuracy < args.min_accuracy
                 summary.append((str(requested), clip.file, variant, result))
         if not args.no_faces:
             lines, ok = face_count_table(backend.analyzer, args.fixtures)
             face_tables.append((str(requested), lines))
             failed |= not ok
-    print(f"==== summary: strict per-frame accuracy (pass >= {args.min_accuracy:.0%})")
-    print(f"{'backend':<16} {'clip':<52} {'variant':<16} {'scored':>6} {'unknown':>7} {'accuracy':>9}  pass")
+    print(
+        f"==== summary: strict per-frame accuracy (pass >= {args.min_accuracy:.0%}, judged on the"
+        f" {'MANIFEST labels' if args.judge == 'manifest' else 'corrected labels'})"
+    )
+    print(
+        f"{'backend':<16} {'clip':<52} {'variant':<16} {'scored':>6} {'unknown':>7} {'accuracy':>9}"
+        f" {'corrected':>9}  pass"
+    )
     for backend_name, file, variant, scored in summary:
         if scored is None:
-            print(f"{backend_name:<16} {file:<52} {variant:<16} {'':>6} {'':>7} {'not run':>9}  NO")
+            print(f"{backend_name:<16} {file:<52} {variant:<16} {'':>6} {'':>7} {'not run':>9} {'':>9}  NO")
             continue
-        accuracy = scored.accuracy()
+        accuracy = scored.accuracy(corrected=args.judge == "corrected")
         verdict = "-" if accuracy is None else "yes" if accuracy >= args.min_accuracy else "NO"
         print(
             f"{backend_name:<16} {file:<52} {variant:<16} {scored.confusion.total():>6}"
-            f" {scored.confusion.unknown():>7} {percent(accuracy):>9}  {verdict}"
+            f" {scored.confusion.unknown():>7} {percent(scored.accuracy()):>9}"
+            f" {percent(scored.accuracy(corrected=True)):>9}  {verdict}"
         )
     for backend_name, lines in face_tables:
         print(f"\n==== face counts on the still images [{backend_name}]")

@@ -5,10 +5,16 @@
   (transitions, winks, squints) are not scored, and each segment is trimmed at both ends by a margin
   (:data:`DEFAULT_TRIM_S`): the MANIFEST gives its boundaries to about +-0.1 s and asks an
   evaluation to trim 0.1-0.2 s.
+* :func:`label_errata`: this repository's corrections of labels that the frames contradict
+  (``benchmarks/label_errata.csv``, each with the evidence seen on zoomed frames), applied by
+  :meth:`ClipLabels.corrected`. Each names the MANIFEST label it replaces, so it stops applying (and
+  says so) once the MANIFEST is fixed. The evaluation reports both the MANIFEST's figures and the
+  corrected ones.
 * :func:`face_expectations`: the face count of every still image, from the bold "**N face(s)**"
   phrase in its row of the Images table; "**4 fully visible faces plus 1 partial**" accepts 4 or 5.
 
-No clip name, segment time or face count is written here: they all come from the MANIFEST.
+No clip name, segment time or face count is written here: they come from the MANIFEST (and the
+errata file).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from integrity.core.paths import REPO_ROOT
 
 FIXTURES = REPO_ROOT.parent / "shared" / "fixtures"
 MANIFEST = FIXTURES / "MANIFEST.md"
+ERRATA = Path(__file__).resolve().parent / "label_errata.csv"
 DEFAULT_TRIM_S = 0.15
 STILL_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
 _EPS = 1e-6  # frame times are index / fps: a frame exactly on a trimmed boundary is scored
@@ -62,6 +69,78 @@ class ClipLabels:
 
     def scored_seconds(self, trim: float = DEFAULT_TRIM_S) -> float:
         return sum(max(0.0, s.end - s.start - 2 * trim) for s in self.segments)
+
+    def corrected(self, errata: list[Erratum]) -> ClipLabels:
+        """These labels with ``errata`` applied: each erratum's span becomes a segment of its own
+        with the corrected label (trimmed like any other), the rest of the segment it lies in keeps
+        the MANIFEST's. Raises ValueError when an erratum no longer matches the MANIFEST (it lies in
+        no segment labelled ``manifest_gaze``): the MANIFEST was changed, check and drop it."""
+        segments = list(self.segments)
+        for erratum in errata:
+            host = next(
+                (
+                    s
+                    for s in segments
+                    if s.start - _EPS <= erratum.start
+                    and erratum.end <= s.end + _EPS
+                    and s.gaze is erratum.manifest_gaze
+                ),
+                None,
+            )
+            if host is None:
+                raise ValueError(
+                    f"{self.file}: erratum {erratum.start}-{erratum.end} s ({erratum.manifest_gaze} ->"
+                    f" {erratum.gaze}) lies in no segment labelled {erratum.manifest_gaze}: the MANIFEST"
+                    " changed; check the frames and update benchmarks/label_errata.csv"
+                )
+            segments.remove(host)
+            parts = [
+                Segment(self.file, host.start, erratum.start, host.gaze, host.notes),
+                Segment(self.file, erratum.start, erratum.end, erratum.gaze, f"erratum: {erratum.evidence}"),
+                Segment(self.file, erratum.end, host.end, host.gaze, host.notes),
+            ]
+            segments.extend(p for p in parts if p.end - p.start > _EPS)
+        return ClipLabels(self.file, tuple(sorted(segments, key=lambda s: s.start)))
+
+
+@dataclass(frozen=True, slots=True)
+class Erratum:
+    """A span of a labelled segment whose frames show ``gaze``, not the MANIFEST's ``manifest_gaze``."""
+
+    file: str
+    start: float
+    end: float
+    manifest_gaze: GazeDirection
+    gaze: GazeDirection
+    evidence: str
+
+
+def label_errata(text: str) -> dict[str, list[Erratum]]:
+    """The errata CSV (``file,start_s,end_s,manifest_gaze,gaze,evidence``) by file name. Every
+    erratum must say what was seen (``evidence``); raises ValueError otherwise."""
+    rows = list(csv.DictReader(line for line in text.splitlines() if line.strip()))
+    errata: dict[str, list[Erratum]] = {}
+    for number, row in enumerate(rows, start=2):
+        try:
+            erratum = Erratum(
+                row["file"].strip(),
+                float(row["start_s"]),
+                float(row["end_s"]),
+                GazeDirection(row["manifest_gaze"].strip()),
+                GazeDirection(row["gaze"].strip()),
+                (row.get("evidence") or "").strip(),
+            )
+        except (KeyError, ValueError, AttributeError) as error:
+            raise ValueError(f"errata row {number}: {error}") from None
+        if erratum.end <= erratum.start or not erratum.evidence or erratum.gaze is GazeDirection.UNKNOWN:
+            raise ValueError(f"errata row {number}: needs start < end, a label and the evidence seen")
+        errata.setdefault(erratum.file, []).append(erratum)
+    return errata
+
+
+def corrected_labels(clips: dict[str, ClipLabels], errata: dict[str, list[Erratum]]) -> dict[str, ClipLabels]:
+    """Every clip's labels with its errata applied (clips without errata as they are)."""
+    return {name: clip.corrected(errata.get(name, [])) for name, clip in clips.items()}
 
 
 def _section(text: str, heading: str) -> list[str]:

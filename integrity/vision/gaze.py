@@ -506,6 +506,17 @@ class GazeAnalyzer:
         yaw_limit = cfg.gaze_yaw_limit_deg if eyes_read else cfg.head_yaw_limit_deg
         pitch_limit = cfg.gaze_pitch_limit_deg if eyes_read else cfg.head_pitch_limit_deg
         judged = _direction(gaze_yaw, gaze_pitch, yaw_limit, pitch_limit)
+        if (
+            eye_yaw is not None
+            and eye_pitch is not None
+            and abs(gaze_yaw) >= yaw_limit
+            and gaze_pitch <= -pitch_limit
+            and -eye_pitch >= max(cfg.eyes_off_min_eye_deg, abs(eye_yaw))
+        ):
+            # Off both ways at once (head turned, eyes down at the hands): the head turns toward a
+            # target coarsely and the eyes finish the move, so eyes rotated further down than aside
+            # in the head look at something below the screen (hands, desk, lap), not beside it.
+            judged = GazeDirection.DOWN
         eyes_off: bool | None = None
         if lowered:
             # Lids lowered on both eyes with the lower lid in place, held longer than a blink (the

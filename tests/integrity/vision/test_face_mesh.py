@@ -277,6 +277,21 @@ def test_looking_down_at_the_hands_raises_eyes_off_screen_down(
     ]
 
 
+def test_eyes_down_at_the_hands_with_the_head_turned_read_down(
+    face: FaceAnalyzer, gaze: GazeAnalyzer, fixtures_dir: Path
+) -> None:
+    """The meeting close-up, 14.5-16.4 s: the head turned ~30 degrees toward image-right and the eyes
+    rotated down at the cable in his hands. Off both ways at once, the eyes' own dominant axis
+    decides: down (it read `right` on every frame before), and EYES_OFF_SCREEN (down) is raised."""
+    out = replay(
+        face, gaze, clip(fixtures_dir, "A_video_meeting_closeup_passerby_cup_looks_down.m4v", 1, until=16.5)
+    )
+    looks = out.directions(14.65, 16.25)
+    assert len(looks) >= 35 and looks.count(GazeDirection.DOWN) >= 0.8 * len(looks), looks
+    downs = [e for e in out.of(EventType.EYES_OFF_SCREEN) if e.evidence.get("direction") == "down"]
+    assert any(13.5 <= e.timestamp <= 16.4 for e in downs), [(e.type, e.timestamp) for e in out.events]
+
+
 @pytest.mark.parametrize(
     "name",
     ["A_video_webcam_honest_talk_lean_hand_on_face.mp4", "A_video_speaking_grid_man.mpg"],
