@@ -286,16 +286,14 @@ async def run_load(
 def floor_cpu_per_frame(frames: list[bytes], count: int) -> tuple[float, float]:
     """CPU seconds and wall ms per frame of the same analyzers + session engine in this process."""
     from integrity.session.manager import SessionManager
-    from integrity.session.risk.config import RiskConfig
     from integrity.session.store import MemoryStore
-    from serve_app.__main__ import app_args_from
     from serve_app.analyzers import build_local_analyzers
     from serve_app.pipeline import FramePipeline
-    from serve_app.settings import Settings
+    from serve_app.spec import AppSpec
 
-    args = app_args_from(REPO / "serve_config.yaml")
-    analyzers = build_local_analyzers(Settings(**args.settings), args)
-    manager = SessionManager(MemoryStore(), RiskConfig.load(args.risk_config), expire_seconds=3600)
+    spec = AppSpec.from_file(REPO / "serve_config.yaml")
+    analyzers = build_local_analyzers(spec)
+    manager = SessionManager(MemoryStore(), spec.risk_config, expire_seconds=3600)
     pipeline = FramePipeline(analyzers, manager)
 
     # Spread over all the clips (the load cycles through them): the first `count` frames would be

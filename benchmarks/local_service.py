@@ -34,8 +34,8 @@ def start_local(
     import ray
     from ray import serve
 
-    from serve_app.__main__ import app_args_from
-    from serve_app.app import AppArgs, build_app
+    from serve_app.app import build_app
+    from serve_app.app_args import AppArgs, app_args_from
     from serve_app.cluster import serve_cluster_env
     from serve_app.settings import Settings
 

@@ -17,21 +17,14 @@ from types import FrameType
 from typing import Any
 
 import ray
-import yaml
 from ray import serve
 
-from serve_app.app import AppArgs, build_app
+from serve_app.app import build_app
+from serve_app.app_args import AppArgs, app_args_from
 from serve_app.cluster import serve_cluster_env
 from serve_app.settings import REPO_ROOT, Settings
 
 logger = logging.getLogger("serve_app")
-
-
-def app_args_from(config: Path) -> AppArgs:
-    with config.open(encoding="utf-8") as fh:
-        raw: dict[str, Any] = yaml.safe_load(fh) or {}
-    apps = raw.get("applications") or []
-    return AppArgs.model_validate(apps[0].get("args") or {} if apps else {})
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from integrity.core.results import (
     EyePatch,
@@ -17,17 +17,14 @@ from integrity.core.results import (
     ModelStatus,
     ObjectAnalysis,
 )
-from integrity.vision.face import FaceAnalyzer, FaceConfig
-from integrity.vision.gaze import GazeAnalyzer, GazeConfig
-from integrity.vision.object_mapping import ObjectsConfig, PersonRelookConfig
+from integrity.vision.face import FaceAnalyzer
+from integrity.vision.gaze import GazeAnalyzer
+from integrity.vision.object_mapping import PersonRelookConfig
 from integrity.vision.objects import ObjectDetector
 from integrity.vision.person_faces import PersonFaces, persons_without_face
 from serve_app.pipeline import Analyzers
 from serve_app.remote import unwrap
-from serve_app.settings import Settings
-
-if TYPE_CHECKING:  # the builder imports this module (through the ingress): no import cycle at run time
-    from serve_app.app import AppArgs
+from serve_app.spec import AppSpec
 
 
 def _primary_inputs(
@@ -216,18 +213,15 @@ def local_analyzers(
     return Analyzers(LocalFace(face), LocalGaze(gaze), LocalObjects(objects), person_faces=relook)
 
 
-def build_local_analyzers(settings: Settings, args: AppArgs) -> Analyzers:
+def build_local_analyzers(spec: AppSpec) -> Analyzers:
     """The application's analyzers in this process: the same models, config files and settings the
-    deployments get from the builder (offline analysis, benchmarks)."""
-    face = FaceAnalyzer(settings.face_models_dir, FaceConfig.load(args.face_config), settings.model_path)
+    deployments get from the builder (the in-process service, offline analysis, benchmarks)."""
+    face = FaceAnalyzer(*spec.face_models)
     face.load()
-    gaze = GazeAnalyzer(GazeConfig.load(args.gaze_config))
+    gaze = GazeAnalyzer(spec.gaze_config)
     gaze.load()
-    objects_config = ObjectsConfig.load(args.objects_config)
-    objects = ObjectDetector(
-        settings.model_path, settings.yolo_model, settings.confidence_threshold, objects_config
-    )
+    objects = ObjectDetector(*spec.object_model)
     objects.load()
-    relook = objects_config.person_relook
-    person_faces = PersonFaces.load(settings.model_path, relook) if relook.active else None
+    relook = spec.relook
+    person_faces = PersonFaces.load(spec.settings.model_path, relook) if relook.active else None
     return local_analyzers(face, gaze, objects, person_faces)

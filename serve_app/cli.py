@@ -37,11 +37,10 @@ from integrity.evidence.report import render_report
 from integrity.evidence.store import EvidenceStore
 from integrity.session.manager import SessionManager
 from integrity.session.record import SessionRecord
-from integrity.session.risk.config import RiskConfig
 from integrity.session.store import MemoryStore
 from integrity.vision.imaging import encode_jpeg
 from integrity.vision.video import VIDEO_SUFFIXES, frames_at, sampled_count, video_info
-from serve_app.settings import REPO_ROOT, Settings
+from serve_app.settings import REPO_ROOT
 
 DEFAULT_FPS = 10.0  # what a live session sends at the default rate limit
 JPEG_QUALITY = 90  # frames are sent as a browser would: JPEG
@@ -86,14 +85,13 @@ class LocalAnalysis:
     """The application's analyzers and session engine in this process (models loaded once)."""
 
     def __init__(self, config: Path) -> None:
-        from serve_app.__main__ import app_args_from
         from serve_app.analyzers import build_local_analyzers
-        from serve_app.app import AppArgs
+        from serve_app.spec import AppSpec
 
-        args = app_args_from(config) if config.is_file() else AppArgs()
-        self.settings = Settings(**args.settings)
-        self.risk_config = RiskConfig.load(args.risk_config)
-        self.analyzers = build_local_analyzers(self.settings, args)
+        spec = AppSpec.from_file(config)
+        self.settings = spec.settings
+        self.risk_config = spec.risk_config
+        self.analyzers = build_local_analyzers(spec)
 
     def analyze(self, video: Path, fps: float | None, progress: Progress | None = None) -> Analysis:
         return asyncio.run(self._analyze(video, fps, progress))

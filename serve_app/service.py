@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from integrity import __version__
 from integrity.core.errors import Overloaded, TooManySessions
@@ -22,18 +22,39 @@ from integrity.evidence.report import render_report
 from integrity.evidence.store import EvidenceStore
 from integrity.session.rate_limit import Rate
 from integrity.session.record import ReviewDecision, SessionRecord
-from integrity.session.state import EndOutcome
+from integrity.session.state import EndOutcome, SessionState
 from serve_app.evidence import EvidenceRecorder
 from serve_app.frames import decode_frame
 from serve_app.metrics import ServiceMetrics
-from serve_app.pipeline import Analyzers, FramePipeline, FrameResult
+from serve_app.pipeline import Analyzers, FramePipeline, FrameResult, SessionEngine
 from serve_app.settings import Settings
-from serve_app.shard_client import SessionShards
 
 logger = logging.getLogger(__name__)
 
 SERVICE_NAME = "interview-integrity"
 HEALTH_TIMEOUT_S = 5.0
+
+
+class SessionBackend(SessionEngine, Protocol):
+    """Where sessions live: the shard actors (``SessionShards``) or this process (``LocalSessions``)."""
+
+    async def create(
+        self, session_id: str, candidate_id: str, metadata: dict[str, Any], timestamp: float | None
+    ) -> SessionState: ...
+
+    async def take_start(self, key_id: str) -> None: ...
+
+    async def get(self, session_id: str) -> SessionState: ...
+
+    async def end(self, session_id: str) -> EndOutcome: ...
+
+    async def record(self, session_id: str) -> SessionRecord: ...
+
+    async def review(
+        self, session_id: str, event_id: str, decision: ReviewDecision, note: str | None, reviewer: str
+    ) -> SessionRecord: ...
+
+    async def count(self) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +85,7 @@ class IntegrityService:
         self,
         settings: Settings,
         analyzers: Analyzers,
-        shards: SessionShards,
+        shards: SessionBackend,
         evidence: EvidenceRecorder | None = None,
     ) -> None:
         self.settings = settings

@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from integrity.core.paths import REPO_ROOT
+from integrity.session.host import ShardOptions
 
 __all__ = ["REPO_ROOT", "LogLevel", "Settings"]
 
@@ -171,6 +172,22 @@ class Settings(BaseSettings):
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
+
+    @property
+    def shard_options(self) -> ShardOptions:
+        """What each session host (a shard actor, or the in-process one) is built from."""
+        return ShardOptions(
+            use_redis=self.use_redis,
+            redis_url=self.redis_url,
+            expire_seconds=self.session_expire_seconds,
+            idle_exit_s=self.session_shard_idle_exit_s,
+            log_level=self.log_level,
+            frames_per_s=self.rate_limit_fps,
+            frame_burst=self.rate_limit_burst,
+            starts_per_minute=self.session_starts_per_minute,
+            trust_client_time=self.trust_client_time,
+            record_retention_s=self.evidence_retention_s,
+        )
 
     @property
     def face_models_dir(self) -> Path:

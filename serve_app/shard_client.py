@@ -16,9 +16,10 @@ from typing import Any, TypeVar
 
 from ray.exceptions import RayActorError
 
-from deployments.sessions import SessionShard, ShardOptions, ShardStats
+from deployments.sessions import SessionShard
 from integrity import __version__
 from integrity.core.errors import SessionStoreUnavailable
+from integrity.session.host import ShardStats
 from integrity.session.record import ReviewDecision, SessionRecord
 from integrity.session.risk.config import RiskConfig
 from integrity.session.state import EndOutcome, FrameFacts, FrameOutcome, FramePlan, SessionState
@@ -36,24 +37,9 @@ class Retry(Enum):
     NEVER = "never"  # changes that may have half-happened in the dead actor: refuse, the client retries
 
 
-def shard_options(settings: Settings) -> ShardOptions:
-    return ShardOptions(
-        use_redis=settings.use_redis,
-        redis_url=settings.redis_url,
-        expire_seconds=settings.session_expire_seconds,
-        idle_exit_s=settings.session_shard_idle_exit_s,
-        log_level=settings.log_level,
-        frames_per_s=settings.rate_limit_fps,
-        frame_burst=settings.rate_limit_burst,
-        starts_per_minute=settings.session_starts_per_minute,
-        trust_client_time=settings.trust_client_time,
-        record_retention_s=settings.evidence_retention_s,
-    )
-
-
 def shard_fingerprint(settings: Settings, config: RiskConfig) -> str:
     """Changes whenever the code version or anything the shards are built from changes."""
-    options = shard_options(settings)
+    options = settings.shard_options
     material = "|".join([__version__, options.model_dump_json(), config.model_dump_json()])
     return hashlib.sha1(material.encode(), usedforsecurity=False).hexdigest()[:10]
 
@@ -67,7 +53,7 @@ class SessionShards:
 
     def __init__(self, settings: Settings, config: RiskConfig) -> None:
         self.use_redis = settings.use_redis
-        self.options = shard_options(settings)
+        self.options = settings.shard_options
         self.config = config
         fingerprint = shard_fingerprint(settings, config)
         self.names = [f"sessions-{fingerprint}-{i}" for i in range(settings.session_shards)]
@@ -94,7 +80,7 @@ class SessionShards:
         return await self._call(
             self.index_of(session_id),
             Retry.ONCE,
-            lambda h: h.create.remote(candidate_id, metadata, timestamp, session_id),
+            lambda h: h.create.remote(session_id, candidate_id, metadata, timestamp),
         )
 
     async def take_start(self, key_id: str) -> None:

@@ -14,13 +14,11 @@ from integrity.evidence.render import thumbnail
 from integrity.evidence.report import render_report
 from integrity.evidence.store import EvidenceStore
 from integrity.session.manager import SessionManager
-from integrity.session.risk.config import RiskConfig
 from integrity.session.store import MemoryStore
 from serve_app.analyzers import build_local_analyzers
-from serve_app.app import AppArgs
 from serve_app.evidence import EvidenceRecorder
 from serve_app.pipeline import FramePipeline
-from serve_app.settings import Settings
+from serve_app.spec import AppSpec
 
 SEQUENCE = (  # (fixture, frames at 4 per second)
     ("A01_frontal_webcam_man.png", 5),
@@ -30,10 +28,9 @@ SEQUENCE = (  # (fixture, frames at 4 per second)
 
 
 async def build_report(fixture_bytes: dict[str, bytes], folder: Path) -> str:
-    args = AppArgs()
-    config = RiskConfig.load(args.risk_config)
-    manager = SessionManager(MemoryStore(), config, expire_seconds=3600, trust_client_time=True)
-    pipeline = FramePipeline(build_local_analyzers(Settings(), args), manager)
+    spec = AppSpec.from_args()
+    manager = SessionManager(MemoryStore(), spec.risk_config, expire_seconds=3600, trust_client_time=True)
+    pipeline = FramePipeline(build_local_analyzers(spec), manager)
     store = EvidenceStore(str(folder), retention_s=3600)
     recorder = EvidenceRecorder(store)
     sid = (await manager.create("cand <15>", {"role": "backend"}, timestamp=0.0)).session_id

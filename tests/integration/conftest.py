@@ -13,7 +13,8 @@ from typing import Any
 import httpx
 from websockets.sync.client import ClientConnection, connect
 
-from serve_app.app import AppArgs, Autoscaling, DeploymentArgs, build_app
+from serve_app.app import build_app
+from serve_app.app_args import AppArgs, Autoscaling, DeploymentArgs
 
 APP_NAME = "iis-test"
 # Tests send frames back to back, far above a webcam's rate: no rate limits unless a test asks, and

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from serve_app.__main__ import app_args_from
-from serve_app.app import AppArgs, Autoscaling, DeploymentArgs, _options, build_app
+from serve_app.app import _options, build_app
+from serve_app.app_args import AppArgs, Autoscaling, DeploymentArgs, app_args_from
 from serve_app.cluster import DIRECT_INGRESS, THROUGHPUT_OPTIMIZED, direct_ingress_active, serve_cluster_env
 from serve_app.settings import REPO_ROOT, Settings
 
