@@ -1,6 +1,7 @@
 // Type declarations of @interview-integrity/client (the API's bodies: docs/API.md).
 
-export type Verdict = "CLEAN" | "SUSPICIOUS" | "CHEATING";
+/** INCONCLUSIVE: too little of the session could be observed to call it clean. */
+export type Verdict = "CLEAN" | "SUSPICIOUS" | "CHEATING" | "INCONCLUSIVE";
 /** In the image as displayed: "left" is toward the image's left edge (the candidate's right). */
 export type Gaze = "center" | "left" | "right" | "up" | "down" | "unknown";
 export type Severity = "low" | "medium" | "high" | "critical";

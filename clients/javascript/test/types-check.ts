@@ -18,7 +18,7 @@ async function usage(video: HTMLVideoElement, camera: MediaStream): Promise<void
   const width: number | undefined = box?.width;
   await client.analyzeFrameFromCanvas(started.session_id, video, { quality: 0.8, maxWidth: 640 });
   const ended: EndSessionResponse = await client.endSession(started.session_id);
-  const verdict: "CLEAN" | "SUSPICIOUS" | "CHEATING" = ended.verdict;
+  const verdict: "CLEAN" | "SUSPICIOUS" | "CHEATING" | "INCONCLUSIVE" = ended.verdict;
 
   const ws = await client.connect();
   await ws.start("c-2");

@@ -10,7 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Verdict = Literal["CLEAN", "SUSPICIOUS", "CHEATING"]
+Verdict = Literal["CLEAN", "SUSPICIOUS", "CHEATING", "INCONCLUSIVE"]
+"""INCONCLUSIVE: too little of the session could be observed to call it clean."""
 Gaze = Literal["center", "left", "right", "up", "down", "unknown"]
 """In the image as displayed: ``left`` is toward the image's left edge (the candidate's right)."""
 Severity = Literal["low", "medium", "high", "critical"]
