@@ -1,13 +1,17 @@
-"""Evidence, session records, reviews and the HTML report on the real Serve application.
+"""Evidence, session records, reviews and the HTML report, on the service in process (its real app,
+pipeline, models and sessions, without Ray) with the server's clock moved by the test.
 
 Acceptance (issue 15): a session fed A01, then A03, then A07 lists MULTIPLE_FACES and NO_FACE in its
 record after the end, each with a JPEG evidence image; a dismissed event shows as dismissed in the
-record and the report; one session's evidence is never served to another session's token.
+record and the report; one session's evidence is never served to another session's token. The
+``integrity analyze --url`` CLI runs against the same app served over real HTTP (uvicorn in a thread:
+the CLI speaks urllib to a URL), its pacing on the test's clock.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,12 +21,15 @@ import cv2
 import httpx
 import numpy as np
 import pytest
+import uvicorn
 
-from serve_app.cli import main as cli_main
-from tests.integration.conftest import b64, running_app
+from serve_app import cli
+from serve_app.local import local_app
+from serve_app.pipeline import Analyzers
+from tests.api.conftest import FakeClock, local_client, spec_with
+from tests.conftest import free_port
+from tests.integration.conftest import UNLIMITED, b64
 from tests.serve_app.test_cli import still_clip
-
-pytestmark = pytest.mark.integration
 
 KEY = "k-records-0123456789"
 API = {"X-API-Key": KEY}
@@ -34,9 +41,52 @@ def evidence_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def client(serve_port: int, evidence_dir: Path, fixtures_dir: Path) -> Iterator[httpx.Client]:
-    with running_app(serve_port, api_keys=KEY, session_shards=1, evidence_dir=str(evidence_dir)) as http:
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture(scope="module")
+def client(
+    analyzers: Analyzers, no_object_models: dict[str, Any], clock: FakeClock, evidence_dir: Path
+) -> Iterator[httpx.Client]:
+    with local_client(
+        analyzers, clock=clock, **no_object_models, api_keys=KEY, evidence_dir=str(evidence_dir)
+    ) as http:
         yield http
+
+
+@pytest.fixture(scope="module")
+def service_url(
+    analyzers: Analyzers,
+    no_object_models: dict[str, Any],
+    clock: FakeClock,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    """The same app (its own sessions and evidence folder, the module's clock) over real HTTP: uvicorn
+    in a thread on a free port, for a client that needs a URL."""
+    spec = spec_with(
+        **{
+            **UNLIMITED,
+            **no_object_models,
+            "api_keys": KEY,
+            "evidence_dir": str(tmp_path_factory.mktemp("cli-evidence")),
+        }
+    )
+    app = local_app(spec, analyzers, clock=clock, monotonic=clock)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name="uvicorn-records", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -51,17 +101,33 @@ def start(client: httpx.Client) -> tuple[str, str]:
 
 
 class Pace:
-    """Sends frames at their timestamps' pace: the service runs sessions on its own clock and uses a
-    client timestamp only close to it, so frames sent faster than their times would not add up."""
+    """Sends frames at their timestamps' pace on the server's clock (the test's: moved, not waited
+    for), as a webcam would: the server's time then runs with the frames' own."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
         self.start: float | None = None
 
     def wait(self, t: float) -> None:
-        now = time.monotonic()
+        now = self.clock()
         if self.start is None:
             self.start = now - t
-        time.sleep(max(0.0, self.start + t - now))
+        self.clock.advance(max(0.0, self.start + t - now))
+
+
+class ClockTime:
+    """Stands in for the CLI's ``time`` module: its pacing (``monotonic``, ``sleep``) runs on the
+    test's clock, which the service's sessions run on too; ``perf_counter`` stays the real one."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.perf_counter = time.perf_counter
+
+    def monotonic(self) -> float:
+        return self.clock()
+
+    def sleep(self, seconds: float) -> None:
+        self.clock.advance(max(0.0, seconds))
 
 
 def feed(
@@ -92,10 +158,10 @@ def steps(start: float, stop: float, step: float = 0.25) -> list[float]:
 
 
 def test_record_evidence_review_and_report(
-    client: httpx.Client, fixture_bytes: dict[str, bytes], evidence_dir: Path
+    client: httpx.Client, clock: FakeClock, fixture_bytes: dict[str, bytes], evidence_dir: Path
 ) -> None:
     sid, token = start(client)
-    pace = Pace()
+    pace = Pace(clock)
     raised = feed(client, sid, token, fixture_bytes["A01_frontal_webcam_man.png"], steps(0.0, 1.0), pace)
     raised += feed(client, sid, token, fixture_bytes["A03_two_faces_webcam.png"], steps(1.25, 3.5), pace)
     raised += feed(
@@ -182,25 +248,33 @@ def test_record_evidence_review_and_report(
     assert gone.status_code == 404 and gone.json()["code"] == "evidence_not_found"
 
 
-def test_the_record_of_an_open_session_is_live(client: httpx.Client, fixture_bytes: dict[str, bytes]) -> None:
+def test_the_record_of_an_open_session_is_live(
+    client: httpx.Client, clock: FakeClock, fixture_bytes: dict[str, bytes]
+) -> None:
     sid, token = start(client)
-    feed(client, sid, token, fixture_bytes["A01_frontal_webcam_man.png"], steps(0.0, 0.5), Pace())
+    feed(client, sid, token, fixture_bytes["A01_frontal_webcam_man.png"], steps(0.0, 0.5), Pace(clock))
     body = client.get(f"/sessions/{sid}", headers=API).json()
     assert body["status"] == "active" and body["frames_analyzed"] == 3 and body["events"] == []
     assert client.post("/end-session", json={"session_id": sid}, headers=API).status_code == 200
 
 
 def test_cli_against_the_running_service(
-    client: httpx.Client, fixture_bytes: dict[str, bytes], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    service_url: str,
+    clock: FakeClock,
+    fixture_bytes: dict[str, bytes],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr(cli, "time", ClockTime(clock))  # the CLI paces the clip's 3 s on the clock
     clip = still_clip(tmp_path / "two_faces.mp4", fixture_bytes["A03_two_faces_webcam.png"])
     out = tmp_path / "out"
-    code = cli_main(
+    code = cli.main(
         [
             "analyze",
             str(clip),
             "--url",
-            str(client.base_url),
+            service_url,
             "--api-key",
             KEY,
             "--json",
@@ -214,6 +288,6 @@ def test_cli_against_the_running_service(
     assert "two_faces.mp4: CLEAN" in capsys.readouterr().out  # one critical event: 25 < 30
     body = json.loads((out / "r.json").read_text())
     assert [e["type"] for e in body["events"]] == ["MULTIPLE_FACES"]
-    assert body["events"][0]["evidence_url"].startswith(str(client.base_url).rstrip("/") + "/sessions/")
+    assert body["events"][0]["evidence_url"].startswith(service_url.rstrip("/") + "/sessions/")
     assert body["source"]["frames"] == 30
     assert "data:image/jpeg;base64," in (out / "r.html").read_text()
