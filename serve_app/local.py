@@ -31,9 +31,17 @@ def local_service(
     """A service over ``spec``'s models (loaded now unless ``analyzers`` are given) and sessions
     in this process on the given clocks (server time, and the rate limiters' monotonic time)."""
     sessions = LocalSessions(spec.settings, spec.risk_config, clock=clock, monotonic=monotonic)
-    return IntegrityService(spec.settings, analyzers or build_local_analyzers(spec), sessions)
+    return IntegrityService(
+        spec.settings, analyzers or build_local_analyzers(spec), sessions, clock=clock, monotonic=monotonic
+    )
 
 
-def local_app(spec: AppSpec, analyzers: Analyzers | None = None, *, clock: Clock = time.time) -> FastAPI:
+def local_app(
+    spec: AppSpec,
+    analyzers: Analyzers | None = None,
+    *,
+    clock: Clock = time.time,
+    monotonic: Clock = time.monotonic,
+) -> FastAPI:
     """The ingress's FastAPI app over :func:`local_service`."""
-    return create_app(local_service(spec, analyzers, clock=clock))
+    return create_app(local_service(spec, analyzers, clock=clock, monotonic=monotonic))

@@ -166,17 +166,23 @@ class FramePipeline:
         cache_max_age_s: float = 60.0,
         frame_rate: Rate | None = None,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
         person_faces: PersonFaceModel | None = None,
     ) -> None:
         """``cache_size`` 0 plans every frame (two session calls per frame, the former behaviour).
         ``frame_rate``: the per-session frame rate, enforced here for frames that skip the plan (the
-        session shard enforces it on ``plan_frame``). ``clock`` stamps receipt times (server time).
+        session shard enforces it on ``plan_frame``). ``clock`` stamps receipt times (server time);
+        ``monotonic`` times the rate and the cache's ages (tests pass a clock they move).
         ``person_faces``: the second look inside person boxes without a face (None: the analyzers')."""
         self.person_faces = person_faces if person_faces is not None else analyzers.person_faces
         self.analyzers = analyzers
         self.sessions = sessions
-        self.neutrals = NeutralCache(cache_size, cache_max_age_s)
-        self.frames = RateLimiter(frame_rate, "frames of this session") if frame_rate is not None else None
+        self.neutrals = NeutralCache(cache_size, cache_max_age_s, monotonic)
+        self.frames = (
+            RateLimiter(frame_rate, "frames of this session", clock=monotonic)
+            if frame_rate is not None
+            else None
+        )
         self.clock = clock
 
     def forget(self, session_id: str) -> None:

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -87,11 +87,19 @@ class IntegrityService:
         analyzers: Analyzers,
         shards: SessionBackend,
         evidence: EvidenceRecorder | None = None,
+        *,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``clock`` (server time: receipt stamps, evidence retention) and ``monotonic`` (rates,
+        caches) are the real ones but in tests that move time themselves."""
         self.settings = settings
         self.evidence = evidence or EvidenceRecorder(
             EvidenceStore(
-                settings.evidence_dir, settings.evidence_retention_s, settings.evidence_storage_options
+                settings.evidence_dir,
+                settings.evidence_retention_s,
+                settings.evidence_storage_options,
+                clock=clock,
             )
         )
         self.analyzers = analyzers
@@ -102,6 +110,8 @@ class IntegrityService:
             cache_size=settings.neutral_cache_size,
             cache_max_age_s=settings.session_expire_seconds,
             frame_rate=Rate(settings.rate_limit_fps, settings.rate_limit_burst),
+            clock=clock,
+            monotonic=monotonic,
         )
         self.started = time.time()
         self.metrics = ServiceMetrics()

@@ -13,15 +13,13 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from serve_app.pipeline import Analyzers
-from serve_app.service import IntegrityService
 from tests.api.conftest import FakeClock, local_client
 from tests.integration.conftest import analyze, end, start
 
@@ -49,9 +47,6 @@ def client(
         evidence_dir=str(evidence_dir),
         evidence_retention_days=RETENTION_S / 86400,
     ) as http:
-        # The service builds its evidence store on the wall clock: put it on the test's.
-        service: IntegrityService = cast(FastAPI, http.app).state.service
-        service.evidence.store.clock = clock
         yield http
 
 

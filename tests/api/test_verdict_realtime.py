@@ -14,17 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import cv2
 import httpx
 import pytest
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
 from integrity.vision.video import frames_at
 from serve_app.pipeline import Analyzers
-from serve_app.service import IntegrityService
 from tests.api.conftest import FakeClock, local_client
 from tests.integration.conftest import b64
 
@@ -87,13 +84,6 @@ def play(client: httpx.Client, clock: FakeClock, scripts: dict[str, Script]) -> 
     return out
 
 
-def receipts_on(client: TestClient, clock: FakeClock) -> None:
-    """Stamp the frames' receipt on the test's clock: the frame pipeline stamps it (for all but a
-    session's first frame) on its own clock, which the in-process service leaves on the wall clock."""
-    service: IntegrityService = cast(FastAPI, client.app).state.service
-    service.pipeline.clock = clock
-
-
 def clip_frames(path: Path, fps: float) -> list[bytes]:
     out = []
     for _, image in frames_at(path, fps):
@@ -112,7 +102,6 @@ def streams(
 ) -> Iterator[dict[str, Stream]]:
     clock = FakeClock()
     with local_client(analyzers, clock=clock, **no_object_models, trust_client_time=False) as http:
-        receipts_on(http, clock)
         a01, a03, a07 = (
             fixture_bytes[n]
             for n in (
