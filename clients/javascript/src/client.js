@@ -1,5 +1,6 @@
-// The REST client: startSession, analyzeFrame, analyzeFrameFromCanvas, endSession, health; retries
-// 429 and 503 answers with backoff, honouring Retry-After.
+// The REST client: startSession, analyzeFrame, analyzeFrameFromCanvas, endSession, the session
+// records (getRecord, getEvidence, reviewEvent, getReport) and health; retries 429 and 503 answers
+// with backoff, honouring Retry-After.
 
 import {
   InterviewConnectionError,
@@ -7,10 +8,14 @@ import {
   apiError,
   parseRetryAfter,
 } from "./errors.js";
+import { analyzeBody, endBody, reviewBody, startBody } from "./bodies.js";
 import { captureFrame, encodeFrame } from "./frames.js";
 import { InterviewStream } from "./stream.js";
 import { FrameStreamer } from "./streamer.js";
 import { defaultClock, sleep, trimSlash } from "./util.js";
+
+/** A path segment: an id cannot add segments or a query. */
+const segment = (value) => encodeURIComponent(String(value));
 
 export const DEFAULT_RETRY = Object.freeze({ retries: 3, baseDelayMs: 500, maxDelayMs: 10000 });
 const RETRY_STATUSES = new Set([429, 503]);
@@ -69,10 +74,7 @@ export class InterviewClient {
    * @param {{metadata?: object, timestamp?: number}} [options]
    */
   async startSession(candidateId, options = {}) {
-    const body = { candidate_id: candidateId };
-    if (options.metadata != null) body.metadata = options.metadata;
-    if (options.timestamp != null) body.timestamp = options.timestamp;
-    return this._request("POST", "/start-session", body);
+    return this._request("POST", "/start-session", startBody(candidateId, options));
   }
 
   /**
@@ -84,10 +86,7 @@ export class InterviewClient {
    */
   async analyzeFrame(sessionId, frame, options = {}) {
     const opts = typeof options === "number" ? { timestamp: options } : options || {};
-    const body = { session_id: sessionId, frame: encodeFrame(frame) };
-    if (opts.timestamp != null) body.timestamp = opts.timestamp;
-    if (opts.includeLandmarks) body.include_landmarks = true;
-    return this._request("POST", "/analyze-frame", body);
+    return this._request("POST", "/analyze-frame", analyzeBody(sessionId, encodeFrame(frame), opts));
   }
 
   /**
@@ -104,7 +103,49 @@ export class InterviewClient {
   /** Close the session; resolves to {session_id, final_risk_score, verdict, total_violations,
    *  duration_seconds, summary}. Needs the API key where the service requires one. */
   async endSession(sessionId) {
-    return this._request("POST", "/end-session", { session_id: sessionId });
+    return this._request("POST", "/end-session", endBody(sessionId));
+  }
+
+  /**
+   * The session's record (API key): status, automatic and reviewed verdicts, events with their
+   * evidence URLs and reviews, risk over time, which models ran. Open sessions answer live; ended
+   * and expired ones until `kept_until`.
+   * @param {string} sessionId
+   */
+  async getRecord(sessionId) {
+    return this._request("GET", `/sessions/${segment(sessionId)}`);
+  }
+
+  /**
+   * An event's evidence image, as JPEG bytes (a Uint8Array): its frame with what made the case
+   * drawn on it. The API key, or that session's token. `eventId`: the event's `id` (`ev0001`, ...).
+   * In a page: `URL.createObjectURL(new Blob([bytes], { type: "image/jpeg" }))`.
+   * @param {string} sessionId
+   * @param {string} eventId
+   */
+  async getEvidence(sessionId, eventId) {
+    return this._request("GET", `/sessions/${segment(sessionId)}/events/${segment(eventId)}/evidence`, undefined, "bytes");
+  }
+
+  /**
+   * Confirm or dismiss an event (API key; a later decision replaces an earlier one). Resolves to
+   * {session_id, event_id, review, verdict, reviewed_verdict, reviewed_verdict_reason}.
+   * @param {string} sessionId
+   * @param {string} eventId
+   * @param {"confirmed"|"dismissed"} decision
+   * @param {{note?: string}} [options]
+   */
+  async reviewEvent(sessionId, eventId, decision, options = {}) {
+    const path = `/sessions/${segment(sessionId)}/events/${segment(eventId)}/review`;
+    return this._request("POST", path, reviewBody(decision, options));
+  }
+
+  /**
+   * The session's report (API key): one self-contained HTML page, as a string.
+   * @param {string} sessionId
+   */
+  async getReport(sessionId) {
+    return this._request("GET", `/sessions/${segment(sessionId)}/report`, undefined, "text");
   }
 
   /** Resolves to {status, service, uptime_seconds, active_sessions, models_loaded, models, version}. */
@@ -137,10 +178,10 @@ export class InterviewClient {
     return {};
   }
 
-  async _request(method, path, body) {
+  async _request(method, path, body, read = "json") {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this._once(method, path, body);
+        return await this._once(method, path, body, read);
       } catch (error) {
         if (!RETRY_STATUSES.has(error.status)) throw error;
         const wait = retryDelayMs(attempt, error, this.retry);
@@ -150,13 +191,15 @@ export class InterviewClient {
     }
   }
 
-  async _once(method, path, body) {
+  /** One try; `read`: what a success answer is read as ("json", "text" or "bytes"). */
+  async _once(method, path, body, read) {
     const controller = typeof AbortController !== "undefined" ? new AbortController() : null;
     const timer = controller ? setTimeout(() => controller.abort(), this.timeout) : null;
     const headers = { ...this._authHeaders(), ...this.headers };
     if (body !== undefined) headers["content-type"] = "application/json";
     let response;
     let text;
+    let bytes = null;
     try {
       response = await this._fetch(this.baseUrl + path, {
         method,
@@ -164,7 +207,8 @@ export class InterviewClient {
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: controller ? controller.signal : undefined,
       });
-      text = await response.text();
+      if (read === "bytes" && response.ok) bytes = new Uint8Array(await response.arrayBuffer());
+      else text = await response.text();
     } catch (err) {
       if (controller && controller.signal.aborted) {
         throw new InterviewTimeoutError(`${method} ${path}: no answer within ${this.timeout} ms`, { cause: err });
@@ -175,6 +219,8 @@ export class InterviewClient {
     } finally {
       if (timer) clearTimeout(timer);
     }
+    if (bytes) return bytes;
+    if (response.ok && read === "text") return text;
     let payload = null;
     try {
       payload = text ? JSON.parse(text) : null;

@@ -35,6 +35,10 @@ export class BadMessageError extends InterviewApiError {}
 export class UnauthorizedError extends InterviewApiError {}
 export class ForbiddenError extends InterviewApiError {}
 export class SessionNotFoundError extends InterviewApiError {}
+/** 404 event_not_found: the session has no event with that id (reviews). */
+export class EventNotFoundError extends InterviewApiError {}
+/** 404 evidence_not_found: no evidence image for that event (none stored, or past its retention). */
+export class EvidenceNotFoundError extends InterviewApiError {}
 export class SessionEndedError extends InterviewApiError {}
 export class SessionExpiredError extends InterviewApiError {}
 export class FrameTooLargeError extends InterviewApiError {}
@@ -42,7 +46,11 @@ export class ValidationError extends InterviewApiError {}
 export class TooManySessionsError extends InterviewApiError {}
 export class RateLimitedError extends InterviewApiError {}
 export class AnalysisFailedError extends InterviewApiError {}
+/** 503 model_unavailable: a model the frame needs is not loaded; retrying will not help. */
+export class ModelUnavailableError extends AnalysisFailedError {}
 export class SessionStoreUnavailableError extends InterviewApiError {}
+/** 503 overloaded: the service has as many frames in flight as it admits; wait retryAfter. */
+export class OverloadedError extends InterviewApiError {}
 export class InternalServerError extends InterviewApiError {}
 /** The answer was not what the protocol promises (not JSON, or the wrong message type). */
 export class BadReplyError extends InterviewApiError {}
@@ -62,6 +70,8 @@ export const ERROR_CLASSES = Object.freeze({
   unauthorized: UnauthorizedError,
   forbidden: ForbiddenError,
   session_not_found: SessionNotFoundError,
+  event_not_found: EventNotFoundError,
+  evidence_not_found: EvidenceNotFoundError,
   session_ended: SessionEndedError,
   session_expired: SessionExpiredError,
   frame_too_large: FrameTooLargeError,
@@ -69,7 +79,9 @@ export const ERROR_CLASSES = Object.freeze({
   too_many_sessions: TooManySessionsError,
   rate_limited: RateLimitedError,
   analysis_failed: AnalysisFailedError,
+  model_unavailable: ModelUnavailableError,
   session_store_unavailable: SessionStoreUnavailableError,
+  overloaded: OverloadedError,
   internal_error: InternalServerError,
   bad_reply: BadReplyError,
 });

@@ -1,132 +1,30 @@
-// Type declarations of @interview-integrity/client (the API's bodies: docs/API.md).
+// Type declarations of @interview-integrity/client (the API: docs/API.md).
 
-/** INCONCLUSIVE: too little of the session could be observed to call it clean. */
-export type Verdict = "CLEAN" | "SUSPICIOUS" | "CHEATING" | "INCONCLUSIVE";
+// The API's bodies are generated from the service's OpenAPI document (schema.d.ts: every schema,
+// enum and field, and every REST operation); the tests regenerate it and fail when it is not current.
+export type * from "./schema.js";
+import type {
+  AnalyzeFrameResponse,
+  EndSessionResponse,
+  FaceSummary,
+  GazeDirection,
+  HealthResponse,
+  ReviewRequest,
+  ReviewResponse,
+  SessionRecordResponse,
+  StartSessionResponse,
+} from "./schema.js";
+
+/** A counted face of a frame's details (the schema's FaceSummary). */
+export type FaceDetail = FaceSummary;
 /** In the image as displayed: "left" is toward the image's left edge (the candidate's right). */
-export type Gaze = "center" | "left" | "right" | "up" | "down" | "unknown";
-export type Severity = "low" | "medium" | "high" | "critical";
+export type Gaze = GazeDirection;
+/** A session's record, as GET /sessions/{id} answers it (the schema's SessionRecordResponse). */
+export type SessionRecord = SessionRecordResponse;
+/** A reviewer's decision on an event. */
+export type ReviewDecision = ReviewRequest["decision"];
 /** base64 JPEG/PNG (a data URL is fine) or raw bytes, base64-encoded for you. */
 export type Frame = string | ArrayBuffer | ArrayBufferView;
-
-export interface Box {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
-
-export interface FaceDetail {
-  box: Box;
-  score: number;
-  detector: string;
-  /** Checks a doubtful candidate passed to be counted (empty: a sure detection). */
-  checks?: unknown[];
-  landmarks: Array<[number, number]> | null;
-  [key: string]: unknown;
-}
-
-export interface DetectedObject {
-  label: string;
-  confidence: number;
-  box: Box;
-  partial: boolean;
-  event: string | null;
-}
-
-export interface EventDetail {
-  /** Stable within the session (`ev0001`, ...): the key of its evidence and of reviews. */
-  id?: string;
-  type: string;
-  severity: Severity;
-  risk_increase: number;
-  timestamp: number;
-  risk_after: number;
-  evidence: Record<string, unknown>;
-  /** The event's evidence image (JPEG): GET it with the API key or the session's token. */
-  evidence_url?: string | null;
-}
-
-export interface ModelStatus {
-  available: boolean;
-  detail: string | null;
-  [key: string]: unknown;
-}
-
-export interface FrameDetails {
-  image_width: number;
-  image_height: number;
-  faces: FaceDetail[];
-  /** The face detector that ran on this frame. The rest is diagnostic and may change between versions. */
-  face_detector?: string;
-  unverified_face_candidates: number;
-  gaze: Record<string, unknown> | null;
-  behaviour: Record<string, unknown> | null;
-  models: Record<string, ModelStatus>;
-  risk_score_exact: number;
-  peak_risk_score: number;
-  timings_ms: Record<string, number>;
-  [key: string]: unknown;
-}
-
-export interface StartSessionResponse {
-  session_id: string;
-  /** Present where the service issues tokens: hand it to the candidate's browser. */
-  session_token?: string;
-  message: string;
-  timestamp: number;
-}
-
-export interface AnalyzeFrameResponse {
-  session_id: string;
-  cheating: boolean;
-  risk_score: number;
-  attention: number;
-  gaze: Gaze;
-  faces: number;
-  objects: DetectedObject[];
-  events: string[];
-  processing_time_ms: number;
-  timestamp: number;
-  verdict: Verdict;
-  event_details: EventDetail[];
-  details: FrameDetails;
-}
-
-export interface SessionSummary {
-  candidate_id: string;
-  metadata: Record<string, unknown>;
-  started_at: number;
-  ended_at: number;
-  frames_analyzed: number;
-  event_counts: Record<string, number>;
-  peak_risk_score: number;
-  final_risk_score: number;
-  verdict_reason: string;
-  average_attention: number | null;
-  timeline: EventDetail[];
-  timeline_truncated: number;
-  models_unavailable: Record<string, string>;
-  [key: string]: unknown;
-}
-
-export interface EndSessionResponse {
-  session_id: string;
-  final_risk_score: number;
-  verdict: Verdict;
-  total_violations: number;
-  duration_seconds: number;
-  summary: SessionSummary;
-}
-
-export interface HealthResponse {
-  status: "ok" | "degraded";
-  service: string;
-  uptime_seconds: number;
-  active_sessions: number;
-  models_loaded: boolean;
-  models: Record<string, ModelStatus>;
-  version: string;
-}
 
 // -- errors ---------------------------------------------------------------------------------------
 export class InterviewError extends Error {}
@@ -150,6 +48,8 @@ export class BadMessageError extends InterviewApiError {}
 export class UnauthorizedError extends InterviewApiError {}
 export class ForbiddenError extends InterviewApiError {}
 export class SessionNotFoundError extends InterviewApiError {}
+export class EventNotFoundError extends InterviewApiError {}
+export class EvidenceNotFoundError extends InterviewApiError {}
 export class SessionEndedError extends InterviewApiError {}
 export class SessionExpiredError extends InterviewApiError {}
 export class FrameTooLargeError extends InterviewApiError {}
@@ -157,7 +57,9 @@ export class ValidationError extends InterviewApiError {}
 export class TooManySessionsError extends InterviewApiError {}
 export class RateLimitedError extends InterviewApiError {}
 export class AnalysisFailedError extends InterviewApiError {}
+export class ModelUnavailableError extends AnalysisFailedError {}
 export class SessionStoreUnavailableError extends InterviewApiError {}
+export class OverloadedError extends InterviewApiError {}
 export class InternalServerError extends InterviewApiError {}
 export class BadReplyError extends InterviewApiError {}
 export class InterviewConnectionError extends InterviewError {}
@@ -236,6 +138,19 @@ export class InterviewClient {
     options?: CaptureOptions & FrameOptions
   ): Promise<AnalyzeFrameResponse>;
   endSession(sessionId: string): Promise<EndSessionResponse>;
+  /** The session's record: verdicts (automatic and reviewed), events with evidence URLs and reviews. */
+  getRecord(sessionId: string): Promise<SessionRecordResponse>;
+  /** An event's evidence image: JPEG bytes (`new Blob([bytes], { type: "image/jpeg" })` to show it). */
+  getEvidence(sessionId: string, eventId: string): Promise<Uint8Array>;
+  /** Confirm or dismiss an event; resolves to the automatic and the reviewed verdict. */
+  reviewEvent(
+    sessionId: string,
+    eventId: string,
+    decision: ReviewDecision,
+    options?: { note?: string }
+  ): Promise<ReviewResponse>;
+  /** The session's report: one self-contained HTML page. */
+  getReport(sessionId: string): Promise<string>;
   health(): Promise<HealthResponse>;
   connect(options?: { maxQueue?: number; timeout?: number }): Promise<InterviewStream>;
   streamVideo(source: StreamSource, options: StreamVideoOptions): FrameStreamer;

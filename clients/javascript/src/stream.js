@@ -7,6 +7,7 @@ import {
   QueueFullError,
   apiError,
 } from "./errors.js";
+import { startBody } from "./bodies.js";
 import { captureFrame, encodeFrame } from "./frames.js";
 import { defaultClock, wsUrl } from "./util.js";
 
@@ -109,9 +110,7 @@ export class InterviewStream {
    * @param {{metadata?: object, timestamp?: number}} [options]
    */
   async start(candidateId, options = {}) {
-    const message = { action: "start", candidate_id: candidateId };
-    if (options.metadata != null) message.metadata = options.metadata;
-    if (options.timestamp != null) message.timestamp = options.timestamp;
+    const message = { action: "start", ...startBody(candidateId, options) };
     const started = await this._send(message, "session_started");
     this.sessionId = started.session_id;
     return started;

@@ -3,6 +3,9 @@ import { createServer } from "node:http";
 import { after, before, describe, test } from "node:test";
 
 import {
+  EventNotFoundError,
+  EvidenceNotFoundError,
+  ForbiddenError,
   InterviewApiError,
   InterviewClient,
   InterviewConnectionError,
@@ -16,7 +19,7 @@ import {
   ValidationError,
   retryDelayMs,
 } from "../src/index.js";
-import { startFakeService } from "./fake-service.js";
+import { JPEG, startFakeService } from "./fake-service.js";
 
 describe("REST client", () => {
   let service;
@@ -74,6 +77,82 @@ describe("REST client", () => {
     assert.equal(service.state.requests.at(-1).headers.authorization, "Bearer t-1");
     await new InterviewClient(service.url).health();
     assert.equal(service.state.requests.at(-1).headers.authorization, undefined);
+  });
+});
+
+describe("session records", () => {
+  let service;
+  before(async () => {
+    service = await startFakeService();
+  });
+  after(() => service.close());
+
+  test("the record, an event's evidence as bytes, a review, the report as HTML", async () => {
+    const client = new InterviewClient(service.url, { apiKey: "k-1" });
+    const { session_id: sid } = await client.startSession("cand-records");
+    await client.analyzeFrame(sid, "AAAA", 0);
+    await client.endSession(sid);
+
+    const record = await client.getRecord(sid);
+    assert.equal(record.session_id, sid);
+    assert.equal(record.status, "ended");
+    assert.equal(record.reviewed_verdict, null);
+    const [event] = record.events;
+    assert.equal(event.id, "ev0001");
+    assert.equal(event.review, null);
+    assert.equal(service.state.requests.at(-1).method, "GET");
+    assert.equal(service.state.requests.at(-1).path, `/sessions/${sid}`);
+    assert.equal(service.state.requests.at(-1).headers["x-api-key"], "k-1");
+
+    const image = await client.getEvidence(sid, event.id);
+    assert.ok(image instanceof Uint8Array);
+    assert.deepEqual([...image], JPEG);
+    assert.equal(service.state.requests.at(-1).path, `/sessions/${sid}/events/ev0001/evidence`);
+
+    const reviewed = await client.reviewEvent(sid, event.id, "dismissed", { note: "a poster" });
+    assert.deepEqual(service.state.requests.at(-1).body, { decision: "dismissed", note: "a poster" });
+    assert.equal(service.state.requests.at(-1).method, "POST");
+    assert.equal(reviewed.review.decision, "dismissed");
+    assert.equal(reviewed.reviewed_verdict, "CLEAN");
+    await client.reviewEvent(sid, event.id, "confirmed");
+    assert.deepEqual(service.state.requests.at(-1).body, { decision: "confirmed" }); // no note: none sent
+    assert.equal((await client.getRecord(sid)).events[0].review.decision, "confirmed");
+
+    const html = await client.getReport(sid);
+    assert.equal(typeof html, "string");
+    assert.match(html, /^<!doctype html>/);
+    assert.equal(service.state.requests.at(-1).path, `/sessions/${sid}/report`);
+  });
+
+  test("ids are one path segment each; refusals stay typed on byte and HTML calls", async () => {
+    const client = new InterviewClient(service.url);
+    await assert.rejects(client.getRecord("a/b?c"), SessionNotFoundError);
+    assert.equal(service.state.requests.at(-1).path, "/sessions/a%2Fb%3Fc");
+    const { session_id: sid } = await client.startSession("cand-refusals");
+    await assert.rejects(client.getEvidence(sid, "ev0001"), (err) => {
+      assert.ok(err instanceof EvidenceNotFoundError && err instanceof InterviewApiError);
+      assert.equal(err.status, 404);
+      assert.equal(err.code, "evidence_not_found");
+      return true;
+    });
+    await assert.rejects(client.reviewEvent(sid, "ev9999", "confirmed"), EventNotFoundError);
+    await assert.rejects(client.getReport("no-such-session"), SessionNotFoundError);
+  });
+
+  test("a refusal without the service's JSON on a byte call keeps its status", async () => {
+    const service = await startFakeService({
+      restHandler: () => ({ status: 403, body: "<html>not for you</html>" }),
+    });
+    try {
+      await assert.rejects(new InterviewClient(service.url).getEvidence("s", "ev0001"), (err) => {
+        assert.ok(err instanceof ForbiddenError);
+        assert.equal(err.code, "http_403");
+        assert.match(err.detail, /not for you/);
+        return true;
+      });
+    } finally {
+      await service.close();
+    }
   });
 });
 

@@ -4,6 +4,19 @@
 import { createServer } from "node:http";
 import { WebSocketServer } from "ws";
 
+// The first event of every session that has had a frame (records, evidence, reviews).
+const EVENT = {
+  id: "ev0001",
+  type: "MULTIPLE_FACES",
+  severity: "critical",
+  risk_increase: 25,
+  timestamp: 1.5,
+  risk_after: 25,
+  evidence: { faces: 2 },
+};
+// The smallest thing that starts and ends like a JPEG (the client does not decode it).
+export const JPEG = [0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0xff, 0xd9];
+
 export async function startFakeService(options = {}) {
   const state = {
     sessions: new Map(), // id -> {frames, ended}
@@ -63,9 +76,58 @@ export async function startFakeService(options = {}) {
     return null;
   }
 
+  function record(sessionId) {
+    const session = state.sessions.get(sessionId);
+    const events = session.frames > 0 ? [{ ...EVENT, evidence_url: `/sessions/${sessionId}/events/ev0001/evidence`, review: session.reviews.ev0001 ?? null }] : [];
+    return {
+      session_id: sessionId,
+      status: session.ended ? "ended" : "active",
+      candidate_id: session.candidate,
+      started_at: 1000,
+      duration_seconds: 1,
+      frames_analyzed: session.frames,
+      verdict: "CLEAN",
+      verdict_reason: "peak risk 25.0 < 30",
+      final_risk_score: 25,
+      peak_risk_score: 25,
+      events,
+      reviews: session.reviews,
+      reviewed_verdict: Object.keys(session.reviews).length ? "CLEAN" : null,
+      rules: { basis: "peak", suspicious_threshold: 30, cheating_threshold: 60, cheating_min_severity: "high" },
+    };
+  }
+
+  function records(method, url, body) {
+    const match = /^\/sessions\/([^/]+)(?:\/(report)|\/events\/([^/]+)\/(evidence|review))?$/.exec(url);
+    if (!match) return null;
+    const [, rawId, report, rawEvent, action] = match;
+    const sessionId = decodeURIComponent(rawId);
+    const session = state.sessions.get(sessionId);
+    if (!session) return refuse(404, "session_not_found", `no session ${sessionId}`);
+    if (!rawEvent) {
+      if (report) return { status: 200, raw: `<!doctype html><title>${sessionId}</title>`, type: "text/html; charset=utf-8" };
+      return { status: 200, body: record(sessionId) };
+    }
+    const eventId = decodeURIComponent(rawEvent);
+    if (session.frames === 0 || eventId !== EVENT.id) {
+      return action === "evidence"
+        ? refuse(404, "evidence_not_found", `no evidence for ${eventId}`)
+        : refuse(404, "event_not_found", `no event ${eventId}`);
+    }
+    if (action === "evidence") return { status: 200, raw: Buffer.from(JPEG), type: "image/jpeg" };
+    if (method !== "POST") return refuse(405, "method_not_allowed", "POST a review");
+    const review = { event_id: eventId, decision: body.decision, note: body.note ?? null, reviewer: "open", at: 1001 };
+    session.reviews[eventId] = review;
+    const reviewed = body.decision === "dismissed" ? "CLEAN" : "SUSPICIOUS";
+    return {
+      status: 200,
+      body: { session_id: sessionId, event_id: eventId, review, verdict: "SUSPICIOUS", reviewed_verdict: reviewed, reviewed_verdict_reason: "fake" },
+    };
+  }
+
   function start(body) {
     const id = `s-${nextId++}`;
-    state.sessions.set(id, { frames: 0, ended: false, candidate: body.candidate_id });
+    state.sessions.set(id, { frames: 0, ended: false, candidate: body.candidate_id, reviews: {} });
     return { session_id: id, session_token: `token-${id}`, message: "Session started", timestamp: Date.now() / 1000 };
   }
 
@@ -85,11 +147,18 @@ export async function startFakeService(options = {}) {
           answer = lookup(body.session_id) || { status: 200, body: analysis(body.session_id, body.timestamp) };
         } else if (req.url === "/end-session") {
           answer = lookup(body.session_id) || { status: 200, body: ended(body.session_id) };
+        } else if (req.url.startsWith("/sessions/")) {
+          answer = records(req.method, req.url, body) || refuse(404, "not_found", "no such route");
         } else if (req.url === "/health") {
           answer = { status: 200, body: { status: "ok", service: "interview-integrity", models: {} } };
         } else {
           answer = refuse(404, "not_found", "no such route");
         }
+      }
+      if (answer.raw !== undefined) {
+        res.writeHead(answer.status, { "content-type": answer.type, ...(answer.headers || {}) });
+        res.end(answer.raw);
+        return;
       }
       const text = typeof answer.body === "string" ? answer.body : JSON.stringify(answer.body);
       res.writeHead(answer.status, { "content-type": "application/json", ...(answer.headers || {}) });

@@ -1,12 +1,19 @@
-// Compiled (not run) by `npm test`: the declarations in src/index.d.ts describe what users write.
+// Compiled (not run) by `npm test`: the declarations in src/index.d.ts describe what users write,
+// and every REST operation of the API (Operations, generated from the service's OpenAPI document)
+// has a client method answering exactly the operation's type.
 import {
   type AnalyzeFrameResponse,
   type EndSessionResponse,
+  EvidenceNotFoundError,
   FrameStreamer,
   InterviewApiError,
   InterviewClient,
+  type Operations,
+  type ReviewResponse,
   SessionExpiredError,
+  type SessionRecord,
   type StreamerState,
+  type Verdict,
 } from "@interview-integrity/client";
 
 async function usage(video: HTMLVideoElement, camera: MediaStream): Promise<void> {
@@ -19,6 +26,23 @@ async function usage(video: HTMLVideoElement, camera: MediaStream): Promise<void
   await client.analyzeFrameFromCanvas(started.session_id, video, { quality: 0.8, maxWidth: 640 });
   const ended: EndSessionResponse = await client.endSession(started.session_id);
   const verdict: "CLEAN" | "SUSPICIOUS" | "CHEATING" | "INCONCLUSIVE" = ended.verdict;
+
+  const record: SessionRecord = await client.getRecord(started.session_id);
+  const first = record.events?.[0]; // fields with a default are optional in the schema
+  let image: Uint8Array | null = null;
+  if (first?.id && first.evidence_url) {
+    try {
+      image = await client.getEvidence(record.session_id, first.id);
+    } catch (e) {
+      if (!(e instanceof EvidenceNotFoundError)) throw e;
+    }
+    const reviewed: ReviewResponse = await client.reviewEvent(record.session_id, first.id, "dismissed", {
+      note: "a poster on the wall",
+    });
+    const after: Verdict | null = reviewed.reviewed_verdict;
+    void after;
+  }
+  const html: string = await client.getReport(record.session_id);
 
   const ws = await client.connect();
   await ws.start("c-2");
@@ -39,6 +63,28 @@ async function usage(video: HTMLVideoElement, camera: MediaStream): Promise<void
   await streamer.start();
   const maxInFlight: number = streamer.stats.maxInFlight;
   await streamer.end();
-  void [token, width, verdict, maxInFlight];
+  void [token, width, verdict, maxInFlight, image, html];
 }
 void usage;
+
+// Every operation of the document has a method (a new operation is a missing key here)...
+const METHODS = {
+  "POST /start-session": "startSession",
+  "POST /end-session": "endSession",
+  "POST /analyze-frame": "analyzeFrame",
+  "GET /sessions/{session_id}": "getRecord",
+  "GET /sessions/{session_id}/report": "getReport",
+  "POST /sessions/{session_id}/events/{event_id}/review": "reviewEvent",
+  "GET /sessions/{session_id}/events/{event_id}/evidence": "getEvidence",
+  "GET /health": "health",
+} as const satisfies { [K in keyof Operations]: keyof InterviewClient };
+
+// ...which resolves to exactly the operation's answer.
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+type Method = typeof METHODS;
+type Answer<K extends keyof Method> = InterviewClient[Method[K]] extends (...args: never[]) => Promise<infer R>
+  ? R
+  : never;
+type AnswersMatch = { [K in keyof Method]: Equal<Answer<K>, Operations[K]["answer"]> };
+const answersMatch: { [K in keyof Method]: true } = {} as AnswersMatch;
+void [METHODS, answersMatch];

@@ -1,4 +1,4 @@
-"""What the sync and async clients share: bodies, credentials, retries, errors, URLs."""
+"""What the sync and async clients share: the endpoints, bodies, credentials, retries, errors, URLs."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import base64
 import json
 import random
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, Literal, TypeVar, cast
 from urllib.parse import quote
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
 from interview_integrity_client.errors import (
     BadReplyError,
@@ -18,6 +19,82 @@ from interview_integrity_client.errors import (
     api_error,
     parse_retry_after,
 )
+from interview_integrity_client.models import (
+    AnalyzeFrameRequest,
+    AnalyzeFrameResponse,
+    EndSessionRequest,
+    EndSessionResponse,
+    ErrorResponse,
+    HealthResponse,
+    ReviewDecision,
+    ReviewRequest,
+    ReviewResponse,
+    SessionRecord,
+    StartSessionRequest,
+    StartSessionResponse,
+    ValidationErrorResponse,
+)
+
+A = TypeVar("A")  # what an endpoint's answer is read as: a model, bytes or str
+
+
+@dataclass(frozen=True)
+class Endpoint(Generic[A]):
+    """One REST call: method and path, the request body's type, and what the answer is read as (a
+    model for JSON, ``bytes`` for an image, ``str`` for HTML). The clients make every call through
+    one of these, and the tests hold each to the service's OpenAPI document (tests/clients)."""
+
+    method: Literal["GET", "POST"]
+    path: str
+    """The path template, ``{name}`` for each path parameter, exactly as the OpenAPI document has it."""
+    answer: type[A]
+    body: object = None
+    """The request body's type (a TypedDict of models.py), ``None`` for a call without a body."""
+    media_type: str = "application/json"
+
+    def url(self, **params: str) -> str:
+        """The path with each parameter filled in (percent-encoded: an id cannot add a segment)."""
+        return self.path.format(**{name: quote(value, safe="") for name, value in params.items()})
+
+    def read(self, response: httpx.Response) -> A:
+        if self.answer is bytes:
+            return cast(A, response.content)
+        if self.answer is str:
+            return cast(A, response.text)
+        model = cast(type[BaseModel], self.answer)
+        return cast(A, model.model_validate(response.json()))
+
+
+START_SESSION = Endpoint("POST", "/start-session", StartSessionResponse, StartSessionRequest)
+ANALYZE_FRAME = Endpoint("POST", "/analyze-frame", AnalyzeFrameResponse, AnalyzeFrameRequest)
+END_SESSION = Endpoint("POST", "/end-session", EndSessionResponse, EndSessionRequest)
+GET_RECORD = Endpoint("GET", "/sessions/{session_id}", SessionRecord)
+GET_REPORT = Endpoint("GET", "/sessions/{session_id}/report", str, media_type="text/html")
+REVIEW_EVENT = Endpoint(
+    "POST", "/sessions/{session_id}/events/{event_id}/review", ReviewResponse, ReviewRequest
+)
+GET_EVIDENCE = Endpoint(
+    "GET", "/sessions/{session_id}/events/{event_id}/evidence", bytes, media_type="image/jpeg"
+)
+HEALTH = Endpoint("GET", "/health", HealthResponse)
+
+ENDPOINTS: tuple[Endpoint[Any], ...] = (
+    START_SESSION,
+    ANALYZE_FRAME,
+    END_SESSION,
+    GET_RECORD,
+    GET_REPORT,
+    REVIEW_EVENT,
+    GET_EVIDENCE,
+    HEALTH,
+)
+"""Every REST call the clients make."""
+
+
+def error_body_model(status: int) -> type[ErrorResponse] | type[ValidationErrorResponse]:
+    """The model of a refusal's body: 422 lists the fields, every other status is ``{detail, code}``."""
+    return ValidationErrorResponse if status == 422 else ErrorResponse
+
 
 Frame = bytes | bytearray | memoryview | str
 """Raw JPEG/PNG bytes (base64-encoded for you), or a base64 string (a data-URL prefix is allowed)."""
@@ -79,8 +156,10 @@ def auth_headers(api_key: str | None, session_token: str | None) -> dict[str, st
     return {}
 
 
-def start_body(candidate_id: str, metadata: dict[str, Any] | None, timestamp: float | None) -> dict[str, Any]:
-    body: dict[str, Any] = {"candidate_id": candidate_id}
+def start_body(
+    candidate_id: str, metadata: dict[str, Any] | None, timestamp: float | None
+) -> StartSessionRequest:
+    body: StartSessionRequest = {"candidate_id": candidate_id}
     if metadata is not None:
         body["metadata"] = metadata
     if timestamp is not None:
@@ -88,12 +167,33 @@ def start_body(candidate_id: str, metadata: dict[str, Any] | None, timestamp: fl
     return body
 
 
-def frame_body(frame: Frame, timestamp: float | None, include_landmarks: bool) -> dict[str, Any]:
-    body: dict[str, Any] = {"frame": encode_frame(frame)}
+def analyze_body(
+    session_id: str, frame: Frame, timestamp: float | None, include_landmarks: bool
+) -> AnalyzeFrameRequest:
+    body: AnalyzeFrameRequest = {"session_id": session_id, "frame": encode_frame(frame)}
     if timestamp is not None:
         body["timestamp"] = timestamp
     if include_landmarks:
         body["include_landmarks"] = True
+    return body
+
+
+def frame_body(frame: Frame, timestamp: float | None, include_landmarks: bool) -> dict[str, Any]:
+    """A WebSocket ``frame`` message's fields: those of ``/analyze-frame`` but the session id (the
+    connection's session)."""
+    body: dict[str, Any] = dict(analyze_body("", frame, timestamp, include_landmarks))
+    del body["session_id"]
+    return body
+
+
+def end_body(session_id: str) -> EndSessionRequest:
+    return {"session_id": session_id}
+
+
+def review_body(decision: ReviewDecision, note: str | None) -> ReviewRequest:
+    body: ReviewRequest = {"decision": decision}
+    if note is not None:
+        body["note"] = note
     return body
 
 
@@ -104,7 +204,13 @@ def error_from_response(response: httpx.Response) -> InterviewApiError:
         body = None
     retry_after = parse_retry_after(response.headers.get("retry-after"))
     if isinstance(body, dict) and isinstance(body.get("code"), str):
+        try:
+            answer = error_body_model(response.status_code).model_validate(body)
+        except ValidationError:  # the service's shape, loosely: keep what is readable
+            answer = None
         errors = body.get("errors")
+        if isinstance(answer, ValidationErrorResponse):
+            errors = [e.model_dump() for e in answer.errors]
         if retry_after is None and isinstance(body.get("retry_after"), int | float):
             retry_after = float(body["retry_after"])
         return api_error(

@@ -15,38 +15,52 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable, Generator, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self
 
 import httpx
-from pydantic import BaseModel
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from interview_integrity_client._common import (
+    ANALYZE_FRAME,
+    END_SESSION,
+    GET_EVIDENCE,
+    GET_RECORD,
+    GET_REPORT,
+    HEALTH,
+    REVIEW_EVENT,
+    START_SESSION,
+    A,
+    Endpoint,
     Frame,
     RetryPolicy,
+    analyze_body,
     auth_headers,
+    end_body,
     error_from_response,
     frame_body,
     handshake_refused,
     parse_ws_reply,
+    review_body,
     start_body,
     ws_url,
 )
 from interview_integrity_client.errors import InterviewConnectionError, InterviewTimeoutError
+from interview_integrity_client.media import encode_array
 from interview_integrity_client.models import (
     AnalyzeFrameResponse,
     EndSessionResponse,
     HealthResponse,
+    ReviewDecision,
+    ReviewResponse,
+    SessionRecord,
     StartSessionResponse,
 )
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
-
-M = TypeVar("M", bound=BaseModel)
 
 
 class AsyncInterviewClient:
@@ -81,9 +95,7 @@ class AsyncInterviewClient:
         metadata: dict[str, Any] | None = None,
         timestamp: float | None = None,
     ) -> StartSessionResponse:
-        return await self._call(
-            "POST", "/start-session", start_body(candidate_id, metadata, timestamp), StartSessionResponse
-        )
+        return await self._call(START_SESSION, start_body(candidate_id, metadata, timestamp))
 
     async def analyze_frame(
         self,
@@ -93,8 +105,7 @@ class AsyncInterviewClient:
         *,
         include_landmarks: bool = False,
     ) -> AnalyzeFrameResponse:
-        body = {"session_id": session_id, **frame_body(frame, timestamp, include_landmarks)}
-        return await self._call("POST", "/analyze-frame", body, AnalyzeFrameResponse)
+        return await self._call(ANALYZE_FRAME, analyze_body(session_id, frame, timestamp, include_landmarks))
 
     async def analyze_frame_from_array(
         self,
@@ -105,17 +116,35 @@ class AsyncInterviewClient:
         *,
         include_landmarks: bool = False,
     ) -> AnalyzeFrameResponse:
-        from interview_integrity_client.media import encode_array
-
         return await self.analyze_frame(
             session_id, encode_array(image, quality), timestamp, include_landmarks=include_landmarks
         )
 
     async def end_session(self, session_id: str) -> EndSessionResponse:
-        return await self._call("POST", "/end-session", {"session_id": session_id}, EndSessionResponse)
+        return await self._call(END_SESSION, end_body(session_id))
+
+    async def get_record(self, session_id: str) -> SessionRecord:
+        """See :meth:`InterviewClient.get_record <interview_integrity_client.InterviewClient.get_record>`."""
+        return await self._call(GET_RECORD, None, session_id=session_id)
+
+    async def get_evidence(self, session_id: str, event_id: str) -> bytes:
+        """An event's evidence image (JPEG bytes)."""
+        return await self._call(GET_EVIDENCE, None, session_id=session_id, event_id=event_id)
+
+    async def review_event(
+        self, session_id: str, event_id: str, decision: ReviewDecision, note: str | None = None
+    ) -> ReviewResponse:
+        """Confirm or dismiss an event; the answer has the automatic and the reviewed verdict."""
+        return await self._call(
+            REVIEW_EVENT, review_body(decision, note), session_id=session_id, event_id=event_id
+        )
+
+    async def get_report(self, session_id: str) -> str:
+        """The session's report: one self-contained HTML page."""
+        return await self._call(GET_REPORT, None, session_id=session_id)
 
     async def health(self) -> HealthResponse:
-        return await self._call("GET", "/health", None, HealthResponse)
+        return await self._call(HEALTH, None)
 
     def stream(self) -> AsyncInterviewStream:
         """A WebSocket stream with the same credentials: ``async with client.stream() as ws``
@@ -124,7 +153,8 @@ class AsyncInterviewClient:
             self.base_url, timeout=self.timeout, access_token=self.api_key or self.session_token
         )
 
-    async def _call(self, method: str, path: str, body: dict[str, Any] | None, model: type[M]) -> M:
+    async def _call(self, endpoint: Endpoint[A], body: Mapping[str, Any] | None, **params: str) -> A:
+        method, path = endpoint.method, endpoint.url(**params)
         for attempt in range(self.retry.retries + 1):
             try:
                 response = await self._http.request(method, path, json=body)
@@ -133,7 +163,7 @@ class AsyncInterviewClient:
             except httpx.TransportError as exc:
                 raise InterviewConnectionError(f"{method} {path}: {exc}") from exc
             if response.is_success:
-                return model.model_validate(response.json())
+                return endpoint.read(response)
             error = error_from_response(response)
             wait = self.retry.delay(attempt, error)
             if wait is None:
@@ -214,8 +244,6 @@ class AsyncInterviewStream:
     async def send_array(
         self, image: NDArray[Any], timestamp: float | None = None, quality: int = 85
     ) -> AnalyzeFrameResponse:
-        from interview_integrity_client.media import encode_array
-
         return await self.send_frame(encode_array(image, quality), timestamp)
 
     async def end(self) -> EndSessionResponse:

@@ -4,23 +4,35 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self
 
 import httpx
-from pydantic import BaseModel
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
 from interview_integrity_client._common import (
+    ANALYZE_FRAME,
+    END_SESSION,
+    GET_EVIDENCE,
+    GET_RECORD,
+    GET_REPORT,
+    HEALTH,
+    REVIEW_EVENT,
+    START_SESSION,
+    A,
+    Endpoint,
     Frame,
     RetryPolicy,
+    analyze_body,
     auth_headers,
+    end_body,
     error_from_response,
     frame_body,
     handshake_refused,
     parse_ws_reply,
+    review_body,
     start_body,
     ws_url,
 )
@@ -29,17 +41,19 @@ from interview_integrity_client.errors import (
     InterviewConnectionError,
     InterviewTimeoutError,
 )
+from interview_integrity_client.media import encode_array
 from interview_integrity_client.models import (
     AnalyzeFrameResponse,
     EndSessionResponse,
     HealthResponse,
+    ReviewDecision,
+    ReviewResponse,
+    SessionRecord,
     StartSessionResponse,
 )
 
 if TYPE_CHECKING:  # numpy (and OpenCV) only for the array helpers: the `video` extra
     from numpy.typing import NDArray
-
-M = TypeVar("M", bound=BaseModel)
 
 
 class InterviewClient:
@@ -84,9 +98,7 @@ class InterviewClient:
     ) -> StartSessionResponse:
         """Open a session: ``session_id`` (and ``session_token`` to hand to the candidate's browser).
         ``timestamp``: your clock (seconds) at the start, if you will time the frames with it."""
-        return self._call(
-            "POST", "/start-session", start_body(candidate_id, metadata, timestamp), StartSessionResponse
-        )
+        return self._call(START_SESSION, start_body(candidate_id, metadata, timestamp))
 
     def analyze_frame(
         self,
@@ -98,8 +110,7 @@ class InterviewClient:
     ) -> AnalyzeFrameResponse:
         """Analyse one frame. ``timestamp``: capture time in seconds on any clock used consistently
         within the session (debounce and durations run on it); the server's clock when omitted."""
-        body = {"session_id": session_id, **frame_body(frame, timestamp, include_landmarks)}
-        return self._call("POST", "/analyze-frame", body, AnalyzeFrameResponse)
+        return self._call(ANALYZE_FRAME, analyze_body(session_id, frame, timestamp, include_landmarks))
 
     def analyze_frame_from_array(
         self,
@@ -111,8 +122,6 @@ class InterviewClient:
         include_landmarks: bool = False,
     ) -> AnalyzeFrameResponse:
         """Analyse an OpenCV BGR image (e.g. from ``cv2.VideoCapture.read``), sent as a JPEG."""
-        from interview_integrity_client.media import encode_array
-
         return self.analyze_frame(
             session_id, encode_array(image, quality), timestamp, include_landmarks=include_landmarks
         )
@@ -120,11 +129,35 @@ class InterviewClient:
     def end_session(self, session_id: str) -> EndSessionResponse:
         """Close the session: verdict, final risk, violation count and summary (needs the API key
         where the service has keys)."""
-        return self._call("POST", "/end-session", {"session_id": session_id}, EndSessionResponse)
+        return self._call(END_SESSION, end_body(session_id))
+
+    # -- records (the API key)
+    def get_record(self, session_id: str) -> SessionRecord:
+        """The session's record: state, automatic and reviewed verdicts, events with their evidence
+        URLs and reviews, risk over time. Open sessions answer live; ended and expired ones until
+        ``kept_until``."""
+        return self._call(GET_RECORD, None, session_id=session_id)
+
+    def get_evidence(self, session_id: str, event_id: str) -> bytes:
+        """An event's evidence image (JPEG bytes): its frame with what made the case drawn on it.
+        The API key, or that session's token. ``event_id``: ``EventDetail.id`` (``ev0001``, ...)."""
+        return self._call(GET_EVIDENCE, None, session_id=session_id, event_id=event_id)
+
+    def review_event(
+        self, session_id: str, event_id: str, decision: ReviewDecision, note: str | None = None
+    ) -> ReviewResponse:
+        """Confirm or dismiss an event (a later decision replaces an earlier one); the answer has the
+        automatic verdict and the reviewed one (the rules replayed without the dismissed events)."""
+        return self._call(REVIEW_EVENT, review_body(decision, note), session_id=session_id, event_id=event_id)
+
+    def get_report(self, session_id: str) -> str:
+        """The session's report: one self-contained HTML page (verdicts, risk over time, each event's
+        evidence thumbnail, measured values and reviews)."""
+        return self._call(GET_REPORT, None, session_id=session_id)
 
     def health(self) -> HealthResponse:
         """Liveness and which models are loaded (``models[name].detail`` says why one is not)."""
-        return self._call("GET", "/health", None, HealthResponse)
+        return self._call(HEALTH, None)
 
     # -- streaming
     def stream(self) -> InterviewStream:
@@ -134,7 +167,8 @@ class InterviewClient:
         )
 
     # -- plumbing
-    def _call(self, method: str, path: str, body: dict[str, Any] | None, model: type[M]) -> M:
+    def _call(self, endpoint: Endpoint[A], body: Mapping[str, Any] | None, **params: str) -> A:
+        method, path = endpoint.method, endpoint.url(**params)
         for attempt in range(self.retry.retries + 1):
             try:
                 response = self._http.request(method, path, json=body)
@@ -143,7 +177,7 @@ class InterviewClient:
             except httpx.TransportError as exc:
                 raise InterviewConnectionError(f"{method} {path}: {exc}") from exc
             if response.is_success:
-                return model.model_validate(response.json())
+                return endpoint.read(response)
             error = error_from_response(response)
             wait = self.retry.delay(attempt, error)
             if wait is None:
@@ -219,8 +253,6 @@ class InterviewStream:
         self, image: NDArray[Any], timestamp: float | None = None, quality: int = 85
     ) -> AnalyzeFrameResponse:
         """:meth:`send_frame` for an OpenCV BGR image, sent as a JPEG."""
-        from interview_integrity_client.media import encode_array
-
         return self.send_frame(encode_array(image, quality), timestamp)
 
     def end(self) -> EndSessionResponse:

@@ -67,6 +67,14 @@ class SessionNotFoundError(InterviewApiError):
     """404 ``session_not_found``."""
 
 
+class EventNotFoundError(InterviewApiError):
+    """404 ``event_not_found``: the session has no event with that id (reviews)."""
+
+
+class EvidenceNotFoundError(InterviewApiError):
+    """404 ``evidence_not_found``: no evidence image for that event (none stored, or past its retention)."""
+
+
 class SessionEndedError(InterviewApiError):
     """409 ``session_ended``."""
 
@@ -95,8 +103,16 @@ class AnalysisFailedError(InterviewApiError):
     """503 ``analysis_failed``: nothing was recorded; the frame can be sent again."""
 
 
+class ModelUnavailableError(AnalysisFailedError):
+    """503 ``model_unavailable``: a model the frame needs is not loaded; retrying will not help."""
+
+
 class SessionStoreUnavailableError(InterviewApiError):
     """503 ``session_store_unavailable``."""
+
+
+class OverloadedError(InterviewApiError):
+    """503 ``overloaded``: the service has as many frames in flight as it admits; wait ``retry_after``."""
 
 
 class InternalServerError(InterviewApiError):
@@ -122,6 +138,8 @@ ERROR_CLASSES: dict[str, type[InterviewApiError]] = {
     "unauthorized": UnauthorizedError,
     "forbidden": ForbiddenError,
     "session_not_found": SessionNotFoundError,
+    "event_not_found": EventNotFoundError,
+    "evidence_not_found": EvidenceNotFoundError,
     "session_ended": SessionEndedError,
     "session_expired": SessionExpiredError,
     "frame_too_large": FrameTooLargeError,
@@ -129,7 +147,9 @@ ERROR_CLASSES: dict[str, type[InterviewApiError]] = {
     "too_many_sessions": TooManySessionsError,
     "rate_limited": RateLimitedError,
     "analysis_failed": AnalysisFailedError,
+    "model_unavailable": ModelUnavailableError,
     "session_store_unavailable": SessionStoreUnavailableError,
+    "overloaded": OverloadedError,
     "internal_error": InternalServerError,
     "bad_reply": BadReplyError,
 }

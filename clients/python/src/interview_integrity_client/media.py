@@ -4,6 +4,9 @@ Needs OpenCV (``pip install "interview-integrity-client[video]"``: the headless 
 paced, never queued: when the service answers slower than ``fps``, frames are skipped, and each
 frame carries its own timestamp (video time for files, seconds since the start for a camera), so
 debounce and durations come out right at any rate.
+
+This module sits below the clients: it never imports them. The loops take any client whose
+``stream()`` opens a WebSocket stream (:class:`~interview_integrity_client.InterviewClient` does).
 """
 
 from __future__ import annotations
@@ -12,14 +15,37 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Protocol
 
 from interview_integrity_client.models import AnalyzeFrameResponse, EndSessionResponse
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-    from interview_integrity_client.client import InterviewClient
+
+class FrameStream(Protocol):
+    """What the loops need of a WebSocket stream (:class:`~interview_integrity_client.InterviewStream`)."""
+
+    def start(
+        self, candidate_id: str, metadata: dict[str, Any] | None = None, timestamp: float | None = None
+    ) -> object: ...
+
+    def send_frame(self, frame: bytes, timestamp: float | None = None) -> AnalyzeFrameResponse: ...
+
+    def end(self) -> EndSessionResponse: ...
+
+    def __enter__(self) -> FrameStream: ...
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+
+class StreamingClient(Protocol):
+    """A client that opens WebSocket streams (:class:`~interview_integrity_client.InterviewClient`)."""
+
+    def stream(self) -> FrameStream: ...
 
 
 def _cv2() -> Any:
@@ -147,7 +173,7 @@ ResultCallback = Callable[[AnalyzeFrameResponse, PacedFrame], None]
 
 
 def analyze_video_file(
-    client: InterviewClient,
+    client: StreamingClient,
     path: str | Path,
     candidate_id: str,
     *,
@@ -171,7 +197,7 @@ def analyze_video_file(
 
 
 def watch_webcam(
-    client: InterviewClient,
+    client: StreamingClient,
     candidate_id: str,
     *,
     device: int | str = 0,

@@ -1,0 +1,58 @@
+// The REST request bodies, built in one place and type-checked (`npm test`: tsc with checkJs)
+// against the types generated from the service's OpenAPI document (schema.d.ts): a field the
+// service renames, retypes or starts to require breaks the check. The WebSocket messages carry
+// the same fields (plus `action`). No imports: the check covers exactly this file.
+
+/**
+ * @typedef {import("./schema.js").StartSessionRequest} StartSessionRequest
+ * @typedef {import("./schema.js").AnalyzeFrameRequest} AnalyzeFrameRequest
+ * @typedef {import("./schema.js").EndSessionRequest} EndSessionRequest
+ * @typedef {import("./schema.js").ReviewRequest} ReviewRequest
+ */
+
+/**
+ * @param {string} candidateId
+ * @param {{metadata?: Record<string, unknown> | null, timestamp?: number | null}} [options]
+ * @returns {StartSessionRequest}
+ */
+export function startBody(candidateId, options = {}) {
+  /** @type {StartSessionRequest} */
+  const body = { candidate_id: candidateId };
+  if (options.metadata != null) body.metadata = options.metadata;
+  if (options.timestamp != null) body.timestamp = options.timestamp;
+  return body;
+}
+
+/**
+ * @param {string} sessionId
+ * @param {string} frame base64 (encodeFrame's output)
+ * @param {{timestamp?: number | null, includeLandmarks?: boolean}} [options]
+ * @returns {AnalyzeFrameRequest}
+ */
+export function analyzeBody(sessionId, frame, options = {}) {
+  /** @type {AnalyzeFrameRequest} */
+  const body = { session_id: sessionId, frame };
+  if (options.timestamp != null) body.timestamp = options.timestamp;
+  if (options.includeLandmarks) body.include_landmarks = true;
+  return body;
+}
+
+/**
+ * @param {string} sessionId
+ * @returns {EndSessionRequest}
+ */
+export function endBody(sessionId) {
+  return { session_id: sessionId };
+}
+
+/**
+ * @param {ReviewRequest["decision"]} decision
+ * @param {{note?: string | null}} [options]
+ * @returns {ReviewRequest}
+ */
+export function reviewBody(decision, options = {}) {
+  /** @type {ReviewRequest} */
+  const body = { decision };
+  if (options.note != null) body.note = options.note;
+  return body;
+}
