@@ -31,7 +31,9 @@ from integrity.session.record import (
     models_seen,
 )
 from integrity.session.risk.config import RiskConfig
-from integrity.session.risk.engine import Coverage, EventRecord, RiskEngine
+from integrity.session.risk.engine import RiskEngine
+from integrity.session.risk.models import Coverage, EventRecord
+from integrity.session.risk.verdict import Judge
 from integrity.session.state import (
     EndOutcome,
     FrameFacts,
@@ -63,6 +65,7 @@ class SessionManager:
         self.record_retention_s = record_retention_s
         self.config = config
         self.engine = RiskEngine(config)
+        self.judge = Judge(config)
         self.behaviour = BehaviourTracker(config.behaviour)
         self.background = BackgroundLearner(config.background)
         self.expire_seconds = expire_seconds
@@ -204,11 +207,12 @@ class SessionManager:
         state.unavailable.update(facts.unavailable)
         await self.store.save(state)
 
-        verdict, _ = self.engine.verdict(state.risk, ts)
+        score = self.engine.score_at(state.risk, ts)
+        verdict, _ = self.judge.verdict(state.risk, score)
         return FrameOutcome(
-            risk_score=self.engine.score_at(state.risk, ts),
+            risk_score=score,
             peak_risk_score=state.risk.peak,
-            cheating=self.engine.is_cheating(state.risk, ts),
+            cheating=self.judge.is_cheating(state.risk, score),
             verdict=verdict,
             events=events,
             timestamp=ts,
@@ -230,44 +234,39 @@ class SessionManager:
     async def _end(self, session_id: str) -> EndOutcome:
         state = await self._active(session_id)
         now = self.clock()
-        ts = state.last_ts if state.last_ts is not None else now
-        final = self.engine.score_at(state.risk, ts)
-        verdict, reason = self.engine.verdict(state.risk, ts)
-        if state.last_ts is not None and state.clock_origin is not None:
-            duration = state.last_ts - state.clock_origin
-        else:
-            duration = now - state.created_at
+        record = await self._keep_record(state, "ended", now)
+        await self.store.remove(session_id, GoneReason.ENDED)
+        # The record holds the session's figures (duration, counts, attention, risk, verdict); the
+        # summary repeats them and adds what only the end reports. The final risk goes out unrounded
+        # (the record keeps it to 3 decimals), as the verdict basis reads it.
+        final = self.engine.score_at(state.risk, self._judged_at(state, now))
         summary = SessionSummary(
-            candidate_id=state.candidate_id,
-            metadata=state.metadata,
-            started_at=state.created_at,
+            candidate_id=record.candidate_id,
+            metadata=record.metadata,
+            started_at=record.started_at,
             ended_at=now,
-            frames_analyzed=state.frames,
-            event_counts={str(k): v for k, v in sorted(state.risk.counts.items())},
-            peak_risk_score=round(state.risk.peak, 3),
-            peak_at=state.risk.peak_at,
-            final_risk_score=round(final, 3),
-            verdict_reason=reason,
-            average_attention=(
-                round(state.attention_sum / state.attention_frames, 2) if state.attention_frames else None
-            ),
-            timeline=state.risk.timeline,
-            timeline_truncated=state.risk.timeline_dropped,
+            frames_analyzed=record.frames_analyzed,
+            event_counts=record.event_counts,
+            peak_risk_score=record.peak_risk_score,
+            peak_at=record.peak_at,
+            final_risk_score=record.final_risk_score,
+            verdict_reason=record.verdict_reason,
+            average_attention=record.average_attention,
+            timeline=list(record.events),
+            timeline_truncated=record.events_truncated,
             models_unavailable=state.unavailable,
-            behaviour=self.behaviour.snapshot(state.behaviour),
+            behaviour=record.behaviour,
             coverage=self._coverage(state),
-            verdict_basis=self.engine.basis(state.risk, ts),
+            verdict_basis=self.judge.basis(state.risk, final),
             clock=state.clock.model_copy(),
             static_background=[t for t in state.background.tracks if t.static_since is not None],
         )
-        await self._keep_record(state, "ended", now)
-        await self.store.remove(session_id, GoneReason.ENDED)
         return EndOutcome(
             session_id=session_id,
             final_risk_score=final,
-            verdict=verdict,
-            total_violations=sum(state.risk.counts.values()),
-            duration_seconds=round(max(0.0, duration), 3),
+            verdict=record.verdict,
+            total_violations=sum(record.event_counts.values()),
+            duration_seconds=record.duration_seconds,
             summary=summary,
         )
 
@@ -328,8 +327,12 @@ class SessionManager:
         except (SessionNotFound, SessionEnded, SessionExpired):
             return None
 
-    async def _keep_record(self, state: SessionState, status: RecordStatus, now: float | None = None) -> None:
-        await self.store.save_record(self._build_record(state, status, self.clock() if now is None else now))
+    async def _keep_record(
+        self, state: SessionState, status: RecordStatus, now: float | None = None
+    ) -> SessionRecord:
+        record = self._build_record(state, status, self.clock() if now is None else now)
+        await self.store.save_record(record)
+        return record
 
     def _track_risk(self, state: SessionState, ts: float, events: list[EventRecord]) -> None:
         """Sample the risk for the record's chart (both sides of a jump when the frame raised events)."""
@@ -340,16 +343,21 @@ class SessionManager:
             before = max(0.0, first.risk_after - first.risk_increase)
         state.risk_series.add(ts, risk, jump_from=before)
 
+    @staticmethod
+    def _judged_at(state: SessionState, now: float) -> float:
+        """The stream time a session's risk and verdict are read at: its last frame's (now, without one)."""
+        return state.last_ts if state.last_ts is not None else now
+
     def _build_record(
         self, state: SessionState, status: RecordStatus, ended_at: float | None = None
     ) -> SessionRecord:
-        now = self.clock()
-        ts = state.last_ts if state.last_ts is not None else now
-        verdict, reason = self.engine.verdict(state.risk, ts)
+        now = self.clock() if ended_at is None else ended_at
+        score = self.engine.score_at(state.risk, self._judged_at(state, now))
+        verdict, reason = self.judge.verdict(state.risk, score)
         if state.last_ts is not None and state.clock_origin is not None:
             duration = state.last_ts - state.clock_origin
         else:
-            duration = (ended_at or now) - state.created_at
+            duration = now - state.created_at
         params = self.config.risk
         record = SessionRecord(
             session_id=state.session_id,
@@ -364,7 +372,7 @@ class SessionManager:
             frames_analyzed=state.frames,
             verdict=verdict,
             verdict_reason=reason,
-            final_risk_score=round(self.engine.score_at(state.risk, ts), 3),
+            final_risk_score=round(score, 3),
             peak_risk_score=round(state.risk.peak, 3),
             peak_at=state.risk.peak_at,
             average_attention=(
@@ -400,7 +408,7 @@ class SessionManager:
         dismissed = {i for i, r in record.reviews.items() if r.decision == "dismissed"}
         replayed = self.engine.replay(e for e in record.events if e.id not in dismissed)
         end = record.stream_end if record.stream_end is not None else (record.ended_at or self.clock())
-        verdict, reason = self.engine.verdict(replayed, end)
+        verdict, reason = self.judge.verdict(replayed, self.engine.score_at(replayed, end))
         if dismissed:
             reason = f"{reason} (without {len(dismissed)} dismissed event(s))"
         return record.model_copy(

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from integrity.core.enums import Severity, Verdict
 from integrity.session.behaviour.tracker import BehaviourSnapshot
-from integrity.session.risk.engine import EventRecord
+from integrity.session.risk.models import EventRecord
 
 ReviewDecision = Literal["confirmed", "dismissed"]
 RecordStatus = Literal["active", "ended", "expired"]

@@ -12,7 +12,8 @@ from integrity.core.results import Box, FaceAnalysis, GazeAnalysis, GazeNeutral,
 from integrity.session.background import BackgroundState, BackgroundTrack
 from integrity.session.behaviour.tracker import BehaviourSnapshot, BehaviourState
 from integrity.session.record import Review, RiskSeries
-from integrity.session.risk.engine import Coverage, EventRecord, RiskState, VerdictBasis
+from integrity.session.risk.models import Coverage, EventRecord, RiskState
+from integrity.session.risk.verdict import VerdictBasis
 
 
 class GoneReason(StrEnum):

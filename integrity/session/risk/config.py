@@ -44,14 +44,36 @@ class ClockConfig(ConfigSection):
     gap_s: float = Field(5.0, gt=0, description="no frame for longer than this is a reported gap")
 
 
+# Keys older configs carry that no longer do anything. Loading one is an error that says so (like any
+# unknown key: a "cooldown_s: 60" that reads as a cooldown but is none must not load silently).
+REMOVED_KEYS = {
+    "cooldown_s": "an ongoing condition is one episode and one event; a new event needs the condition "
+    "seen cleared for clear_s",
+    "rearm_s": "it re-armed the cooldown_s that episodes replaced; a new event needs clear_s",
+}
+
+
+def _reject_removed(data: Any, where: str) -> Any:
+    found = sorted(REMOVED_KEYS.keys() & data.keys()) if isinstance(data, dict) else []
+    if found:
+        raise ValueError(
+            "; ".join(f"{where}.{key} was removed ({REMOVED_KEYS[key]}): delete it" for key in found)
+        )
+    return data
+
+
 class Debounce(ConfigSection):
     min_duration_s: float = Field(1.0, ge=0)
     min_observations: int = Field(2, ge=1)
     release_s: float = Field(0.6, ge=0)
     max_gap_s: float = Field(3.0, gt=0)
-    cooldown_s: float = Field(30.0, ge=0)
     clear_s: float = Field(10.0, ge=0)
     min_positive_share: float = Field(0.6, ge=0, le=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _removed(cls, data: Any) -> Any:
+        return _reject_removed(data, "debounce")
 
 
 class Consistency(ConfigSection):
@@ -79,16 +101,9 @@ class EventRule(ConfigSection):
     min_observations: int = Field(ge=1)
     release_s: float = Field(ge=0)
     max_gap_s: float = Field(gt=0)
-    cooldown_s: float = Field(ge=0, description="unused since episodes (kept so old configs load)")
     clear_s: float = Field(ge=0, description="a new event needs the condition seen cleared this long")
     min_positive_share: float = Field(
         ge=0, le=1, description="share of a run's known frames that must be positive before it fires"
-    )
-    rearm_s: float | None = Field(
-        None,
-        ge=0,
-        description="a new run (the condition was released in between) may fire this long after the "
-        "last event; None: cooldown_s, as for a run that goes on",
     )
     min_duration_by_kind: dict[str, float] = Field(
         default_factory=dict,
@@ -114,6 +129,12 @@ class EventRule(ConfigSection):
         "once their episode has lasted this long (EYES_OFF_SCREEN's down: a glance at the keyboard)",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _removed(cls, data: Any) -> Any:
+        where = f"events.{data.get('type')}" if isinstance(data, dict) else "events"
+        return _reject_removed(data, where)
+
     def min_duration(self, kind: str | None) -> float:
         return self.min_duration_by_kind.get(kind or "", self.min_duration_s)
 
@@ -128,6 +149,13 @@ class RiskConfig(ConfigSection):
     )
     clock: ClockConfig = ClockConfig()
     background: BackgroundConfig = BackgroundConfig()
+
+    def cause(self, event_type: EventType) -> str:
+        """The cause a condition belongs to (its own name when it shares none): one episode each."""
+        for name, members in self.causes.items():
+            if event_type in members:
+                return name
+        return str(event_type)
 
     @classmethod
     def from_mapping(cls, raw: dict[str, Any]) -> RiskConfig:

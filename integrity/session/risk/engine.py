@@ -1,14 +1,10 @@
-"""The risk engine: turns per-frame observations of conditions into debounced events and a risk score.
+"""The risk engine: turns per-frame observations of conditions into events, episodes and a risk score.
 
-Pure logic over plain serialisable state, so the session store can keep the state in memory or in
-Redis and tests can drive it frame by frame with any timestamps.
-
-Each condition (phone visible, no face, ...) is observed per frame as True, False or None (unknown:
-the frame could not tell, e.g. the object model is missing or a blink hid the eyes). A condition
-becomes an event when it has held for ``min_duration_s`` over at least ``min_observations`` frames,
-tolerating absences shorter than ``release_s`` and unknown spans shorter than ``max_gap_s``, with at
-least ``min_positive_share`` of the run's known frames positive and frames never further apart than
-``max_gap_s``.
+Pure logic over plain serialisable state (:mod:`integrity.session.risk.models`), so the session store
+can keep the state in memory or in Redis and tests can drive it frame by frame with any timestamps.
+When a condition's observations become an event is the debounce's
+(:mod:`integrity.session.risk.debounce`); what the state is judged to be is the verdict's
+(:mod:`integrity.session.risk.verdict`).
 
 Episodes, not repeats: one event per continuous episode of a condition. While it goes on the event's
 ``duration_s`` grows; a new event needs the condition seen cleared (False) for ``clear_s``. Conditions
@@ -30,146 +26,25 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 
-from pydantic import BaseModel, Field
-
-from integrity.core.enums import EventType, Severity, Verdict
-from integrity.core.geometry import Box
+from integrity.core.enums import EventType
 from integrity.session.observation import Evidence, Observation
-from integrity.session.risk.config import Consistency, EventRule, RiskConfig
+from integrity.session.risk.config import EventRule, RiskConfig
+from integrity.session.risk.debounce import continuing, track
+from integrity.session.risk.models import ConditionState, Coverage, Episode, EventRecord, RiskState
+from integrity.session.risk.verdict import VerdictBasis
 
-
-class ConditionState(BaseModel):
-    run_start: float | None = None  # first True of the current run
-    last_true: float | None = None
-    last_seen: float | None = None  # last observation of any value
-    false_since: float | None = None  # start of the current absence inside a run
-    run_frames: int = 0  # True observations in the current run
-    run_known: int = 0  # known (True or False) observations in the current run
-    run_kind: str | None = None  # the kind of the current run (a look down is not a look aside)
-    run_box: Box | None = None  # where the run's last sighting was (events with a consistency rule)
-    last_fired: float | None = None
-
-    def reset_run(self) -> None:
-        self.run_start = None
-        self.false_since = None
-        self.run_frames = 0
-        self.run_known = 0
-        self.run_kind = None
-        self.run_box = None
-
-
-def continuing(rule: Consistency, previous: Box, boxes: Iterable[Box]) -> Box | None:
-    """The box among ``boxes`` at ``previous``'s place and size (the nearest such), or None."""
-    best: tuple[float, Box] | None = None
-    side = (previous.width + previous.height) / 2.0
-    shift_tol = max(rule.max_shift * side, rule.min_px)
-    px, py = previous.x + previous.width / 2.0, previous.y + previous.height / 2.0
-    for box in boxes:
-        shift = math.hypot(box.x + box.width / 2.0 - px, box.y + box.height / 2.0 - py)
-        if shift > shift_tol:
-            continue
-        if any(
-            abs(new - old) > max(rule.max_resize * old, rule.min_px)
-            for new, old in ((box.width, previous.width), (box.height, previous.height))
-        ):
-            continue
-        if best is None or shift < best[0]:
-            best = (shift, box)
-    return None if best is None else best[1]
-
-
-class Episode(BaseModel):
-    """One continuous episode of a cause (a condition, or conditions of one cause) and its event."""
-
-    event_id: str
-    type: EventType
-    start: float
-    last_true: float
-    cleared_since: float | None = None  # first False frame after the last True one
-    kind: str | None = None  # the kind that opened it: a look down after a look aside is a new look
-    pending_risk: float = 0.0  # risk the event carries once the episode lasts risk_after_s
-    risk_after_s: float | None = None
-
-
-class Coverage(BaseModel):
-    """How much of the session one condition could be judged: seconds observed, unknown, no frames."""
-
-    observed_s: float = 0.0
-    unknown_s: float = 0.0
-    no_frames_s: float = 0.0
-    unknown_because: dict[str, float] = Field(
-        default_factory=dict,
-        description="of unknown_s, seconds by the reason the frames gave (a person without a face, ...)",
-    )
-
-    @property
-    def total_s(self) -> float:
-        return self.observed_s + self.unknown_s + self.no_frames_s
-
-    @property
-    def observed_share(self) -> float | None:
-        total = self.total_s
-        return self.observed_s / total if total > 0 else None
-
-    def rounded(self) -> Coverage:
-        return Coverage(
-            observed_s=round(self.observed_s, 2),
-            unknown_s=round(self.unknown_s, 2),
-            no_frames_s=round(self.no_frames_s, 2),
-            unknown_because={k: round(v, 2) for k, v in sorted(self.unknown_because.items())},
-        )
-
-
-class VerdictBasis(BaseModel):
-    """How the verdict was reached: the numbers and the events that counted (summary, docs/API.md)."""
-
-    verdict: Verdict
-    reason: str
-    basis: str = Field(description="peak or final: which risk the thresholds are held against")
-    score: float
-    suspicious_threshold: float
-    cheating_threshold: float
-    corroboration: str | None = Field(
-        None, description="what backs CHEATING: a critical episode held long enough, or two causes"
-    )
-    counted_events: list[str] = Field(default_factory=list, description="ids of events that carried risk")
-    observed_share: float | None = Field(None, description="share of the session the face could be judged")
-    min_observed_share: float
-
-
-class EventRecord(BaseModel):
-    """An event as it enters the session's timeline."""
-
-    id: str = Field("", description="stable within the session: ev0001, ev0002, ... in the order raised")
-    type: EventType
-    severity: Severity
-    risk_increase: float
-    timestamp: float
-    risk_after: float
-    evidence: Evidence = Field(default_factory=dict)
-    duration_s: float = Field(0.0, description="how long the episode has gone on (grows while it does)")
-    ongoing_risk: float = Field(
-        0.0, description="risk added while the episode went on, beyond risk_increase (ongoing_risk_per_min)"
-    )
-    ongoing_from: float | None = Field(None, description="stream time the ongoing risk began")
-    ongoing_to: float | None = Field(None, description="stream time it was last added")
-
-
-class RiskState(BaseModel):
-    score: float = 0.0
-    updated_at: float | None = None
-    peak: float = 0.0
-    peak_at: float | None = None
-    conditions: dict[EventType, ConditionState] = Field(default_factory=dict)
-    counts: dict[EventType, int] = Field(default_factory=dict)
-    worst_severity: Severity | None = None
-    timeline: list[EventRecord] = Field(default_factory=list)
-    timeline_dropped: int = 0
-    episodes: dict[str, Episode] = Field(default_factory=dict)  # open episodes by cause
-    coverage: dict[EventType, Coverage] = Field(default_factory=dict)
-    last_status: dict[EventType, bool] = Field(default_factory=dict)  # condition known at the last frame
-    last_unknown: dict[EventType, str] = Field(default_factory=dict)  # ...why not, where it said
-    last_frame: float | None = None
+# The models, ``continuing`` and VerdictBasis live in the modules named for them; they are
+# re-exported here for the importers of this module from before the split.
+__all__ = [
+    "ConditionState",
+    "Coverage",
+    "Episode",
+    "EventRecord",
+    "RiskEngine",
+    "RiskState",
+    "VerdictBasis",
+    "continuing",
+]
 
 
 class RiskEngine:
@@ -213,15 +88,16 @@ class RiskEngine:
         ready: list[tuple[EventRule, Evidence, str | None]] = []
         # One cause: a member seen now makes the others' "no" unknown (a phone read as a partial
         # phone in this frame is not evidence that the phone went away).
-        present = {self.cause(t) for t, o in observations.items() if o.value is True}
+        cause = self.config.cause
+        present = {cause(t) for t, o in observations.items() if o.value is True}
         observations = {
-            t: (o.model_copy(update={"value": None}) if o.value is False and self.cause(t) in present else o)
+            t: (o.model_copy(update={"value": None}) if o.value is False and cause(t) in present else o)
             for t, o in observations.items()
         }
         for event_type, observation in observations.items():
             rule = self.config.events[event_type]
             condition = state.conditions.setdefault(event_type, ConditionState())
-            evidence = self._track(rule, condition, ts, observation)
+            evidence = track(rule, condition, ts, observation)
             if evidence is not None:
                 ready.append((rule, evidence, observation.kind))
         self._clear_episodes(state, ts, observations, previous)
@@ -261,12 +137,6 @@ class RiskEngine:
             if o.value is None and o.unknown_because is not None
         }
 
-    def cause(self, event_type: EventType) -> str:
-        for name, members in self.config.causes.items():
-            if event_type in members:
-                return name
-        return str(event_type)
-
     def _clear_episodes(
         self,
         state: RiskState,
@@ -276,7 +146,7 @@ class RiskEngine:
     ) -> None:
         """Extend open episodes while any of their conditions holds; close them once cleared long enough."""
         for key, episode in list(state.episodes.items()):
-            members = [t for t in observations if self.cause(t) == key]
+            members = [t for t in observations if self.config.cause(t) == key]
             # Another kind of the same condition (eyes aside during a look down) does not continue
             # the episode: for it, the look it began with has ended.
             values = [
@@ -323,7 +193,7 @@ class RiskEngine:
         if ts <= begin:
             return
         added = self._add_risk(state, rule.ongoing_risk_per_min * (ts - begin) / 60.0, ts)
-        record = next((r for r in reversed(state.timeline) if r.id == episode.event_id), None)
+        record = state.event(episode.event_id)
         if record is not None:
             record.ongoing_risk = round(record.ongoing_risk + added, 3)
             if record.ongoing_from is None:
@@ -338,7 +208,7 @@ class RiskEngine:
         if episode.last_true - episode.start < episode.risk_after_s:
             return
         self._add_risk(state, episode.pending_risk, ts)
-        record = next((r for r in reversed(state.timeline) if r.id == episode.event_id), None)
+        record = state.event(episode.event_id)
         if record is not None:
             record.risk_increase = episode.pending_risk
             record.risk_after = round(state.score, 3)
@@ -358,23 +228,23 @@ class RiskEngine:
                 float(hit["seen_since"]) for hit in learned if isinstance(hit, dict) and "seen_since" in hit
             ]
             if any(seen <= episode.start + 1.0 for seen in since):
-                for record in reversed(state.timeline):
-                    if record.id == episode.event_id:
-                        record.evidence = {**record.evidence, "became_static_background": True}
-                        return
+                record = state.event(episode.event_id)
+                if record is not None:
+                    record.evidence = {**record.evidence, "became_static_background": True}
+                return
 
     @staticmethod
     def _stretch(state: RiskState, episode: Episode) -> None:
-        for record in reversed(state.timeline):
-            if record.id == episode.event_id:
-                record.duration_s = round(episode.last_true - episode.start, 3)
-                return
+        """The episode's event lasts as long as the episode has."""
+        record = state.event(episode.event_id)
+        if record is not None:
+            record.duration_s = round(episode.last_true - episode.start, 3)
 
     def _episode_event(
         self, state: RiskState, rule: EventRule, ts: float, evidence: Evidence, kind: str | None = None
     ) -> EventRecord | None:
         """A debounced condition: a new event, or the open episode of its cause extended (upgraded)."""
-        key = self.cause(rule.type)
+        key = self.config.cause(rule.type)
         episode = state.episodes.get(key)
         if episode is None:
             start = ts - float(evidence.get("held_s", 0.0))
@@ -395,7 +265,7 @@ class RiskEngine:
             new.duration_s = round(ts - start, 3)
             return new
         episode.last_true = max(episode.last_true, ts)
-        record = next((r for r in reversed(state.timeline) if r.id == episode.event_id), None)
+        record = state.event(episode.event_id)
         if record is None:
             return None
         if rule.type is not record.type and rule.severity.rank > record.severity.rank:
@@ -424,64 +294,6 @@ class RiskEngine:
         episode.pending_risk = 0.0  # the upgrade paid the difference against what the record carries
         self._stretch(state, episode)
         return record
-
-    @staticmethod
-    def _track(rule: EventRule, cond: ConditionState, ts: float, observation: Observation) -> Evidence | None:
-        """Update one condition; return the evidence when its run meets the debounce now."""
-        if cond.last_seen is not None and ts - cond.last_seen > rule.max_gap_s:
-            cond.reset_run()  # nothing seen for too long: we cannot claim it persisted
-        cond.last_seen = ts if cond.last_seen is None else max(cond.last_seen, ts)
-
-        if observation.value is None:
-            # Unknown neither confirms nor breaks a run, unless it lasts longer than max_gap_s.
-            if (
-                cond.last_true is not None
-                and cond.run_start is not None
-                and ts - cond.last_true > rule.max_gap_s
-            ):
-                cond.reset_run()
-            return None
-
-        if observation.value is False:
-            if cond.run_start is not None:
-                cond.run_known += 1
-                if cond.false_since is None:
-                    cond.false_since = ts
-                if ts - cond.false_since >= rule.release_s:
-                    cond.reset_run()
-            return None
-
-        cond.false_since = None
-        if cond.run_start is not None and observation.kind != cond.run_kind:
-            cond.reset_run()  # another kind of the condition: a new occurrence
-        if rule.consistency is not None and observation.boxes:
-            # A sure object seen somewhere else, or at another size, is not the one the run followed
-            # (a "phone" jumping about on a hand at the face): the run starts again from it.
-            same = None
-            if cond.run_box is not None:
-                same = continuing(rule.consistency, cond.run_box, observation.boxes)
-            if same is None and cond.run_start is not None:
-                cond.reset_run()
-            cond.run_box = same if same is not None else observation.boxes[0]
-        if cond.run_start is None:
-            cond.run_kind = observation.kind
-            cond.run_start = ts if observation.since is None else min(ts, observation.since)
-        cond.run_frames += 1
-        cond.run_known += 1
-        cond.last_true = ts
-        held = ts - cond.run_start
-        needed = rule.min_duration(observation.kind)
-        if held < needed or cond.run_frames < rule.min_observations:
-            return None
-        if cond.run_frames < rule.min_positive_share * cond.run_known:
-            return None
-        cond.last_fired = ts
-        return {
-            **observation.evidence,
-            "held_s": round(held, 3),
-            "frames": cond.run_frames,
-            "min_duration_s": needed,
-        }
 
     def _fire(
         self, state: RiskState, rule: EventRule, ts: float, evidence: Evidence, risk: float | None = None
@@ -533,87 +345,3 @@ class RiskEngine:
                 continue
             self._add_risk(state, ongoing, ts)
         return state
-
-    # -- verdict ----------------------------------------------------------------------------------
-    def _severe_enough(self, state: RiskState) -> bool:
-        worst = state.worst_severity
-        return worst is not None and worst.rank >= self.config.risk.cheating_min_severity.rank
-
-    def corroboration(self, state: RiskState) -> str | None:
-        """What backs an accusation: a critical event whose episode held ``corroborate_s``, or events
-        of ``cheating_min_severity`` or worse from two independent causes. None: nothing does."""
-        params = self.config.risk
-        counted = [
-            e
-            for e in state.timeline
-            if e.risk_increase > 0 and not e.evidence.get("became_static_background")
-        ]
-        for event in counted:
-            if event.severity is Severity.CRITICAL and event.duration_s >= params.corroborate_s:
-                return f"{event.type} ({event.id}) held {event.duration_s:g} s >= {params.corroborate_s:g} s"
-        severe = [e for e in counted if e.severity.rank >= params.cheating_min_severity.rank]
-        causes = sorted({self.cause(e.type) for e in severe})
-        if len(causes) >= 2:
-            return f"independent causes: {', '.join(causes)}"
-        return None
-
-    def observed_share(self, state: RiskState) -> float | None:
-        """Share of the session the face could be judged (NO_FACE's coverage: known vs. not)."""
-        cov = state.coverage.get(EventType.NO_FACE)
-        return None if cov is None or cov.total_s <= 0 else cov.observed_share
-
-    def is_cheating(self, state: RiskState, ts: float) -> bool:
-        """The per-frame flag: current risk at the cheating threshold, backed by corroborated evidence."""
-        return (
-            self.score_at(state, ts) >= self.config.risk.cheating_threshold
-            and self._severe_enough(state)
-            and self.corroboration(state) is not None
-        )
-
-    def verdict(self, state: RiskState, ts: float) -> tuple[Verdict, str]:
-        basis = self.basis(state, ts)
-        return basis.verdict, basis.reason
-
-    def basis(self, state: RiskState, ts: float) -> VerdictBasis:
-        """The verdict with everything it rested on."""
-        params = self.config.risk
-        score = state.peak if params.verdict_basis == "peak" else self.score_at(state, ts)
-        label = f"{params.verdict_basis} risk {score:.1f}"
-        share = self.observed_share(state)
-        corroborated = self.corroboration(state)
-        if score >= params.cheating_threshold and not self._severe_enough(state):
-            verdict, reason = (
-                Verdict.SUSPICIOUS,
-                f"{label} >= {params.cheating_threshold:g} but no event of severity "
-                f"{params.cheating_min_severity} or worse",
-            )
-        elif score >= params.cheating_threshold and corroborated is None:
-            verdict, reason = (
-                Verdict.SUSPICIOUS,
-                f"{label} >= {params.cheating_threshold:g} but not corroborated (no critical event held "
-                f"{params.corroborate_s:g} s, nor two independent causes)",
-            )
-        elif score >= params.cheating_threshold:
-            verdict, reason = Verdict.CHEATING, f"{label} >= {params.cheating_threshold:g}; {corroborated}"
-        elif score >= params.suspicious_threshold:
-            verdict, reason = Verdict.SUSPICIOUS, f"{label} >= {params.suspicious_threshold:g}"
-        elif share is not None and share < params.min_observed_share:
-            verdict, reason = (
-                Verdict.INCONCLUSIVE,
-                f"{label} < {params.suspicious_threshold:g} but the face could be judged only "
-                f"{share:.0%} of the session (< {params.min_observed_share:.0%})",
-            )
-        else:
-            verdict, reason = Verdict.CLEAN, f"{label} < {params.suspicious_threshold:g}"
-        return VerdictBasis(
-            verdict=verdict,
-            reason=reason,
-            basis=params.verdict_basis,
-            score=round(score, 3),
-            suspicious_threshold=params.suspicious_threshold,
-            cheating_threshold=params.cheating_threshold,
-            corroboration=corroborated,
-            counted_events=[e.id for e in state.timeline if e.risk_increase > 0],
-            observed_share=None if share is None else round(share, 3),
-            min_observed_share=params.min_observed_share,
-        )

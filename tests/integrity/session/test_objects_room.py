@@ -12,7 +12,9 @@ from integrity.session.background import BackgroundConfig, BackgroundLearner, Ba
 from integrity.session.conditions import LOOKED_AT, frame_observations, learn_background
 from integrity.session.observation import Observation
 from integrity.session.risk.config import Consistency, RiskConfig
-from integrity.session.risk.engine import RiskEngine, RiskState, continuing
+from integrity.session.risk.debounce import continuing
+from integrity.session.risk.engine import RiskEngine
+from integrity.session.risk.models import RiskState
 from integrity.session.state import FrameFacts
 
 FPS = 10.0

@@ -10,6 +10,7 @@ import pytest
 
 from integrity.core.enums import EventType, Verdict
 from integrity.core.errors import EventNotFound, SessionNotFound
+from integrity.core.results import GazeAnalysis
 from integrity.session.manager import SessionManager
 from integrity.session.record import RiskSeries
 from integrity.session.risk.config import RiskConfig
@@ -142,3 +143,40 @@ def test_the_risk_series_stays_small_and_keeps_its_jumps() -> None:
     assert series.interval_s > 1.0
     jump = [p for p in series.points if p[0] == 4321 * 0.5]
     assert jump == [(2160.5, 0.0), (2160.5, 10.0)]
+
+
+async def test_end_summary_repeats_the_record(manager: SessionManager, clock: FakeClock) -> None:
+    """The end's figures are the kept record's (built once): duration, attention, counts, risk, verdict."""
+    sid = (await manager.create("cand", {"role": "qa"}, timestamp=1000.0)).session_id
+    gaze = [GazeAnalysis(attention=80.0), GazeAnalysis(attention=55.0)]
+    frames = [facts(1000.0 + i * 0.5, 2, gaze=gaze[i % 2]) for i in range(5)]  # attention 80, 55, 80, ...
+    frames += [facts(1010.0 + i * 0.5, 0) for i in range(7)]
+    await play(manager, sid, frames)
+    clock.now += 30.0
+    ended = await manager.end(sid)
+    summary, record = ended.summary, await manager.record(sid)
+    assert record.status == "ended"
+    assert ended.duration_seconds == record.duration_seconds == pytest.approx(13.0)
+    assert summary.average_attention == record.average_attention == pytest.approx(70.0)
+    assert summary.event_counts == record.event_counts == {"MULTIPLE_FACES": 1, "NO_FACE": 1}
+    assert ended.total_violations == sum(record.event_counts.values()) == 2
+    assert summary.frames_analyzed == record.frames_analyzed == 12
+    assert summary.timeline == list(record.events) and len(summary.timeline) == 2
+    assert summary.timeline_truncated == record.events_truncated == 0
+    assert summary.peak_risk_score == record.peak_risk_score and summary.peak_at == record.peak_at
+    assert summary.final_risk_score == record.final_risk_score == round(ended.final_risk_score, 3)
+    assert ended.verdict is record.verdict is Verdict.SUSPICIOUS
+    assert summary.verdict_reason == record.verdict_reason
+    assert summary.verdict_basis is not None and summary.verdict_basis.reason == record.verdict_reason
+    assert (summary.started_at, summary.ended_at) == (record.started_at, record.ended_at)
+    assert (summary.candidate_id, summary.metadata) == (record.candidate_id, record.metadata)
+    assert summary.behaviour == record.behaviour
+
+    # Without frames: the server's time since the start, no attention, no events.
+    sid = (await manager.create("idle")).session_id
+    clock.now += 4.0
+    ended = await manager.end(sid)
+    record = await manager.record(sid)
+    assert ended.duration_seconds == record.duration_seconds == pytest.approx(4.0)
+    assert ended.summary.average_attention is record.average_attention is None
+    assert ended.summary.event_counts == record.event_counts == {} and ended.total_violations == 0

@@ -26,7 +26,8 @@ from integrity.core.results import (
 from integrity.session.behaviour.tracker import BehaviourTracker
 from integrity.session.manager import SessionManager
 from integrity.session.risk.config import RiskConfig
-from integrity.session.risk.engine import RiskEngine, RiskState
+from integrity.session.risk.engine import RiskEngine
+from integrity.session.risk.models import RiskState
 from integrity.session.state import FrameFacts
 from integrity.session.store import MemoryStore
 from integrity.vision.face import FaceAnalyzer, FaceConfig

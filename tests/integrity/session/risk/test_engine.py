@@ -1,4 +1,4 @@
-"""Unit tests of the risk engine: debounce, cooldown, decay, clamping, verdicts."""
+"""Unit tests of the risk engine: debounce, episodes, decay, clamping, verdicts, the config."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import pytest
 from integrity.core.enums import EventType, Severity, Verdict
 from integrity.session.observation import Observation
 from integrity.session.risk.config import RiskConfig
-from integrity.session.risk.engine import RiskEngine, RiskState
+from integrity.session.risk.engine import RiskEngine
+from integrity.session.risk.models import RiskState
+from integrity.session.risk.verdict import Judge
 
 SEED_TABLE = {
     EventType.PHONE_DETECTED: (Severity.CRITICAL, 30),
@@ -40,7 +42,6 @@ def make_config(**risk: Any) -> RiskConfig:
                 "min_observations": 2,
                 "release_s": 1.0,
                 "max_gap_s": 3.0,
-                "cooldown_s": 10.0,
                 "clear_s": 1.0,
             },
             "events": {
@@ -60,6 +61,16 @@ def feed(
             assert record.type is event
             fired.append(ts)
     return fired
+
+
+def judge_verdict(engine: RiskEngine, state: RiskState, ts: float) -> tuple[Verdict, str]:
+    """The verdict on ``state`` with its risk as at ``ts``, as the session manager asks for it."""
+    return Judge(engine.config).verdict(state, engine.score_at(state, ts))
+
+
+def judge_cheating(engine: RiskEngine, state: RiskState, ts: float) -> bool:
+    """The per-frame cheating flag at ``ts``."""
+    return Judge(engine.config).is_cheating(state, engine.score_at(state, ts))
 
 
 @pytest.fixture
@@ -86,6 +97,41 @@ def test_config_rejects_a_missing_event_and_disordered_thresholds() -> None:
         RiskConfig.from_mapping(raw)
     with pytest.raises(ValueError, match="suspicious_threshold"):
         make_config(suspicious_threshold=70, cheating_threshold=60)
+
+
+@pytest.mark.parametrize(
+    ("section", "key"),
+    [("debounce", "cooldown_s"), ("event", "cooldown_s"), ("event", "rearm_s"), ("debounce", "rearm_s")],
+)
+def test_config_refuses_the_removed_keys(section: str, key: str) -> None:
+    """cooldown_s and rearm_s did nothing since episodes: an old config carrying them fails to load,
+    naming the key, rather than reading as a cooldown that is not there."""
+    raw: dict[str, Any] = {
+        "debounce": {},
+        "events": {t.value: {"severity": s.value, "risk_increase": r} for t, (s, r) in SEED_TABLE.items()},
+    }
+    if section == "debounce":
+        raw["debounce"][key] = 30.0
+        where = f"debounce.{key}"
+    else:
+        raw["events"]["STRESS_HIGH"][key] = 60.0
+        where = f"events.STRESS_HIGH.{key}"
+    with pytest.raises(ValueError, match=rf"{where} was removed .*: delete it"):
+        RiskConfig.from_mapping(raw)
+    raw["debounce"].pop(key, None)
+    raw["events"]["STRESS_HIGH"].pop(key, None)
+    assert RiskConfig.from_mapping(raw).events[EventType.STRESS_HIGH].clear_s == 10.0
+
+
+def test_the_engine_module_still_exports_the_names_it_held() -> None:
+    """The models, the consistency check and the verdict basis moved to their own modules; importers
+    of integrity.session.risk.engine from before the split get the same objects."""
+    from integrity.session.risk import debounce, engine, models, verdict
+
+    assert engine.EventRecord is models.EventRecord and engine.RiskState is models.RiskState
+    assert engine.Coverage is models.Coverage and engine.Episode is models.Episode
+    assert engine.ConditionState is models.ConditionState
+    assert engine.VerdictBasis is verdict.VerdictBasis and engine.continuing is debounce.continuing
 
 
 def test_condition_must_persist_before_it_becomes_an_event(engine: RiskEngine) -> None:
@@ -133,7 +179,7 @@ def test_frames_too_far_apart_do_not_prove_persistence(engine: RiskEngine) -> No
 
 
 def test_an_ongoing_condition_is_one_episode_one_event(engine: RiskEngine) -> None:
-    # Issue 11: no re-fire at every cooldown; the event's duration grows instead.
+    # Issue 11: no re-fire while it goes on (there is no cooldown); the event's duration grows instead.
     state = RiskState()
     frames = [(t / 2, YES) for t in range(0, 61)]  # 30 s of a phone in view, 2 frames per second
     fired = feed(engine, state, EventType.PHONE_DETECTED, frames)
@@ -195,31 +241,31 @@ def test_risk_is_clamped_to_the_maximum() -> None:
 
 def test_verdict_thresholds_on_the_peak(engine: RiskEngine) -> None:
     state = RiskState()
-    assert engine.verdict(state, 0.0)[0] is Verdict.CLEAN
+    assert judge_verdict(engine, state, 0.0)[0] is Verdict.CLEAN
 
     feed(engine, state, EventType.PHONE_DETECTED, [(0.0, YES), (2.0, YES)])  # 30: suspicious
-    assert engine.verdict(state, 2.0)[0] is Verdict.SUSPICIOUS
-    assert not engine.is_cheating(state, 2.0)
+    assert judge_verdict(engine, state, 2.0)[0] is Verdict.SUSPICIOUS
+    assert not judge_cheating(engine, state, 2.0)
 
     feed(engine, state, EventType.MULTIPLE_FACES, [(3.0, YES), (5.0, YES)])  # ~54.6
-    assert engine.verdict(state, 5.0)[0] is Verdict.SUSPICIOUS
+    assert judge_verdict(engine, state, 5.0)[0] is Verdict.SUSPICIOUS
     feed(engine, state, EventType.NO_FACE, [(6.0, YES), (8.0, YES)])  # ~73
-    verdict, reason = engine.verdict(state, 8.0)
+    verdict, reason = judge_verdict(engine, state, 8.0)
     assert verdict is Verdict.CHEATING
     assert "peak risk" in reason
-    assert engine.is_cheating(state, 8.0)
+    assert judge_cheating(engine, state, 8.0)
 
     # Much later the current risk has decayed, but the session's verdict rests on its peak.
-    assert not engine.is_cheating(state, 600.0)
-    assert engine.verdict(state, 600.0)[0] is Verdict.CHEATING
+    assert not judge_cheating(engine, state, 600.0)
+    assert judge_verdict(engine, state, 600.0)[0] is Verdict.CHEATING
 
 
 def test_final_basis_and_weak_evidence_caps_at_suspicious() -> None:
     engine = RiskEngine(make_config(verdict_basis="final"))
     state = RiskState()
     feed(engine, state, EventType.PHONE_DETECTED, [(0.0, YES), (2.0, YES)])
-    assert engine.verdict(state, 2.0)[0] is Verdict.SUSPICIOUS
-    assert engine.verdict(state, 300.0)[0] is Verdict.CLEAN  # 30 halved five times
+    assert judge_verdict(engine, state, 2.0)[0] is Verdict.SUSPICIOUS
+    assert judge_verdict(engine, state, 300.0)[0] is Verdict.CLEAN  # 30 halved five times
 
     # Only medium events: even at a high score the verdict stops at SUSPICIOUS.
     engine = RiskEngine(make_config())
@@ -229,10 +275,10 @@ def test_final_basis_and_weak_evidence_caps_at_suspicious() -> None:
         feed(engine, state, event, [(t, YES), (t + 2.0, YES), (t + 3.5, NO), (t + 5.0, NO)])
         t += 5.0
     assert state.peak >= 60
-    verdict, reason = engine.verdict(state, t)
+    verdict, reason = judge_verdict(engine, state, t)
     assert verdict is Verdict.SUSPICIOUS
     assert "no event of severity high" in reason
-    assert not engine.is_cheating(state, t)
+    assert not judge_cheating(engine, state, t)
 
 
 def test_event_records_carry_evidence_and_the_threshold(engine: RiskEngine) -> None:
@@ -281,12 +327,10 @@ def test_a_condition_confirmed_late_is_timed_from_when_it_began(engine: RiskEngi
     assert record.evidence["held_s"] == 2.0 and record.evidence["frames"] == 3
 
 
-def test_debounce_per_kind_and_rearm_after_release() -> None:
+def test_debounce_per_kind_and_a_new_look_after_clearing() -> None:
     config = make_config()
     rule = config.events[EventType.EYES_OFF_SCREEN]
-    config.events[EventType.EYES_OFF_SCREEN] = rule.model_copy(
-        update={"min_duration_by_kind": {"down": 1.0}, "rearm_s": 0.0}
-    )
+    config.events[EventType.EYES_OFF_SCREEN] = rule.model_copy(update={"min_duration_by_kind": {"down": 1.0}})
     engine = RiskEngine(config)
     state = RiskState()
     down = Observation(value=True, kind="down")

@@ -9,7 +9,8 @@ import pytest
 from integrity.core.enums import EventType
 from integrity.session.observation import Observation
 from integrity.session.risk.config import RiskConfig
-from integrity.session.risk.engine import RiskEngine, RiskState
+from integrity.session.risk.engine import RiskEngine
+from integrity.session.risk.models import RiskState
 
 YES = Observation(value=True)
 NO = Observation(value=False)
