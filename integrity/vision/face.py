@@ -1,4 +1,5 @@
-"""Face deployment: count faces on every frame and place the landmarks head pose and gaze read.
+"""Face analysis: count faces on every frame and place the landmarks head pose and gaze read. The
+face deployment (``deployments/face.py``) wraps :class:`FaceAnalyzer`.
 
 * Detection: BlazeFace (full range by default, short range selectable in configs/face.yaml), run with
   LiteRT on the frame letterboxed to 192 (or 128) px: 5-10 ms per frame here, frontal to profile,

@@ -1,6 +1,7 @@
-"""Gaze deployment: iris position, head pose, blinks and mouth opening of the primary face.
+"""Gaze analysis: iris position, head pose, blinks and mouth opening of the primary face. The gaze
+and face deployments (``deployments/gaze.py``, ``deployments/face.py``) wrap :class:`GazeAnalyzer`.
 
-It receives the 68 landmarks and a small grey eye-band crop from the face deployment (never the
+It reads the 68 landmarks and a small grey eye-band crop from the face analysis (never the
 full frame) plus the session's neutral pose, and judges each frame relative to that neutral:
 gaze = head rotation + eye-in-head rotation (from the iris between the eye corners). Stateless:
 calibration and everything over time (debounce, blinks per minute, reading sweeps) live in the

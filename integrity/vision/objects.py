@@ -1,10 +1,11 @@
-"""Objects deployment: YOLO detection of phones (whole and partial), books, laptops, screens, people.
+"""Object detection: YOLO finds phones (whole and partial), books, laptops, screens, people. The
+objects deployment (``deployments/objects.py``) wraps :class:`ObjectDetector`.
 
 * weights: ``YOLO_MODEL`` under ``MODEL_PATH`` (``yolo_weights.py``); the file decides the runtime:
   a ``.pt`` is exported to ONNX once and cached beside it, an ``.onnx`` runs as it is (both with
   onnxruntime), a ``.tflite`` runs with LiteRT. The replica never downloads anything (``make run``
   and ``make models`` fetch the default weights beforehand where a network exists). Without a
-  usable model the deployment says so in ``status`` and in every answer (``available: false`` with
+  usable model the detector says so in ``status`` and in every answer (``available: false`` with
   the reason), so no response ever reads "no phone" when nothing looked.
 * inference: a ``YoloRuntime`` (``yolo_onnx.py``, ``yolo_tflite.py``) on a letterboxed batch; the
   letterbox, decoding and NMS (numpy) are shared. Never torch or torchvision in this process. CUDA

@@ -1,11 +1,12 @@
 """The session's behaviour state and its per-frame update, run inside the session actor.
 
 Per frame with a face it: offers the frame to the calibration, tells a look down from a blink
-(lowered lids held ``min_down_s`` or longer; the gaze deployment sees one frame and cannot), counts
-blinks (a closure shorter than ``max_blink_s``), adds head motion to 1 s tallies (baseline over the
-first minute, rolling window after), keeps a short window of samples for the lip and reading
-detectors and the recent looks down, and turns the per-frame conditions into observations with
-evidence. The state is plain pydantic, so the session store can keep it in memory or in Redis.
+(lowered lids held ``min_down_s`` or longer; the per-frame gaze analysis sees one frame and
+cannot), counts blinks (a closure shorter than ``max_blink_s``), adds head motion to 1 s tallies
+(baseline over the first minute, rolling window after), keeps a short window of samples for the lip
+and reading detectors and the recent looks down, and turns the per-frame conditions into
+observations with evidence. The state is plain pydantic, so the session store can keep it in memory
+or in Redis.
 """
 
 from __future__ import annotations
@@ -156,7 +157,7 @@ class BehaviourTracker:
     # -- lowered lids: a blink or a look down --------------------------------------------------------
     def _lids(self, state: BehaviourState, gaze: GazeAnalysis, ts: float) -> GazeAnalysis:
         """The frame's gaze with the duration rule applied: lowered lids held ``min_down_s`` are a
-        look down (the deployment's ``held_direction``); shorter ones may be a blink: unknown."""
+        look down (the gaze analysis's ``held_direction``); shorter ones may be a blink: unknown."""
         cfg = self.config.looking_down
         lids = gaze.lids
         if state.lowered_last is not None and ts - state.lowered_last > cfg.max_gap_s:
