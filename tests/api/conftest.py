@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,8 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
 
@@ -26,6 +29,7 @@ from serve_app.analyzers import build_local_analyzers
 from serve_app.local import local_app
 from serve_app.pipeline import Analyzers
 from serve_app.spec import AppSpec
+from tests.conftest import free_port
 from tests.integration.conftest import UNLIMITED
 
 SHARED_MODELS = Path(__file__).resolve().parents[2].parent / "shared" / "models"
@@ -82,6 +86,38 @@ def local_client(
         app = local_app(spec, analyzers, clock=clock or time.time, monotonic=clock or time.monotonic)
         with TestClient(app, base_url="http://testserver", raise_server_exceptions=False) as client:
             yield client
+
+
+@contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """``app`` over real HTTP (uvicorn in a thread on a free port), for a client that needs a URL
+    (a CLI, a fuzzer, a browser); yields the base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@contextmanager
+def local_server(
+    analyzers: Analyzers | None, *, clock: FakeClock | None = None, **settings: Any
+) -> Iterator[str]:
+    """As :func:`local_client`, served over real HTTP by :func:`serving`; yields the base URL."""
+    with tempfile.TemporaryDirectory(prefix="iis-evidence-") as folder:
+        spec = spec_with(**{**UNLIMITED, "evidence_dir": folder, **settings})
+        app = local_app(spec, analyzers, clock=clock or time.time, monotonic=clock or time.monotonic)
+        with serving(app) as url:
+            yield url
 
 
 class LocalWs:

@@ -11,7 +11,6 @@ the CLI speaks urllib to a URL), its pacing on the test's clock.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,14 +20,11 @@ import cv2
 import httpx
 import numpy as np
 import pytest
-import uvicorn
 
 from serve_app import cli
-from serve_app.local import local_app
 from serve_app.pipeline import Analyzers
-from tests.api.conftest import FakeClock, local_client, spec_with
-from tests.conftest import free_port
-from tests.integration.conftest import UNLIMITED, b64
+from tests.api.conftest import FakeClock, local_client, local_server
+from tests.integration.conftest import b64
 from tests.serve_app.test_cli import still_clip
 
 KEY = "k-records-0123456789"
@@ -62,31 +58,11 @@ def service_url(
     clock: FakeClock,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
-    """The same app (its own sessions and evidence folder, the module's clock) over real HTTP: uvicorn
-    in a thread on a free port, for a client that needs a URL."""
-    spec = spec_with(
-        **{
-            **UNLIMITED,
-            **no_object_models,
-            "api_keys": KEY,
-            "evidence_dir": str(tmp_path_factory.mktemp("cli-evidence")),
-        }
-    )
-    app = local_app(spec, analyzers, clock=clock, monotonic=clock)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="uvicorn-records", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+    """The same app (its own sessions and evidence folder, the module's clock) over real HTTP, for a
+    client that needs a URL."""
+    evidence = str(tmp_path_factory.mktemp("cli-evidence"))
+    with local_server(analyzers, clock=clock, **no_object_models, api_keys=KEY, evidence_dir=evidence) as url:
+        yield url
 
 
 def bearer(token: str) -> dict[str, str]:
