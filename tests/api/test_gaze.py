@@ -1,4 +1,5 @@
-"""Gaze and behaviour through the real Serve application, on the fixture clips."""
+"""Gaze and behaviour through the service in process (its real app, pipeline, models and sessions), on
+the fixture clips."""
 
 from __future__ import annotations
 
@@ -11,17 +12,17 @@ import httpx
 import pytest
 
 from integrity.vision.video import frames as video_frames
-from tests.integration.conftest import analyze, end, running_app, start
+from serve_app.pipeline import Analyzers
+from tests.api.conftest import local_client
+from tests.integration.conftest import analyze, end, start
 from tests.integrity.vision.test_gaze import gif_frames
-
-pytestmark = pytest.mark.integration
 
 SEVERE = {"high", "critical"}
 
 
 @pytest.fixture(scope="module")
-def client(serve_port: int) -> Iterator[httpx.Client]:
-    with running_app(serve_port, session_shards=1) as http:
+def client(analyzers: Analyzers, no_object_models: dict[str, Any]) -> Iterator[httpx.Client]:
+    with local_client(analyzers, **no_object_models) as http:
         yield http
 
 
