@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from integrity.core.paths import REPO_ROOT
+from integrity.core.paths import REPO_ROOT, dlib_models_dir
 from integrity.session.host import ShardOptions
 
 __all__ = ["REPO_ROOT", "LogLevel", "Settings"]
@@ -191,15 +191,6 @@ class Settings(BaseSettings):
 
     @property
     def face_models_dir(self) -> Path:
-        """Folder of dlib's 68-point landmark model, found without importing face_recognition_models.
-
-        (The face detector and verifier files, BlazeFace and FaceMesh, are under ``model_path``.)
-
-        Importing that package needs pkg_resources, which current setuptools no longer ships.
-        """
-        import importlib.util
-
-        spec = importlib.util.find_spec("face_recognition_models")
-        if spec is None or not spec.submodule_search_locations:
-            raise RuntimeError("face_recognition_models is not installed")
-        return Path(next(iter(spec.submodule_search_locations))) / "models"
+        """Folder of dlib's 68-point landmark model (the face detector and verifier files, BlazeFace
+        and FaceMesh, are under ``model_path``)."""
+        return dlib_models_dir()

@@ -24,9 +24,9 @@ from benchmarks.manifest import (
     still_images,
 )
 from integrity.core.enums import EventType, GazeDirection, LandmarkBackend
+from integrity.core.paths import REPO_ROOT
 from integrity.vision.face import FaceAnalyzer
 from integrity.vision.gaze import GazeAnalyzer, GazeConfig
-from serve_app.settings import REPO_ROOT
 
 C, L, R, U, D, X = (GazeDirection(v) for v in ("center", "left", "right", "up", "down", "unknown"))
 LEFT_CLIP = "A_video_gaze_center_left_center.mp4"

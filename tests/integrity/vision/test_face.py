@@ -13,11 +13,10 @@ import pytest
 
 from integrity.core.enums import FaceDetector
 from integrity.core.errors import ModelUnavailable
-from integrity.core.paths import MODELS
+from integrity.core.paths import MODELS, REPO_ROOT, dlib_models_dir
 from integrity.vision.face import LANDMARK_MODEL, FaceAnalyzer, FaceConfig
 from integrity.vision.imaging import ImageDecodeError
 from integrity.vision.model_files import MODEL_FILES, missing
-from serve_app.settings import REPO_ROOT, Settings
 from tests.conftest import FACE_COUNTS
 
 CONFIG = REPO_ROOT / "configs" / "face.yaml"
@@ -27,7 +26,7 @@ A11 = "A11_face_three_quarter_with_dog.jpg"
 def load(config: FaceConfig | None = None, models_dir: Path = MODELS) -> FaceAnalyzer:
     if models_dir == MODELS and missing(MODELS):
         pytest.skip(f"face models missing in {MODELS} ({', '.join(missing(MODELS))}): run `make install`")
-    face = FaceAnalyzer(Settings().face_models_dir, config or FaceConfig.load(CONFIG), models_dir)
+    face = FaceAnalyzer(dlib_models_dir(), config or FaceConfig.load(CONFIG), models_dir)
     face.load()
     assert face.status.available, face.status.detail
     return face
@@ -126,7 +125,7 @@ def test_landmarks_on_the_mapped_box_match_those_on_hogs_own_box(
     """The shape predictor was trained on HOG boxes: on the mapped detector box it must agree."""
     image = decoded(fixture_bytes[name])
     (rect,) = dlib.get_frontal_face_detector()(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), 1)
-    predictor = dlib.shape_predictor(str(Settings().face_models_dir / LANDMARK_MODEL))
+    predictor = dlib.shape_predictor(str(dlib_models_dir() / LANDMARK_MODEL))
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     reference = np.array([(p.x, p.y) for p in predictor(gray, rect).parts()], dtype=float)
     ours = np.array(analyzer.analyze(fixture_bytes[name]).faces[0].landmarks)
@@ -184,7 +183,7 @@ def test_status_names_each_model_with_file_checksum_and_runtime(analyzer: FaceAn
 
 
 def test_missing_model_files_make_the_face_model_unavailable_with_the_reason(tmp_path: Path) -> None:
-    face = FaceAnalyzer(Settings().face_models_dir, FaceConfig.load(CONFIG), tmp_path)
+    face = FaceAnalyzer(dlib_models_dir(), FaceConfig.load(CONFIG), tmp_path)
     face.load()  # does not raise: the replica stays up and says why
     assert not face.status.available
     detail = face.status.detail or ""

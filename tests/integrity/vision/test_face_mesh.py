@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from integrity.core.enums import EventType, GazeDirection, LandmarkBackend
-from integrity.core.paths import MODELS
+from integrity.core.paths import MODELS, REPO_ROOT, dlib_models_dir
 from integrity.core.results import GazeAnalysis, GazeNeutral, ModelStatus, ObjectAnalysis
 from integrity.session.manager import SessionManager
 from integrity.session.risk.config import RiskConfig
@@ -26,7 +26,6 @@ from integrity.vision.face_mesh import CanonicalFace
 from integrity.vision.gaze import GazeAnalyzer, GazeConfig
 from integrity.vision.model_files import FACE_LANDMARKER_TASK, MODEL_FILES
 from integrity.vision.video import frames
-from serve_app.settings import REPO_ROOT, Settings
 
 NO_OBJECTS = ObjectAnalysis(status=ModelStatus(available=False, detail="not part of these scenarios"))
 
@@ -35,7 +34,7 @@ NO_OBJECTS = ObjectAnalysis(status=ModelStatus(available=False, detail="not part
 def face() -> FaceAnalyzer:
     config = FaceConfig.load(REPO_ROOT / "configs" / "face.yaml")
     assert config.landmarks is LandmarkBackend.FACE_LANDMARKER, "the Face Landmarker is the default"
-    analyzer = FaceAnalyzer(Settings().face_models_dir, config)
+    analyzer = FaceAnalyzer(dlib_models_dir(), config)
     analyzer.load()
     assert analyzer.status.available, analyzer.status.detail
     return analyzer

@@ -10,19 +10,19 @@ import pytest
 from PIL import Image, ImageSequence
 
 from integrity.core.enums import EventType, GazeDirection, LandmarkBackend, LidState
+from integrity.core.paths import REPO_ROOT, dlib_models_dir
 from integrity.core.results import GazeNeutral
 from integrity.session.behaviour.tracker import BehaviourState, BehaviourTracker
 from integrity.session.risk.config import RiskConfig
 from integrity.session.risk.engine import RiskEngine, RiskState
 from integrity.vision.face import FaceAnalyzer, FaceConfig
 from integrity.vision.gaze import GazeAnalyzer, GazeConfig, eye_aspect_ratio
-from serve_app.settings import REPO_ROOT, Settings
 from tests.synthetic_face import Pose, synthetic_face
 
 
 @pytest.fixture(scope="module")
 def face() -> FaceAnalyzer:
-    analyzer = FaceAnalyzer(Settings().face_models_dir, FaceConfig.load(REPO_ROOT / "configs" / "face.yaml"))
+    analyzer = FaceAnalyzer(dlib_models_dir(), FaceConfig.load(REPO_ROOT / "configs" / "face.yaml"))
     analyzer.load()
     return analyzer
 
@@ -247,7 +247,7 @@ def dlib_face() -> FaceAnalyzer:
     """The selectable dlib_68 backend, for the rules whose figures were read with its points."""
     config = FaceConfig.load(REPO_ROOT / "configs" / "face.yaml")
     analyzer = FaceAnalyzer(
-        Settings().face_models_dir, config.model_copy(update={"landmarks": LandmarkBackend.DLIB_68})
+        dlib_models_dir(), config.model_copy(update={"landmarks": LandmarkBackend.DLIB_68})
     )
     analyzer.load()
     return analyzer

@@ -8,9 +8,9 @@ import pytest
 from pydantic import ValidationError
 
 from integrity.core.enums import EventType
+from integrity.core.paths import REPO_ROOT
 from integrity.core.results import Box, DetectedObject
 from integrity.vision.object_mapping import FrameDetection, ObjectsConfig, cut_by_edge, map_detections
-from serve_app.settings import REPO_ROOT
 
 W, H = 640, 480
 THRESHOLD = 0.25

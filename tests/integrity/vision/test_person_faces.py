@@ -24,7 +24,6 @@ from integrity.vision.blazeface import BlazeFace
 from integrity.vision.object_mapping import ObjectsConfig, PersonRelookConfig
 from integrity.vision.objects import ObjectDetector
 from integrity.vision.person_faces import PersonFaces, head_region, persons_without_face
-from serve_app.analyzers import LocalPersonFaces
 from tests.conftest import REPO
 
 SHARED = (REPO.parent / "shared").resolve()
@@ -157,22 +156,6 @@ async def test_second_person_without_face_makes_multiple_faces_unknown(
     coverage = outcome.summary.coverage[str(EventType.MULTIPLE_FACES)]
     assert coverage.observed_s == 0 and coverage.unknown_s >= 2.8
     assert sum(coverage.unknown_because.values()) == pytest.approx(coverage.unknown_s)
-
-
-async def test_pipeline_relook_only_where_a_person_has_no_face(
-    detector: ObjectDetector, relook: PersonFaces, whole_frame: BlazeFace
-) -> None:
-    """The frame pipeline's adapter: the candidate alone costs no second look; the small second
-    face beside him is added to the frame's faces."""
-    local = LocalPersonFaces(relook)
-    alone = read("A01_frontal_webcam_man.png")
-    face = faces_of(alone, whole_frame)
-    objects = detector.analyze(png(alone))
-    assert await local.relook(png(alone), face, objects) is face
-    image = beside("A11_face_three_quarter_with_dog.jpg", 0.36)
-    data = png(image)
-    merged = await local.relook(data, faces_of(image, whole_frame), detector.analyze(data))
-    assert merged.count == 2 and "person_relook" in merged.timings_ms
 
 
 def test_crops_are_bounded_and_skip_people_with_a_face() -> None:
