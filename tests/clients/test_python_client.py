@@ -1,5 +1,7 @@
 """The Python client package (clients/python) against the real Serve application: sync and async,
-REST and WebSocket, with the API key, with a session token, and without credentials."""
+REST and WebSocket, with the API key, with a session token, and without credentials; session
+records, evidence images, reviews and reports; and the deployed service's OpenAPI document, the
+one the contract check (test_contract.py) builds without Ray."""
 
 from __future__ import annotations
 
@@ -10,11 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
+import httpx
 import interview_integrity_client as iic
 import numpy as np
 import pytest
 from interview_integrity_client.media import PacedFrame, analyze_video_file, watch_webcam
 
+from tests.clients.contract import check_client, python_client, service_openapi
 from tests.integration.conftest import running_app
 
 pytestmark = pytest.mark.integration
@@ -84,6 +88,104 @@ def test_a_rest_session_with_two_faces(client: iic.InterviewClient, fixture_byte
     with pytest.raises(iic.SessionEndedError) as ended_twice:
         client.end_session(session_id)
     assert (ended_twice.value.status, ended_twice.value.code) == (409, "session_ended")
+
+
+def test_the_deployed_service_serves_the_document_the_contract_checks(base_url: str) -> None:
+    served = httpx.get(f"{base_url}/openapi.json", timeout=60).json()
+    assert served == service_openapi()
+    assert check_client(served, *python_client()).problems == []
+
+
+def test_a_session_too_little_observed_ends_inconclusive(
+    client: iic.InterviewClient, fixture_bytes: dict[str, bytes]
+) -> None:
+    """Two frames 3 s apart: the time between them had no frames (more than 1 s apart), so the face
+    was judged for none of the session: INCONCLUSIVE, not CLEAN (min_observed_share)."""
+    session_id = client.start_session("client-inconclusive", timestamp=0.0).session_id
+    first = client.analyze_frame(session_id, fixture_bytes[ONE_FACE], timestamp=0.0)
+    second = client.analyze_frame(session_id, fixture_bytes[ONE_FACE], timestamp=3.0)
+    assert first.faces == second.faces == 1 and second.events == []
+    assert second.verdict == "INCONCLUSIVE"
+    assert second.details.coverage["NO_FACE"].no_frames_s == pytest.approx(3.0)
+
+    ended = client.end_session(session_id)
+    assert isinstance(ended, iic.EndSessionResponse)
+    assert ended.verdict == "INCONCLUSIVE" and ended.total_violations == 0 and ended.final_risk_score == 0
+    basis = ended.summary.verdict_basis
+    assert basis is not None and basis.verdict == "INCONCLUSIVE"
+    assert basis.observed_share is not None and basis.observed_share < basis.min_observed_share
+    assert "judged only" in ended.summary.verdict_reason
+    assert client.get_record(session_id).verdict == "INCONCLUSIVE"
+
+
+def test_the_record_evidence_reviews_and_report_of_a_session(
+    base_url: str, client: iic.InterviewClient, fixture_bytes: dict[str, bytes]
+) -> None:
+    started = client.start_session("client-records", metadata={"round": 3}, timestamp=0.0)
+    session_id = started.session_id
+    frames = [client.analyze_frame(session_id, fixture_bytes[TWO_FACES], timestamp=t) for t in TIMES]
+    (event,) = frames[-1].event_details
+    assert event.id and event.evidence_url == f"/sessions/{session_id}/events/{event.id}/evidence"
+
+    live = client.get_record(session_id)  # an open session's record is built live
+    assert isinstance(live, iic.SessionRecord)
+    assert live.status == "active" and live.ended_at is None and live.kept_until is None
+    assert [e.id for e in live.events] == [event.id]
+
+    client.end_session(session_id)
+    record = client.get_record(session_id)
+    assert record.session_id == session_id and record.status == "ended"
+    assert record.candidate_id == "client-records" and record.metadata == {"round": 3}
+    assert record.frames_analyzed == 4 and record.event_counts == {"MULTIPLE_FACES": 1}
+    assert record.verdict == "CLEAN" and record.reviewed_verdict is None and record.reviews == {}
+    (recorded,) = record.events
+    assert isinstance(recorded, iic.RecordedEvent)
+    assert (recorded.id, recorded.type, recorded.severity) == (event.id, "MULTIPLE_FACES", "critical")
+    assert recorded.evidence_url == event.evidence_url and recorded.review is None
+    assert record.risk_timeline and max(p.risk for p in record.risk_timeline) == pytest.approx(25.0)
+    assert record.models["face"].available is True
+    assert record.ended_at is not None and record.kept_until is not None
+    assert record.kept_until > record.ended_at
+
+    image = client.get_evidence(session_id, event.id)
+    assert isinstance(image, bytes) and image[:3] == b"\xff\xd8\xff"  # a JPEG
+    picture = cv2.imdecode(np.frombuffer(image, np.uint8), cv2.IMREAD_COLOR)
+    assert picture is not None and max(picture.shape[:2]) <= 640
+
+    reviewed = client.review_event(session_id, event.id, "dismissed", note="a poster on the wall")
+    assert isinstance(reviewed, iic.ReviewResponse)
+    assert (reviewed.session_id, reviewed.event_id) == (session_id, event.id)
+    assert reviewed.review.decision == "dismissed" and reviewed.review.note == "a poster on the wall"
+    assert reviewed.review.reviewer and reviewed.review.at > 0
+    assert reviewed.verdict == "CLEAN" and reviewed.reviewed_verdict == "CLEAN"
+    after = client.get_record(session_id)
+    assert after.events[0].review == reviewed.review and after.reviews == {event.id: reviewed.review}
+    assert after.reviewed_verdict == "CLEAN" and after.verdict == "CLEAN"
+
+    html = client.get_report(session_id)
+    assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
+    assert "Interview integrity report: client-records" in html and "a poster on the wall" in html
+
+    # The session's own token reads its evidence, and nothing else of the record.
+    with iic.InterviewClient(base_url, timeout=120, session_token=started.session_token) as browser:
+        assert browser.get_evidence(session_id, event.id) == image
+        for refused in (
+            lambda: browser.get_record(session_id),
+            lambda: browser.get_report(session_id),
+            lambda: browser.review_event(session_id, event.id, "confirmed"),
+        ):
+            with pytest.raises(iic.ForbiddenError) as forbidden:
+                refused()
+            assert (forbidden.value.status, forbidden.value.code) == (403, "forbidden")
+    with pytest.raises(iic.EvidenceNotFoundError) as no_image:
+        client.get_evidence(session_id, "ev9999")
+    assert (no_image.value.status, no_image.value.code) == (404, "evidence_not_found")
+    with pytest.raises(iic.EventNotFoundError) as no_event:
+        client.review_event(session_id, "ev9999", "confirmed")
+    assert (no_event.value.status, no_event.value.code) == (404, "event_not_found")
+    for unknown in (client.get_record, client.get_report):
+        with pytest.raises(iic.SessionNotFoundError):
+            unknown("no-such-session")
 
 
 def test_frames_as_arrays_and_as_base64_strings(
@@ -192,6 +294,27 @@ async def test_async_rest_and_stream(base_url: str, fixture_bytes: dict[str, byt
         assert ended.summary.event_counts == {"MULTIPLE_FACES": 1} and ended.total_violations == 1
         with pytest.raises(iic.SessionEndedError):
             await api.analyze_frame(session_id, fixture_bytes[ONE_FACE])
+
+        # The ended session's record, its event's evidence, a review and the report.
+        (event,) = rest[-1].event_details
+        record = await api.get_record(session_id)
+        assert record.status == "ended" and [e.id for e in record.events] == [event.id]
+        image = await api.get_evidence(session_id, event.id)
+        assert image[:3] == b"\xff\xd8\xff"
+        reviewed = await api.review_event(session_id, event.id, "confirmed")
+        assert reviewed.review.decision == "confirmed" and reviewed.review.note is None
+        assert reviewed.reviewed_verdict == reviewed.verdict == record.verdict
+        assert (await api.get_record(session_id)).reviews[event.id].decision == "confirmed"
+        html = await api.get_report(session_id)
+        assert "Interview integrity report: client-async" in html
+        with pytest.raises(iic.EvidenceNotFoundError):
+            await api.get_evidence(session_id, "ev9999")
+
+        # Too little observed: INCONCLUSIVE, through the async client too.
+        short_id = (await api.start_session("client-async-short", timestamp=0.0)).session_id
+        await api.analyze_frame(short_id, fixture_bytes[ONE_FACE], timestamp=0.0)
+        await api.analyze_frame(short_id, fixture_bytes[ONE_FACE], timestamp=3.0)
+        assert (await api.end_session(short_id)).verdict == "INCONCLUSIVE"
 
         async with api.stream() as ws:
             with pytest.raises(iic.BadMessageError):
