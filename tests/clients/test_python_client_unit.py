@@ -102,6 +102,82 @@ def test_other_refusals_are_not_retried_and_non_json_answers_keep_their_status()
     assert len(seen) == 3 and seen[0].headers["authorization"] == "Bearer tok"
 
 
+RECORD = {
+    "session_id": "s/1",
+    "status": "ended",
+    "candidate_id": "c",
+    "started_at": 1.0,
+    "duration_seconds": 2.0,
+    "frames_analyzed": 4,
+    "verdict": "INCONCLUSIVE",
+    "verdict_reason": "judged only 10% of the session",
+    "final_risk_score": 0.0,
+    "peak_risk_score": 0.0,
+    "rules": {
+        "basis": "peak",
+        "suspicious_threshold": 30,
+        "cheating_threshold": 60,
+        "cheating_min_severity": "high",
+    },
+}
+
+
+def test_records_evidence_reviews_and_reports_read_json_bytes_and_text() -> None:
+    seen: list[httpx.Request] = []
+    jpeg = b"\xff\xd8\xff\xe0 not decoded \xff\xd9"
+    answers = [
+        refusal(503, "session_store_unavailable", "1"),  # retried like every call
+        httpx.Response(200, json=RECORD),
+        httpx.Response(200, content=jpeg, headers={"content-type": "image/jpeg"}),
+        httpx.Response(200, text="<!DOCTYPE html><html>é</html>", headers={"content-type": "text/html"}),
+        httpx.Response(
+            200,
+            json={
+                "session_id": "s/1",
+                "event_id": "ev0001",
+                "review": {"event_id": "ev0001", "decision": "dismissed", "reviewer": "open", "at": 3.0},
+                "verdict": "SUSPICIOUS",
+                "reviewed_verdict": "CLEAN",
+                "reviewed_verdict_reason": "without 1 dismissed event",
+            },
+        ),
+        refusal(404, "evidence_not_found"),
+        httpx.Response(404, text="gone"),  # not the service's JSON: by status only
+        refusal(404, "event_not_found"),
+    ]
+    waits: list[float] = []
+    transport = scripted(answers, seen)
+    with iic.InterviewClient("http://svc", api_key="k", transport=transport, sleep=waits.append) as c:
+        record = c.get_record("s/1")
+        assert isinstance(record, iic.SessionRecord) and record.verdict == "INCONCLUSIVE"
+        assert record.events == [] and record.reviewed_verdict is None and waits == [1.0]
+        assert c.get_evidence("s/1", "ev0001") == jpeg
+        assert c.get_report("s/1") == "<!DOCTYPE html><html>é</html>"
+        reviewed = c.review_event("s/1", "ev0001", "dismissed", note="poster")
+        assert reviewed.review.decision == "dismissed" and reviewed.reviewed_verdict == "CLEAN"
+        with pytest.raises(iic.EvidenceNotFoundError):
+            c.get_evidence("s/1", "ev0002")
+        with pytest.raises(iic.InterviewApiError) as gone:
+            c.get_report("s/1")
+        assert (gone.value.status, gone.value.code, gone.value.detail) == (404, "http_404", "gone")
+        with pytest.raises(iic.EventNotFoundError):
+            c.review_event("s/1", "ev0009", "confirmed")
+    paths = [(r.method, r.url.raw_path.decode()) for r in seen]
+    assert paths == [
+        ("GET", "/sessions/s%2F1"),
+        ("GET", "/sessions/s%2F1"),
+        ("GET", "/sessions/s%2F1/events/ev0001/evidence"),
+        ("GET", "/sessions/s%2F1/report"),
+        ("POST", "/sessions/s%2F1/events/ev0001/review"),
+        ("GET", "/sessions/s%2F1/events/ev0002/evidence"),
+        ("GET", "/sessions/s%2F1/report"),
+        ("POST", "/sessions/s%2F1/events/ev0009/review"),
+    ]
+    assert json.loads(seen[4].content) == {"decision": "dismissed", "note": "poster"}
+    assert json.loads(seen[7].content) == {"decision": "confirmed"}
+    assert all(r.headers["x-api-key"] == "k" for r in seen)
+
+
 async def test_the_async_client_retries_too() -> None:
     seen: list[httpx.Request] = []
     waits: list[float] = []
