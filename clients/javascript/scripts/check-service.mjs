@@ -1,5 +1,5 @@
-// The JavaScript client in Node against a running service: REST, typed errors, the WebSocket
-// stream and the frame streamer. Run by tests/browser (pytest) against the real application, or by
+// The JavaScript client in Node against a running service: REST, typed errors, session records
+// (record, evidence, review, report), the WebSocket stream and the frame streamer. Run by tests/browser (pytest) against the real application, or by
 // hand:
 //
 //   make run        # or any deployment
@@ -13,7 +13,12 @@ import { join } from "node:path";
 
 import WebSocket from "ws";
 
-import { InterviewClient, SessionEndedError, SessionNotFoundError } from "../src/index.js";
+import {
+  EvidenceNotFoundError,
+  InterviewClient,
+  SessionEndedError,
+  SessionNotFoundError,
+} from "../src/index.js";
 
 const [baseUrl = "http://127.0.0.1:8000", fixtures = "../shared/fixtures", apiKey] = process.argv.slice(2);
 const twoFaces = readFileSync(join(fixtures, "A03_two_faces_webcam.png"));
@@ -35,6 +40,24 @@ assert.deepEqual(rest.flatMap((r) => r.events.map((e) => [r.timestamp, e])), [[1
 const ended = await client.endSession(sessionId);
 assert.deepEqual(ended.summary.event_counts, { MULTIPLE_FACES: 1 });
 await assert.rejects(client.endSession(sessionId), SessionEndedError);
+
+// The ended session's record, its event's evidence (JPEG bytes), a review and the report.
+const record = await client.getRecord(sessionId);
+assert.equal(record.status, "ended");
+assert.deepEqual(record.events.map((e) => e.type), ["MULTIPLE_FACES"]);
+const [event] = record.events;
+assert.equal(event.evidence_url, `/sessions/${sessionId}/events/${event.id}/evidence`);
+const image = await client.getEvidence(sessionId, event.id);
+assert.ok(image instanceof Uint8Array && image.length > 1000);
+assert.deepEqual([...image.subarray(0, 3)], [0xff, 0xd8, 0xff]);
+const reviewed = await client.reviewEvent(sessionId, event.id, "dismissed", { note: "from node" });
+assert.equal(reviewed.review.decision, "dismissed");
+assert.equal(reviewed.reviewed_verdict, "CLEAN");
+assert.equal((await client.getRecord(sessionId)).reviews[event.id].note, "from node");
+const report = await client.getReport(sessionId);
+assert.match(report, /^<!DOCTYPE html>/);
+assert.ok(report.includes("from node"));
+await assert.rejects(client.getEvidence(sessionId, "ev9999"), EvidenceNotFoundError);
 await assert.rejects(client.analyzeFrame("no-such-session", twoFaces, 0), (err) => {
   assert.ok(err instanceof SessionNotFoundError);
   assert.equal(err.status, 404);

@@ -8,7 +8,8 @@
         started = client.start_session("candidate-42", metadata={"position": "backend"})
         result = client.analyze_frame(started.session_id, jpeg_bytes, timestamp=0.0)
         print(result.faces, result.risk_score, result.events)
-        print(client.end_session(started.session_id).verdict)
+        print(client.end_session(started.session_id).verdict)  # INCONCLUSIVE too: little observed
+        record = client.get_record(started.session_id)  # events, evidence URLs, reviews, risk over time
 """
 
 from interview_integrity_client._common import (
