@@ -6,7 +6,7 @@ import { InterviewClient } from "@interview-integrity/client";
 import { useCallback, useEffect, useRef, useState } from "react";
 
 const SEVERITY_COLOURS = { low: "#6b7280", medium: "#d97706", high: "#dc2626", critical: "#7f1d1d" };
-const VERDICT_COLOURS = { CLEAN: "#15803d", SUSPICIOUS: "#b45309", CHEATING: "#b91c1c" };
+const VERDICT_COLOURS = { CLEAN: "#15803d", SUSPICIOUS: "#b45309", CHEATING: "#b91c1c", INCONCLUSIVE: "#4b5563" };
 
 function riskColour(value) {
   if (value >= 60) return "#dc2626";
