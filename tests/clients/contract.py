@@ -546,8 +546,8 @@ def python_client() -> tuple[list[ClientCall], dict[str, Schema], Callable[[int]
         )
         for endpoint in iic.ENDPOINTS
     ]
-    error_bodies = {status: schema_of(error_body_model(status)) for status in range(400, 600)}
-    return calls, defs, error_bodies.__getitem__
+    by_model = {model: schema_of(model) for model in {error_body_model(s) for s in range(400, 600)}}
+    return calls, defs, lambda status: by_model[error_body_model(status)]
 
 
 # -- the document of this repository's service ----------------------------------------------------
@@ -556,22 +556,21 @@ def service_openapi() -> dict[str, Any]:
 
     The app is the real one (``create_app``: the same routers and schemas a replica serves); the
     service object under it is a stand-in with what the factory reads (settings, metrics and the
-    admission check). Nothing answers requests here: this is only for the schema.
+    admission check): nothing answers requests here, this is only for the schema.
     """
     from serve_app.api.app import create_app
-    from serve_app.metrics import ServiceMetrics
     from serve_app.service import IntegrityService
     from serve_app.settings import Settings
 
     @dataclass
     class SchemaOnly:
         settings: Settings
-        metrics: ServiceMetrics
+        metrics: object  # handed to error handlers and middleware that never run here
 
         def frames_full(self) -> bool:
             return False
 
-    stand_in = SchemaOnly(Settings(session_token_secret="schema-only-not-a-real-secret"), ServiceMetrics())
+    stand_in = SchemaOnly(Settings(session_token_secret="schema-only-not-a-real-secret"), object())
     return create_app(cast(IntegrityService, stand_in)).openapi()
 
 
