@@ -15,13 +15,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from integrity.core.paths import REPO_ROOT
 from integrity.core.results import EyeIris, HeadPose, ModelStatus, ObjectAnalysis
 from integrity.session.manager import SessionManager
 from integrity.session.risk.config import RiskConfig
 from integrity.session.state import EndOutcome, FrameFacts
 from integrity.session.store import MemoryStore
 from integrity.vision.gaze import EyeMeasure, GazeAnalyzer, GazeConfig, GazeMeasures
-from serve_app.settings import REPO_ROOT
 from tests.integrity.session.conftest import FakeClock
 
 RADIUS = 0.4  # eyeball radius in eye widths (configs/gaze.yaml)

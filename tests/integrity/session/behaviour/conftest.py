@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from integrity.core.enums import EventType
+from integrity.core.paths import REPO_ROOT
 from integrity.core.results import GazeAnalysis
 from integrity.session.behaviour.tracker import BehaviourSnapshot, BehaviourState, BehaviourTracker
 from integrity.session.observation import Observation
@@ -16,7 +17,6 @@ from integrity.session.risk.config import RiskConfig
 from integrity.session.risk.engine import RiskEngine
 from integrity.session.risk.models import EventRecord, RiskState
 from integrity.vision.gaze import GazeAnalyzer, GazeConfig
-from serve_app.settings import REPO_ROOT
 from tests.synthetic_face import Pose, synthetic_face
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from integrity.core.enums import EventType, GazeDirection, LandmarkBackend, LidState
+from integrity.core.paths import REPO_ROOT, dlib_models_dir
 from integrity.core.results import (
     Box,
     DetectedObject,
@@ -33,7 +34,6 @@ from integrity.session.store import MemoryStore
 from integrity.vision.face import FaceAnalyzer, FaceConfig
 from integrity.vision.gaze import GazeAnalyzer
 from integrity.vision.video import frames as video_frames
-from serve_app.settings import REPO_ROOT, Settings
 from tests.integrity.session.behaviour.conftest import Run, Runner, timeline
 from tests.synthetic_face import Pose, synthetic_face
 
@@ -56,9 +56,7 @@ def clip(fixtures_dir: Path) -> dict[int, FaceAnalysis]:
     # lid rule on that backend (selectable); the Face Landmarker's reading of the same clip is in
     # tests/integrity/vision/test_face_mesh.py.
     config = FaceConfig.load(REPO_ROOT / "configs" / "face.yaml")
-    face = FaceAnalyzer(
-        Settings().face_models_dir, config.model_copy(update={"landmarks": LandmarkBackend.DLIB_68})
-    )
+    face = FaceAnalyzer(dlib_models_dir(), config.model_copy(update={"landmarks": LandmarkBackend.DLIB_68}))
     face.load()
     out: dict[int, FaceAnalysis] = {}
     for index, (_, frame) in enumerate(video_frames(fixtures_dir / "A_video_gaze_down_segments.mp4")):
