@@ -65,6 +65,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy integrity serve_app deployments benchmarks tests
+	$(BIN)/mypy --strict clients/python/src
 	$(BIN)/lint-imports
 
 format: install

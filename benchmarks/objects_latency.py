@@ -7,7 +7,7 @@
         --fixtures A08_two_phones_laptop_no_face.jpg A04_group_meeting_laptop_notebook.jpg
 
 1. In process, per frame (decode + letterbox + inference + decoding/NMS + mapping), for each
-   ``--sizes``: the path the service runs (``ObjectDetector``: onnxruntime for ``.pt``/``.onnx``,
+   ``--sizes``: the path the service runs (``ObjectAnalyzer``: onnxruntime for ``.pt``/``.onnx``,
    LiteRT for ``.tflite``, whose fixed input size replaces ``--sizes``), and for a ``.pt`` the same
    pipeline with the torch model's forward pass instead (Ultralytics' own ``predict()`` cannot run
    here: it needs torchvision's NMS, which this CPU torch cannot load).
@@ -51,7 +51,7 @@ os.environ.setdefault("YOLO_CONFIG_DIR", str(Path(tempfile.gettempdir()) / "Ultr
 from benchmarks.latency import frames_to_test, percentile  # noqa: E402
 from deployments.objects import ObjectDeployment  # noqa: E402
 from integrity.vision.object_mapping import BatchConfig, ObjectsConfig  # noqa: E402
-from integrity.vision.objects import ObjectDetector  # noqa: E402
+from integrity.vision.objects import ObjectAnalyzer  # noqa: E402
 from integrity.vision.yolo_onnx import to_batch  # noqa: E402
 from integrity.vision.yolo_weights import resolve_weights  # noqa: E402
 
@@ -133,9 +133,9 @@ def in_process(
     fixtures: list[str],
 ) -> None:
     frames = fixture_frames(fixtures)
-    detectors: dict[int, ObjectDetector] = {}
+    detectors: dict[int, ObjectAnalyzer] = {}
     for imgsz in sizes:
-        detector = ObjectDetector(model_path, name, 0.25, config_for(imgsz, threads))
+        detector = ObjectAnalyzer(model_path, name, 0.25, config_for(imgsz, threads))
         detector.load()
         if not detector.status.available:
             sys.exit(f"object model unavailable: {detector.status.detail}")
@@ -145,7 +145,7 @@ def in_process(
     for imgsz, detector in detectors.items():
         for label, frame in frames.items():
 
-            def single(d: ObjectDetector = detector, f: bytes = frame) -> object:
+            def single(d: ObjectAnalyzer = detector, f: bytes = frame) -> object:
                 return d.analyze(f)
 
             runtime = detector.status.runtime or "?"
@@ -156,7 +156,7 @@ def in_process(
     for imgsz, detector in detectors.items():
         for label, frame in frames.items():
 
-            def run(d: ObjectDetector = detector, f: bytes = frame) -> object:
+            def run(d: ObjectAnalyzer = detector, f: bytes = frame) -> object:
                 prepared = d.preprocess(f)
                 assert prepared.image is not None
                 output = torch_forward(to_batch([prepared.image]))

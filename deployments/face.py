@@ -25,7 +25,7 @@ from integrity.core.results import (
 from integrity.vision.face import FaceAnalyzer, FaceConfig
 from integrity.vision.gaze import GazeAnalyzer, GazeConfig
 from integrity.vision.object_mapping import PersonRelookConfig
-from integrity.vision.person_faces import PersonFaces
+from integrity.vision.person_faces import PersonFaceAnalyzer
 
 logger = logging.getLogger(__name__)
 
@@ -45,10 +45,10 @@ class FaceDeployment:
         # Missing or wrong model files do not stop the replica: it reports them (status, 503s).
         self.analyzer = FaceAnalyzer(landmarks_dir, config, models_dir)
         self.analyzer.load()
-        self.person_faces: PersonFaces | None = None
+        self.person_faces: PersonFaceAnalyzer | None = None
         if person_relook is not None and person_relook.active:
             try:
-                self.person_faces = PersonFaces.load(models_dir, person_relook)
+                self.person_faces = PersonFaceAnalyzer.load(models_dir, person_relook)
             except Exception:  # not essential: the frames keep what the face stage found
                 logger.exception("the second look for faces in person boxes could not load")
         self.gaze: GazeAnalyzer | None = None

@@ -1,4 +1,4 @@
-"""The objects Serve deployment: one ObjectDetector per replica; optional ``@serve.batch`` across frames.
+"""The objects Serve deployment: one ObjectAnalyzer per replica; optional ``@serve.batch`` across frames.
 
 Batching is off by default: on CPU a batch of N costs N single frames (docs/SCALING.md) and only
 adds the wait; turn it on (``batch.enabled`` in configs/objects.yaml) for GPUs.
@@ -17,7 +17,7 @@ from ray import serve
 from deployments.runtime import limit_threads
 from integrity.core.results import ModelStatus, ObjectAnalysis
 from integrity.vision.object_mapping import ObjectsConfig
-from integrity.vision.objects import ObjectDetector
+from integrity.vision.objects import ObjectAnalyzer
 
 
 @serve.deployment(name="objects", ray_actor_options={"num_cpus": 0.25})
@@ -34,7 +34,7 @@ class ObjectDeployment:
         self.config = config or ObjectsConfig()
         # Only a GPU Ray gave this replica counts (onnxruntime may see the host's CUDA anyway).
         gpu_assigned = bool(ray.get_gpu_ids()) if ray.is_initialized() else None
-        self.detector = ObjectDetector(
+        self.detector = ObjectAnalyzer(
             model_path, model_name, confidence_threshold, self.config, gpu_assigned
         )
         self.detector.load()

@@ -20,8 +20,8 @@ from integrity.core.results import (
 from integrity.vision.face import FaceAnalyzer
 from integrity.vision.gaze import GazeAnalyzer
 from integrity.vision.object_mapping import PersonRelookConfig
-from integrity.vision.objects import ObjectDetector
-from integrity.vision.person_faces import PersonFaces, persons_without_face
+from integrity.vision.objects import ObjectAnalyzer
+from integrity.vision.person_faces import PersonFaceAnalyzer, persons_without_face
 from serve_app.pipeline import Analyzers
 from serve_app.remote import unwrap
 from serve_app.spec import AppSpec
@@ -181,7 +181,7 @@ class LocalGaze:
 
 
 class LocalObjects:
-    def __init__(self, detector: ObjectDetector) -> None:
+    def __init__(self, detector: ObjectAnalyzer) -> None:
         self.detector = detector
 
     async def analyze(self, data: bytes) -> ObjectAnalysis:
@@ -197,7 +197,7 @@ class LocalPersonFaces:
     """The second look for faces in person boxes, in this process (decodes the frame only when a
     person box lacks a face)."""
 
-    def __init__(self, model: PersonFaces) -> None:
+    def __init__(self, model: PersonFaceAnalyzer) -> None:
         self.model = model
 
     async def relook(self, data: bytes, face: FaceAnalysis, objects: ObjectAnalysis) -> FaceAnalysis:
@@ -207,7 +207,10 @@ class LocalPersonFaces:
 
 
 def local_analyzers(
-    face: FaceAnalyzer, gaze: GazeAnalyzer, objects: ObjectDetector, person_faces: PersonFaces | None = None
+    face: FaceAnalyzer,
+    gaze: GazeAnalyzer,
+    objects: ObjectAnalyzer,
+    person_faces: PersonFaceAnalyzer | None = None,
 ) -> Analyzers:
     relook = LocalPersonFaces(person_faces) if person_faces is not None else None
     return Analyzers(LocalFace(face), LocalGaze(gaze), LocalObjects(objects), person_faces=relook)
@@ -220,8 +223,8 @@ def build_local_analyzers(spec: AppSpec) -> Analyzers:
     face.load()
     gaze = GazeAnalyzer(spec.gaze_config)
     gaze.load()
-    objects = ObjectDetector(*spec.object_model)
+    objects = ObjectAnalyzer(*spec.object_model)
     objects.load()
     relook = spec.relook
-    person_faces = PersonFaces.load(spec.settings.model_path, relook) if relook.active else None
+    person_faces = PersonFaceAnalyzer.load(spec.settings.model_path, relook) if relook.active else None
     return local_analyzers(face, gaze, objects, person_faces)

@@ -5,7 +5,7 @@ tests run it in-process (``serve_app.analyzers.LocalAnalyzers`` and a SessionMan
 production runs it over DeploymentHandles and the session shards, with the same code.
 
 Where the object model sees a ``person`` with no face in it, an optional second look
-(``PersonFaceModel``, integrity/vision/person_faces.py) crops the person's upper part and looks for
+(``AsyncPersonFaceAnalyzer``, integrity/vision/person_faces.py) crops the person's upper part and looks for
 a face there again (a small or turned second face the whole-frame detector missed); what verifies
 is counted with the frame's faces before the session books it.
 
@@ -43,7 +43,7 @@ from integrity.vision.imaging import ImageDecodeError
 logger = logging.getLogger(__name__)
 
 
-class FaceModel(Protocol):
+class AsyncFaceAnalyzer(Protocol):
     async def analyze(self, data: bytes) -> FaceAnalysis: ...
 
     async def status(self) -> ModelStatus: ...
@@ -53,7 +53,7 @@ class FaceModel(Protocol):
         ...
 
 
-class GazeModel(Protocol):
+class AsyncGazeAnalyzer(Protocol):
     async def analyze(self, face: FaceAnalysis, neutral: GazeNeutral) -> GazeAnalysis:
         """Gaze of ``face``'s primary face (the caller checks there is one)."""
         ...
@@ -61,13 +61,13 @@ class GazeModel(Protocol):
     async def status(self) -> ModelStatus: ...
 
 
-class ObjectModel(Protocol):
+class AsyncObjectAnalyzer(Protocol):
     async def analyze(self, data: bytes) -> ObjectAnalysis: ...
 
     async def status(self) -> ModelStatus: ...
 
 
-class FaceGazeModel(Protocol):
+class AsyncFaceGazeAnalyzer(Protocol):
     """Face and gaze in one call (gaze beside face in the face replica: one hop less per frame)."""
 
     async def analyze_with_gaze(
@@ -78,7 +78,7 @@ class FaceGazeModel(Protocol):
         ...
 
 
-class PersonFaceModel(Protocol):
+class AsyncPersonFaceAnalyzer(Protocol):
     async def relook(self, data: bytes, face: FaceAnalysis, objects: ObjectAnalysis) -> FaceAnalysis:
         """``face`` with the faces found again inside person boxes that held none (unchanged when
         there is no such person box)."""
@@ -93,11 +93,11 @@ class SessionEngine(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Analyzers:
-    face: FaceModel
-    gaze: GazeModel
-    objects: ObjectModel
-    face_gaze: FaceGazeModel | None = None  # set: face and gaze in one call (``gaze`` serves status)
-    person_faces: PersonFaceModel | None = None  # set: a second look in person boxes without a face
+    face: AsyncFaceAnalyzer
+    gaze: AsyncGazeAnalyzer
+    objects: AsyncObjectAnalyzer
+    face_gaze: AsyncFaceGazeAnalyzer | None = None  # set: face and gaze in one call (``gaze`` serves status)
+    person_faces: AsyncPersonFaceAnalyzer | None = None  # set: a second look in person boxes without a face
 
 
 SESSION_GONE = (SessionNotFound, SessionEnded, SessionExpired)
@@ -167,7 +167,7 @@ class FramePipeline:
         frame_rate: Rate | None = None,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
-        person_faces: PersonFaceModel | None = None,
+        person_faces: AsyncPersonFaceAnalyzer | None = None,
     ) -> None:
         """``cache_size`` 0 plans every frame (two session calls per frame, the former behaviour).
         ``frame_rate``: the per-session frame rate, enforced here for frames that skip the plan (the

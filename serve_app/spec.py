@@ -69,6 +69,6 @@ class AppSpec:
 
     @property
     def object_model(self) -> tuple[Path, str, float, ObjectsConfig]:
-        """``ObjectDetector``'s arguments: the weights folder and name, the confidence, its config."""
+        """``ObjectAnalyzer``'s arguments: the weights folder and name, the confidence, its config."""
         s = self.settings
         return s.model_path, s.yolo_model, s.confidence_threshold, self.objects_config

@@ -1,5 +1,5 @@
 """Object detection: YOLO finds phones (whole and partial), books, laptops, screens, people. The
-objects deployment (``deployments/objects.py``) wraps :class:`ObjectDetector`.
+objects deployment (``deployments/objects.py``) wraps :class:`ObjectAnalyzer`.
 
 * weights: ``YOLO_MODEL`` under ``MODEL_PATH`` (``yolo_weights.py``); the file decides the runtime:
   a ``.pt`` is exported to ONNX once and cached beside it, an ``.onnx`` runs as it is (both with
@@ -34,12 +34,12 @@ from integrity.vision.yolo_onnx import (
     FloatArray,
     Letterbox,
     ModelFormatError,
-    YoloOnnxModel,
+    YoloOnnxRuntime,
     letterbox,
     to_batch,
 )
 from integrity.vision.yolo_onnx import decode as decode_output
-from integrity.vision.yolo_tflite import YoloTfliteModel
+from integrity.vision.yolo_tflite import YoloTfliteRuntime
 from integrity.vision.yolo_weights import (
     LITERT,
     PreparedModel,
@@ -49,7 +49,7 @@ from integrity.vision.yolo_weights import (
     runtime_for,
 )
 
-__all__ = ["ObjectDetector", "ObjectsConfig", "YoloRuntime", "open_model", "resolve_weights"]
+__all__ = ["ObjectAnalyzer", "ObjectsConfig", "YoloRuntime", "open_model", "resolve_weights"]
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def choose_providers(device: str, gpu_assigned: bool | None = None) -> tuple[lis
 
 
 class YoloRuntime(Protocol):
-    """What the detector needs from a runtime: ``YoloOnnxModel`` and ``YoloTfliteModel``."""
+    """What the detector needs from a runtime: ``YoloOnnxRuntime`` and ``YoloTfliteRuntime``."""
 
     @property
     def runtime(self) -> str: ...  # "onnxruntime", "litert"
@@ -102,8 +102,8 @@ class YoloRuntime(Protocol):
 def open_model(prepared: PreparedModel, threads: int, providers: list[str]) -> YoloRuntime:
     """The runtime the prepared file asks for (``yolo_weights.RUNTIMES``: the suffix decides)."""
     if prepared.runtime == LITERT:
-        return YoloTfliteModel(prepared.file, threads=threads)
-    return YoloOnnxModel(prepared.file, threads=threads, providers=providers)
+        return YoloTfliteRuntime(prepared.file, threads=threads)
+    return YoloOnnxRuntime(prepared.file, threads=threads, providers=providers)
 
 
 @dataclass(slots=True)
@@ -120,7 +120,7 @@ class _Frame:
     decode_ms: float = 0.0
 
 
-class ObjectDetector:
+class ObjectAnalyzer:
     """Load / preprocess / predict / postprocess, no transport code: tests call it directly."""
 
     def __init__(
@@ -301,7 +301,7 @@ class ObjectDetector:
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         if self.model is None:
-            raise RuntimeError("ObjectDetector.load() did not load a model")
+            raise RuntimeError("ObjectAnalyzer.load() did not load a model")
         return self.model.infer(batch)
 
     def postprocess(self, frame: _Frame, output: np.ndarray) -> ObjectAnalysis:

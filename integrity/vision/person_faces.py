@@ -28,7 +28,7 @@ from integrity.vision.blazeface import BlazeFace, FaceCandidate
 from integrity.vision.imaging import BGRImage, decode, read_header
 from integrity.vision.object_mapping import PersonRelookConfig
 
-__all__ = ["PersonFaces", "PersonRelookConfig", "Relook", "head_region", "persons_without_face"]
+__all__ = ["PersonFaceAnalyzer", "PersonRelookConfig", "Relook", "head_region", "persons_without_face"]
 
 
 class FaceDetectorModel(Protocol):
@@ -109,7 +109,7 @@ def _box(candidate: FaceCandidate, dx: float, dy: float, width: int, height: int
     return Box(x=int(left), y=int(top), width=round(right - left), height=round(bottom - top))
 
 
-class PersonFaces:
+class PersonFaceAnalyzer:
     """The second look; ``detector`` (full range) and ``verifier`` (short range) may be shared."""
 
     def __init__(
@@ -120,7 +120,7 @@ class PersonFaces:
         self.config = config
 
     @classmethod
-    def load(cls, models_dir: Path, config: PersonRelookConfig, threads: int = 1) -> PersonFaces:
+    def load(cls, models_dir: Path, config: PersonRelookConfig, threads: int = 1) -> PersonFaceAnalyzer:
         """Both BlazeFace variants from ``models_dir`` (the face models' folder)."""
         full = BlazeFace(models_dir, FaceDetector.BLAZEFACE_FULL_RANGE, threads=threads)
         short = BlazeFace(models_dir, FaceDetector.BLAZEFACE_SHORT_RANGE, threads=threads)

@@ -214,7 +214,7 @@ def parse_names(raw: object) -> dict[int, str]:
         raise ModelFormatError(f"unreadable class names in the model metadata: {value!r:.80}") from exc
 
 
-class YoloOnnxModel:
+class YoloOnnxRuntime:
     """An onnxruntime session over an Ultralytics detection export.
 
     ``InferenceSession.run`` is thread-safe: concurrent frames share one session.

@@ -1,6 +1,6 @@
 """YOLO detection with LiteRT (``ai-edge-litert``) on an Ultralytics TFLite export.
 
-The same interface as ``YoloOnnxModel`` (``yolo_onnx.py``), so the letterbox, batching, decoding
+The same interface as ``YoloOnnxRuntime`` (``yolo_onnx.py``), so the letterbox, batching, decoding
 and NMS there serve both. What differs:
 
 * metadata: Ultralytics appends it to the ``.tflite`` as a small zip, ``metadata.json`` (recent
@@ -73,7 +73,7 @@ def _end2end(meta: dict[str, Any]) -> bool:
     return meta.get("end2end") in (True, "True") or nms
 
 
-class YoloTfliteModel:
+class YoloTfliteRuntime:
     """A LiteRT interpreter over an Ultralytics detection export (``.tflite``)."""
 
     runtime = "litert"

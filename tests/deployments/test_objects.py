@@ -25,7 +25,7 @@ from integrity.core.checksums import sha256_of
 from integrity.core.enums import EventType
 from integrity.core.results import ObjectAnalysis
 from integrity.vision.object_mapping import ObjectsConfig
-from integrity.vision.objects import ObjectDetector, resolve_weights
+from integrity.vision.objects import ObjectAnalyzer, resolve_weights
 from integrity.vision.yolo_weights import cached_onnx_is_current, prepare_model
 from serve_app.settings import REPO_ROOT
 from tests.integrity.vision.objects_model import ONNX, WEIGHTS, copy_model_dir, exported_model_dir
@@ -34,8 +34,8 @@ PHONE_EVENTS = {EventType.PHONE_DETECTED, EventType.PHONE_PARTIAL_DETECTED}
 
 
 @pytest.fixture(scope="module")
-def detector() -> ObjectDetector:
-    found = ObjectDetector(exported_model_dir(), WEIGHTS, 0.25)
+def detector() -> ObjectAnalyzer:
+    found = ObjectAnalyzer(exported_model_dir(), WEIGHTS, 0.25)
     found.load()
     assert found.status.available, found.status.detail
     return found
@@ -55,7 +55,7 @@ def test_weights_resolve_under_model_path_or_as_a_path(tmp_path: Path) -> None:
 
 
 def test_missing_weights_are_reported_unavailable(tmp_path: Path) -> None:
-    detector = ObjectDetector(tmp_path, "yolo11n.pt", 0.25)
+    detector = ObjectAnalyzer(tmp_path, "yolo11n.pt", 0.25)
     detector.load()
     assert not detector.status.available
     detail = detector.status.detail or ""
@@ -99,7 +99,7 @@ def test_checksum_manifest_refuses_other_weights(tmp_path: Path) -> None:
     directory = copy_model_dir(tmp_path / "m")
     manifest = directory / "checksums.sha256"
     manifest.write_text(f"# pinned\n{'0' * 64}  {WEIGHTS}\n")
-    detector = ObjectDetector(directory, WEIGHTS, 0.25)
+    detector = ObjectAnalyzer(directory, WEIGHTS, 0.25)
     detector.load()
     assert not detector.status.available
     assert "do not match the checksum" in (detector.status.detail or "")
@@ -112,7 +112,7 @@ def test_checksum_manifest_refuses_other_weights(tmp_path: Path) -> None:
 def test_the_default_weights_are_pinned_to_the_official_checksum(tmp_path: Path) -> None:
     """``yolo11n.pt`` is listed in models/checksums.sha256: other bytes under that name are refused."""
     shutil.copy2(exported_model_dir() / WEIGHTS, tmp_path / "yolo11n.pt")
-    detector = ObjectDetector(tmp_path, "yolo11n.pt", 0.25)
+    detector = ObjectAnalyzer(tmp_path, "yolo11n.pt", 0.25)
     detector.load()
     assert not detector.status.available
     assert "do not match the checksum listed for yolo11n.pt" in (detector.status.detail or "")
@@ -121,7 +121,7 @@ def test_the_default_weights_are_pinned_to_the_official_checksum(tmp_path: Path)
 
 def test_an_unknown_format_is_reported(tmp_path: Path) -> None:
     (tmp_path / "model.engine").write_bytes(b"x")
-    detector = ObjectDetector(tmp_path, "model.engine", 0.25)
+    detector = ObjectAnalyzer(tmp_path, "model.engine", 0.25)
     detector.load()
     assert not detector.status.available and detector.status.runtime is None
     assert "not a format this service runs" in (detector.status.detail or "")
@@ -129,15 +129,15 @@ def test_an_unknown_format_is_reported(tmp_path: Path) -> None:
 
 def test_unexportable_weights_are_reported(tmp_path: Path) -> None:
     (tmp_path / "broken.pt").write_bytes(b"not a checkpoint")
-    detector = ObjectDetector(tmp_path, "broken.pt", 0.25)
+    detector = ObjectAnalyzer(tmp_path, "broken.pt", 0.25)
     detector.load()
     assert not detector.status.available
     assert "could not be exported to ONNX" in (detector.status.detail or "")
     assert not (tmp_path / "broken.onnx").exists()
 
 
-def test_onnx_file_can_be_named_directly(detector: ObjectDetector, fixture_bytes: dict[str, bytes]) -> None:
-    direct = ObjectDetector(exported_model_dir(), ONNX, 0.25)
+def test_onnx_file_can_be_named_directly(detector: ObjectAnalyzer, fixture_bytes: dict[str, bytes]) -> None:
+    direct = ObjectAnalyzer(exported_model_dir(), ONNX, 0.25)
     direct.load()
     assert direct.status.available and direct.status.runtime == "onnxruntime"
     assert direct.status.sha256 == sha256_of(exported_model_dir() / ONNX)
@@ -147,7 +147,7 @@ def test_onnx_file_can_be_named_directly(detector: ObjectDetector, fixture_bytes
 
 def test_a_model_without_the_configured_classes_is_unavailable() -> None:
     config = ObjectsConfig(classes={"unicorn": EventType.SUSPICIOUS_OBJECT})
-    detector = ObjectDetector(exported_model_dir(), WEIGHTS, 0.25, config)
+    detector = ObjectAnalyzer(exported_model_dir(), WEIGHTS, 0.25, config)
     detector.load()
     assert not detector.status.available
     assert "knows none of the configured object classes" in (detector.status.detail or "")
@@ -172,7 +172,7 @@ def check_well_formed(result: ObjectAnalysis, width: int, height: int) -> None:
     assert confidences == sorted(confidences, reverse=True)
 
 
-def test_detects_on_every_fixture(detector: ObjectDetector, fixture_bytes: dict[str, bytes]) -> None:
+def test_detects_on_every_fixture(detector: ObjectAnalyzer, fixture_bytes: dict[str, bytes]) -> None:
     seen: set[tuple[str, EventType | None]] = set()
     for name, data in fixture_bytes.items():
         with Image.open(io.BytesIO(data)) as img:
@@ -190,13 +190,13 @@ def test_detects_on_every_fixture(detector: ObjectDetector, fixture_bytes: dict[
 
 
 def test_threshold_applies_to_the_real_model(fixture_bytes: dict[str, bytes]) -> None:
-    strict = ObjectDetector(exported_model_dir(), WEIGHTS, 0.999)
+    strict = ObjectAnalyzer(exported_model_dir(), WEIGHTS, 0.999)
     strict.load()
     result = strict.analyze(fixture_bytes["A03_two_faces_webcam.png"])
     assert result.status.available and all(o.confidence >= 0.899 for o in result.objects)
 
 
-def test_a_batch_answers_each_frame(detector: ObjectDetector, fixture_bytes: dict[str, bytes]) -> None:
+def test_a_batch_answers_each_frame(detector: ObjectAnalyzer, fixture_bytes: dict[str, bytes]) -> None:
     a01, a08 = fixture_bytes["A01_frontal_webcam_man.png"], fixture_bytes["A08_two_phones_laptop_no_face.jpg"]
     single = detector.analyze(a01)
     batch = detector.analyze_many([a01, b"broken", a01, a08])

@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 from integrity.vision.blazeface import BlazeFace
-from integrity.vision.objects import ObjectDetector
-from integrity.vision.person_faces import PersonFaces
+from integrity.vision.objects import ObjectAnalyzer
+from integrity.vision.person_faces import PersonFaceAnalyzer
 from serve_app.analyzers import LocalPersonFaces
 from tests.integrity.vision.test_person_faces import (  # noqa: F401 (fixtures)
     beside,
@@ -19,8 +19,8 @@ from tests.integrity.vision.test_person_faces import (  # noqa: F401 (fixtures)
 
 
 async def test_pipeline_relook_only_where_a_person_has_no_face(
-    detector: ObjectDetector,  # noqa: F811 (the fixtures imported above)
-    relook: PersonFaces,  # noqa: F811
+    detector: ObjectAnalyzer,  # noqa: F811 (the fixtures imported above)
+    relook: PersonFaceAnalyzer,  # noqa: F811
     whole_frame: BlazeFace,  # noqa: F811
 ) -> None:
     """The frame pipeline's adapter: the candidate alone costs no second look; the small second

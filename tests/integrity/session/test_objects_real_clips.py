@@ -23,7 +23,7 @@ from integrity.session.risk.config import RiskConfig
 from integrity.session.state import EndOutcome, FrameFacts
 from integrity.session.store import MemoryStore
 from integrity.vision.object_mapping import ObjectsConfig
-from integrity.vision.objects import ObjectDetector
+from integrity.vision.objects import ObjectAnalyzer
 from tests.conftest import REPO
 
 SHARED = (REPO.parent / "shared").resolve()
@@ -45,10 +45,10 @@ def fixture(name: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def detector() -> ObjectDetector:
+def detector() -> ObjectAnalyzer:
     if not TFLITE.is_file():
         pytest.skip(f"real YOLO weights not found at {TFLITE} (expected ../shared/models beside the repo)")
-    found = ObjectDetector(TFLITE.parent, str(TFLITE), CONFIDENCE_THRESHOLD, ObjectsConfig.load(OBJECTS_YAML))
+    found = ObjectAnalyzer(TFLITE.parent, str(TFLITE), CONFIDENCE_THRESHOLD, ObjectsConfig.load(OBJECTS_YAML))
     found.load()
     assert found.status.available, found.status.detail
     return found
@@ -60,7 +60,7 @@ class Sample:
     objects: ObjectAnalysis
 
 
-def analyse(detector: ObjectDetector, path: Path, frames: Iterable[int]) -> list[Sample]:
+def analyse(detector: ObjectAnalyzer, path: Path, frames: Iterable[int]) -> list[Sample]:
     """The detector's answer on the clip's frames ``frames`` (indices), in order."""
     wanted = set(frames)
     capture = cv2.VideoCapture(str(path))
@@ -84,13 +84,13 @@ def analyse(detector: ObjectDetector, path: Path, frames: Iterable[int]) -> list
 
 
 @pytest.fixture(scope="module")
-def honest(detector: ObjectDetector) -> list[Sample]:
+def honest(detector: ObjectAnalyzer) -> list[Sample]:
     """The honest webcam clip, every 5th frame (25 fps: 5 a second) over its whole 53.5 s."""
     return analyse(detector, fixture(HONEST), range(0, 1337, 5))
 
 
 @pytest.fixture(scope="module")
-def meeting(detector: ObjectDetector) -> list[Sample]:
+def meeting(detector: ObjectAnalyzer) -> list[Sample]:
     """The meeting clip, every 10th frame over its 120 s, every 2nd where the cup is at the mouth
     (41-45 s) and where his hands on the table read as a phone (86-90 s)."""
     frames = set(range(0, 3000, 10)) | set(range(41 * 25, 45 * 25, 2)) | set(range(86 * 25, 90 * 25, 2))
@@ -181,7 +181,7 @@ def shifted(image: np.ndarray, dx: int, dy: int, scale: float) -> bytes:
     return encoded.tobytes()
 
 
-async def test_phone_held_steady_raises_phone(detector: ObjectDetector) -> None:
+async def test_phone_held_steady_raises_phone(detector: ObjectAnalyzer) -> None:
     """A08's phone (0.95), in view for 3 s at 5 frames a second: a phone, raised after 0.5 s."""
     result = detector.analyze(fixture(A08).read_bytes())
     assert any(o.event is EventType.PHONE_DETECTED for o in result.objects)
@@ -191,7 +191,7 @@ async def test_phone_held_steady_raises_phone(detector: ObjectDetector) -> None:
     assert phones[0].evidence["confidence"] >= 0.6
 
 
-async def test_sure_phone_jumping_about_raises_nothing(detector: ObjectDetector) -> None:
+async def test_sure_phone_jumping_about_raises_nothing(detector: ObjectAnalyzer) -> None:
     """The same real phone, but each frame at another place and size (as YOLO's "phone" on a hand
     at the face jumps between knuckles and palm): never one object long enough to be an event."""
     image = cv2.imread(str(fixture(A08)))

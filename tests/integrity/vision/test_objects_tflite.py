@@ -18,9 +18,9 @@ import pytest
 from integrity.core.enums import EventType
 from integrity.core.results import ObjectAnalysis
 from integrity.vision.object_mapping import ObjectsConfig
-from integrity.vision.objects import ObjectDetector
+from integrity.vision.objects import ObjectAnalyzer
 from integrity.vision.yolo_onnx import ModelFormatError
-from integrity.vision.yolo_tflite import YoloTfliteModel, _dequantize, _quantize, read_metadata
+from integrity.vision.yolo_tflite import YoloTfliteRuntime, _dequantize, _quantize, read_metadata
 from tests.conftest import REPO
 
 SHARED_MODELS = (REPO.parent / "shared" / "models").resolve()
@@ -40,9 +40,9 @@ def tflite() -> Path:
 
 
 @pytest.fixture(scope="module")
-def detector(tflite: Path) -> ObjectDetector:
+def detector(tflite: Path) -> ObjectAnalyzer:
     # imgsz_cpu 320 on purpose: the export has a fixed 640x640 input, which must win.
-    found = ObjectDetector(tflite.parent, str(tflite), 0.25, ObjectsConfig(imgsz_cpu=320))
+    found = ObjectAnalyzer(tflite.parent, str(tflite), 0.25, ObjectsConfig(imgsz_cpu=320))
     found.load()
     assert found.status.available, found.status.detail
     return found
@@ -67,7 +67,7 @@ def labelled(result: ObjectAnalysis) -> dict[str, list[EventType | None]]:
 def test_metadata_appended_to_the_tflite_is_read(tflite: Path) -> None:
     meta = read_metadata(tflite)
     assert meta["imgsz"] == [640, 640] and meta["stride"] == 32 and meta["task"] == "detect"
-    model = YoloTfliteModel(tflite)
+    model = YoloTfliteRuntime(tflite)
     assert model.names[67] == "cell phone" and model.names[63] == "laptop" and len(model.names) == 80
     assert model.metadata_imgsz == (640, 640) and model.fixed_size == (640, 640)
     assert model.channels_last is True and model.runtime == "litert" and model.version == "8.1.42"
@@ -79,11 +79,11 @@ def test_a_tflite_without_metadata_is_refused(tflite: Path, tmp_path: Path) -> N
     bare.write_bytes(data[: data.rindex(b"PK\x03\x04")])  # the model without the appended zip
     assert read_metadata(bare) == {}
     with pytest.raises(ModelFormatError, match="no class names"):
-        YoloTfliteModel(bare)
+        YoloTfliteRuntime(bare)
 
 
 def test_the_file_decides_the_runtime_and_the_model_the_input_size(
-    detector: ObjectDetector, tflite: Path
+    detector: ObjectAnalyzer, tflite: Path
 ) -> None:
     status = detector.status
     assert status.runtime == "litert" and status.file == str(tflite)
@@ -96,7 +96,7 @@ def test_the_file_decides_the_runtime_and_the_model_the_input_size(
 
 def test_nothing_is_written_beside_the_model(tflite: Path) -> None:
     before = sorted(p.name for p in tflite.parent.iterdir())
-    ObjectDetector(tflite.parent, tflite.name, 0.25).load()
+    ObjectAnalyzer(tflite.parent, tflite.name, 0.25).load()
     assert sorted(p.name for p in tflite.parent.iterdir()) == before
 
 
@@ -109,7 +109,7 @@ def test_int8_boundaries_round_trip() -> None:
 
 
 # -- the fixture photos -----------------------------------------------------------------------------------
-def test_a08_phone_and_laptop(detector: ObjectDetector, fixture_bytes: dict[str, bytes]) -> None:
+def test_a08_phone_and_laptop(detector: ObjectAnalyzer, fixture_bytes: dict[str, bytes]) -> None:
     result = detector.analyze(fixture_bytes[A08])
     found = labelled(result)
     assert EventType.PHONE_DETECTED in found.get("cell phone", []), found
@@ -123,7 +123,7 @@ def test_a08_phone_and_laptop(detector: ObjectDetector, fixture_bytes: dict[str,
     assert result.timings_ms["inference"] > 0
 
 
-def test_a04_laptop_and_no_phone(detector: ObjectDetector, fixture_bytes: dict[str, bytes]) -> None:
+def test_a04_laptop_and_no_phone(detector: ObjectAnalyzer, fixture_bytes: dict[str, bytes]) -> None:
     found = labelled(detector.analyze(fixture_bytes[A04]))
     assert EventType.SUSPICIOUS_OBJECT in found.get("laptop", []), found
     assert "cell phone" not in found
@@ -131,7 +131,7 @@ def test_a04_laptop_and_no_phone(detector: ObjectDetector, fixture_bytes: dict[s
 
 
 def test_a09_landline_handsets_are_no_phone(
-    detector: ObjectDetector, fixture_bytes: dict[str, bytes]
+    detector: ObjectAnalyzer, fixture_bytes: dict[str, bytes]
 ) -> None:
     result = detector.analyze(fixture_bytes[A09])
     assert result.status.available
@@ -141,7 +141,7 @@ def test_a09_landline_handsets_are_no_phone(
 
 # -- threads ---------------------------------------------------------------------------------------------
 def test_concurrent_frames_get_the_answers_of_serial_frames(
-    detector: ObjectDetector, fixture_bytes: dict[str, bytes]
+    detector: ObjectAnalyzer, fixture_bytes: dict[str, bytes]
 ) -> None:
     """The deployment runs frames in a thread pool; LiteRT's interpreter is not thread-safe."""
     names = [A08, A04, A09] * 4
@@ -154,7 +154,7 @@ def test_concurrent_frames_get_the_answers_of_serial_frames(
 
 
 def test_a_batch_runs_frame_by_frame_on_a_fixed_batch_model(
-    detector: ObjectDetector, fixture_bytes: dict[str, bytes]
+    detector: ObjectAnalyzer, fixture_bytes: dict[str, bytes]
 ) -> None:
     frames = [fixture_bytes[A08], b"broken", fixture_bytes[A04]]
     batch = detector.analyze_many(frames)

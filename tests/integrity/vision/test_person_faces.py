@@ -22,8 +22,8 @@ from integrity.session.state import EndOutcome, FrameFacts
 from integrity.session.store import MemoryStore
 from integrity.vision.blazeface import BlazeFace
 from integrity.vision.object_mapping import ObjectsConfig, PersonRelookConfig
-from integrity.vision.objects import ObjectDetector
-from integrity.vision.person_faces import PersonFaces, head_region, persons_without_face
+from integrity.vision.objects import ObjectAnalyzer
+from integrity.vision.person_faces import PersonFaceAnalyzer, head_region, persons_without_face
 from tests.conftest import REPO
 
 SHARED = (REPO.parent / "shared").resolve()
@@ -40,19 +40,19 @@ def need(path: Path, what: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def detector() -> ObjectDetector:
+def detector() -> ObjectAnalyzer:
     need(TFLITE, "real YOLO weights (../shared/models beside the repo)")
-    found = ObjectDetector(TFLITE.parent, str(TFLITE), 0.25, CONFIG)
+    found = ObjectAnalyzer(TFLITE.parent, str(TFLITE), 0.25, CONFIG)
     found.load()
     assert found.status.available, found.status.detail
     return found
 
 
 @pytest.fixture(scope="module")
-def relook() -> PersonFaces:
+def relook() -> PersonFaceAnalyzer:
     for name in ("face_detection_full_range_sparse.tflite", "face_detection_short_range.tflite"):
         need(MODELS / name, "BlazeFace model file (python -m serve_app.models_cli fetch)")
-    return PersonFaces.load(MODELS, CONFIG.person_relook)
+    return PersonFaceAnalyzer.load(MODELS, CONFIG.person_relook)
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +121,7 @@ async def book(face: FaceAnalysis, objects: ObjectAnalysis, seconds: float = 3.0
     ],
 )
 async def test_small_or_turned_second_face_found_in_the_person_box(
-    second: str, scale: float, detector: ObjectDetector, relook: PersonFaces, whole_frame: BlazeFace
+    second: str, scale: float, detector: ObjectAnalyzer, relook: PersonFaceAnalyzer, whole_frame: BlazeFace
 ) -> None:
     image = beside(second, scale)
     objects = detector.analyze(png(image))
@@ -141,7 +141,7 @@ async def test_small_or_turned_second_face_found_in_the_person_box(
 
 
 async def test_second_person_without_face_makes_multiple_faces_unknown(
-    detector: ObjectDetector, relook: PersonFaces, whole_frame: BlazeFace
+    detector: ObjectAnalyzer, relook: PersonFaceAnalyzer, whole_frame: BlazeFace
 ) -> None:
     """A06's man seen from behind beside the candidate: no face to find, so nothing is raised, but
     MULTIPLE_FACES is unknown all along and the session says why."""
@@ -200,7 +200,7 @@ def test_crops_are_bounded_and_skip_people_with_a_face() -> None:
             return []
 
     image = np.zeros((480, 640, 3), np.uint8)
-    assert PersonFaces(Counting(), None, config).relook(image, face, objects).crops == 1  # type: ignore[arg-type]
+    assert PersonFaceAnalyzer(Counting(), None, config).relook(image, face, objects).crops == 1  # type: ignore[arg-type]
     assert Counting.calls == 1
     region = head_region(people[0], 640, 480, PersonRelookConfig())
     assert region is not None and region.y <= people[0].y and region.height <= 0.5 * 300 + 2 * 12 + 1
