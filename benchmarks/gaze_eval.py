@@ -72,7 +72,7 @@ from integrity.core.enums import GazeDirection, LandmarkBackend
 from integrity.core.results import ModelStatus, ObjectAnalysis
 from integrity.session.manager import SessionManager
 from integrity.session.risk.config import RiskConfig
-from integrity.session.risk.engine import EventRecord
+from integrity.session.risk.models import EventRecord
 from integrity.session.state import FrameFacts
 from integrity.session.store import MemoryStore
 from integrity.vision.face import FaceAnalyzer

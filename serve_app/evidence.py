@@ -17,7 +17,7 @@ from integrity.core.errors import EvidenceNotFound
 from integrity.evidence.render import render_evidence, thumbnail
 from integrity.evidence.report import caption
 from integrity.evidence.store import EvidenceStore
-from integrity.session.risk.engine import EventRecord
+from integrity.session.risk.models import EventRecord
 from serve_app.pipeline import FrameResult
 
 logger = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Enums shared by the API, the risk engine and the model deployments."""
+"""Enums shared by the API, the risk engine and the vision library (and the deployments wrapping it)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""What the model deployments return: plain pydantic models, cheap to pickle between replicas.
+"""What the vision analyzers return (through the deployments that wrap them): plain pydantic models,
+cheap to pickle between replicas.
 
 Coordinates are pixels of the original frame as displayed (x to the right, y down).
 """
@@ -62,7 +63,7 @@ class DetectedFace(BaseModel):
 
 
 class EyePatch(BaseModel):
-    """A grey crop of the primary face's eye band, so the gaze deployment needs no full frame.
+    """A grey crop of the primary face's eye band, so the gaze analyzer needs no full frame.
 
     ``origin`` and ``scale`` map patch pixels back to the frame: frame = origin + patch / scale.
     """

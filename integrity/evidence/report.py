@@ -16,7 +16,7 @@ from typing import Any
 
 from integrity.core.enums import EventType, Severity
 from integrity.session.record import SessionRecord
-from integrity.session.risk.engine import EventRecord
+from integrity.session.risk.models import EventRecord
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 SEVERITY_COLOUR = {

@@ -7,7 +7,7 @@ import time
 from integrity.core.enums import GazeDirection
 from integrity.core.results import ModelStatus
 from integrity.session.record import SessionRecord
-from integrity.session.risk.engine import EventRecord
+from integrity.session.risk.models import EventRecord
 from integrity.session.state import EndOutcome
 from serve_app.api.schemas import (
     AnalyzeFrameResponse,

@@ -15,7 +15,7 @@ from integrity.core.enums import EventType, FaceCheck, FaceDetector, GazeDirecti
 from integrity.core.results import Box, DetectedObject, GazeAnalysis, ModelStatus
 from integrity.session.behaviour.tracker import BehaviourSnapshot
 from integrity.session.record import Review, ReviewDecision, SessionRecord
-from integrity.session.risk.engine import Coverage, EventRecord
+from integrity.session.risk.models import Coverage, EventRecord
 from integrity.session.state import ClockState, SessionSummary
 
 # A real 16x16 grey JPEG: examples must be valid requests (the API docs and the fuzzer send them).

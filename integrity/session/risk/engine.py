@@ -29,22 +29,8 @@ from collections.abc import Iterable, Mapping
 from integrity.core.enums import EventType
 from integrity.session.observation import Evidence, Observation
 from integrity.session.risk.config import EventRule, RiskConfig
-from integrity.session.risk.debounce import continuing, track
+from integrity.session.risk.debounce import track
 from integrity.session.risk.models import ConditionState, Coverage, Episode, EventRecord, RiskState
-from integrity.session.risk.verdict import VerdictBasis
-
-# The models, ``continuing`` and VerdictBasis live in the modules named for them; they are
-# re-exported here for the importers of this module from before the split.
-__all__ = [
-    "ConditionState",
-    "Coverage",
-    "Episode",
-    "EventRecord",
-    "RiskEngine",
-    "RiskState",
-    "VerdictBasis",
-    "continuing",
-]
 
 
 class RiskEngine:

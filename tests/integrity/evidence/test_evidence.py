@@ -17,7 +17,7 @@ from integrity.evidence.render import GREEN, render_evidence, thumbnail
 from integrity.evidence.report import CSP, caption, describe, render_report
 from integrity.evidence.store import EvidenceStore
 from integrity.session.record import ModelAvailability, Review, RiskPoint, SessionRecord, VerdictRules
-from integrity.session.risk.engine import EventRecord
+from integrity.session.risk.models import EventRecord
 
 TWO_FACES = [Box(x=330, y=67, width=67, height=67), Box(x=60, y=75, width=68, height=68)]  # A03, 480x270
 

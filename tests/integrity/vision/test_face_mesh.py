@@ -18,7 +18,7 @@ from integrity.core.paths import MODELS, REPO_ROOT, dlib_models_dir
 from integrity.core.results import GazeAnalysis, GazeNeutral, ModelStatus, ObjectAnalysis
 from integrity.session.manager import SessionManager
 from integrity.session.risk.config import RiskConfig
-from integrity.session.risk.engine import EventRecord
+from integrity.session.risk.models import EventRecord
 from integrity.session.state import FrameFacts
 from integrity.session.store import MemoryStore
 from integrity.vision.face import FaceAnalyzer, FaceConfig

@@ -14,7 +14,8 @@ from integrity.core.paths import REPO_ROOT, dlib_models_dir
 from integrity.core.results import GazeNeutral
 from integrity.session.behaviour.tracker import BehaviourState, BehaviourTracker
 from integrity.session.risk.config import RiskConfig
-from integrity.session.risk.engine import RiskEngine, RiskState
+from integrity.session.risk.engine import RiskEngine
+from integrity.session.risk.models import RiskState
 from integrity.vision.face import FaceAnalyzer, FaceConfig
 from integrity.vision.gaze import GazeAnalyzer, GazeConfig, eye_aspect_ratio
 from tests.synthetic_face import Pose, synthetic_face

@@ -123,17 +123,6 @@ def test_config_refuses_the_removed_keys(section: str, key: str) -> None:
     assert RiskConfig.from_mapping(raw).events[EventType.STRESS_HIGH].clear_s == 10.0
 
 
-def test_the_engine_module_still_exports_the_names_it_held() -> None:
-    """The models, the consistency check and the verdict basis moved to their own modules; importers
-    of integrity.session.risk.engine from before the split get the same objects."""
-    from integrity.session.risk import debounce, engine, models, verdict
-
-    assert engine.EventRecord is models.EventRecord and engine.RiskState is models.RiskState
-    assert engine.Coverage is models.Coverage and engine.Episode is models.Episode
-    assert engine.ConditionState is models.ConditionState
-    assert engine.VerdictBasis is verdict.VerdictBasis and engine.continuing is debounce.continuing
-
-
 def test_condition_must_persist_before_it_becomes_an_event(engine: RiskEngine) -> None:
     state = RiskState()
     frames = [(t, YES) for t in (0.0, 0.5, 1.0, 1.5, 1.99, 2.0, 2.5)]
