@@ -10,7 +10,7 @@ export YOLO_OFFLINE := 1
 export YOLO_AUTOINSTALL := False
 export RAY_USAGE_STATS_ENABLED := 0
 
-.PHONY: install run serve test lint format bench models clean
+.PHONY: install run serve test test-fast lint format bench models clean
 
 $(STAMP): pyproject.toml constraints.txt clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,7 +58,12 @@ serve: install
 ## type check, the React build (Vite), then pytest (which also drives headless Chromium).
 test: install $(NODE_STAMP)
 	cd clients && npm test && npm run build
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 3 --dist loadgroup
+
+## The fast tier for the development loop (no Ray, Redis, Chromium, no whole-clip evaluation): the
+## library's tests and the whole service in process (tests/api).
+test-fast: install
+	$(BIN)/python -m pytest -n 2 -m "not integration and not slow"
 
 ## ruff, mypy --strict and the import contracts (layers; the library imports neither ray nor fastapi).
 lint: install

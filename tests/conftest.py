@@ -39,6 +39,25 @@ FACE_COUNTS: dict[str, tuple[int, ...]] = {
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
+# The tiers. `make test-fast` runs what is neither `integration` nor `slow`: the library's tests and
+# the in-process service (tests/api). `make test` runs everything. A test that asks for one of these
+# fixtures, directly or through another fixture, needs a real Ray, Redis or Chromium: it is marked
+# `integration`.
+INTEGRATION_FIXTURES = frozenset({"ray_session", "serve_port", "redis_server", "chromium_path"})
+# Under pytest-xdist (`--dist loadgroup`), the tests on the session's one Ray run in one worker, in
+# order, and the modules that start whole services of their own (python -m serve_app: a Ray cluster
+# each) in another; everything else is spread over the workers beside them.
+OWN_CLUSTERS = ("tests/serve_app/test_main.py", "tests/serve_app/test_direct_ingress.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+            item.add_marker(pytest.mark.xdist_group("ray"))
+        elif item.nodeid.startswith(OWN_CLUSTERS):
+            item.add_marker(pytest.mark.xdist_group("own-clusters"))
+
 
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:

@@ -20,6 +20,8 @@ import pytest
 from serve_app.pipeline import Analyzers
 from tests.api.conftest import local_server
 
+pytestmark = pytest.mark.slow
+
 KEY = "fuzz-key-0123456789abcdef"
 MIN_REQUESTS = 1000
 

@@ -32,6 +32,7 @@ def _jpeg(image: Any, quality: int = 90) -> bytes:
     return buf.tobytes()
 
 
+@pytest.mark.slow
 def test_gaze_clip_raises_eyes_off_screen_in_the_left_segment_only(
     client: httpx.Client, fixtures_dir: Path
 ) -> None:
@@ -115,6 +116,7 @@ def test_frontal_webcam_clip_raises_nothing_severe(client: httpx.Client, fixture
     assert ended["verdict"] == "CLEAN"
 
 
+@pytest.mark.slow
 def test_looks_down_raise_eyes_off_screen_down_and_blinks_nothing(
     client: httpx.Client, fixtures_dir: Path
 ) -> None:

@@ -257,7 +257,11 @@ def test_backends_parse() -> None:
 
 
 # -- on the real clips (some every n-th frame; the full run: python benchmarks/gaze_eval.py) ---------
-@pytest.fixture(scope="module", params=[str(b) for b in LandmarkBackend])
+# Whole clips at every frame or every few: the slow tier (make test), per backend.
+SLOW_BACKENDS = [pytest.param(str(b), marks=pytest.mark.slow) for b in LandmarkBackend]
+
+
+@pytest.fixture(scope="module", params=SLOW_BACKENDS)
 def analyzers(request: pytest.FixtureRequest) -> tuple[FaceAnalyzer, GazeAnalyzer]:
     backend = load_backend(LandmarkBackend(request.param))
     if backend.analyzer is None:

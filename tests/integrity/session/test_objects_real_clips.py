@@ -26,6 +26,8 @@ from integrity.vision.object_mapping import ObjectsConfig
 from integrity.vision.objects import ObjectAnalyzer
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.slow
+
 SHARED = (REPO.parent / "shared").resolve()
 TFLITE = SHARED / "models" / "yolov8n_int8.tflite"
 FIXTURES = SHARED / "fixtures"

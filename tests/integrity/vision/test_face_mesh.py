@@ -244,6 +244,7 @@ def test_first_seconds_of_an_honest_session_raise_no_gaze_event(
     assert last is not None and last.calibration == "done" and last.direction is GazeDirection.CENTER
 
 
+@pytest.mark.slow
 def test_eyes_down_clip_reads_down_and_a_blink_is_not_a_look_down(
     face: FaceAnalyzer, gaze: GazeAnalyzer, fixtures_dir: Path
 ) -> None:
@@ -255,6 +256,7 @@ def test_eyes_down_clip_reads_down_and_a_blink_is_not_a_look_down(
     assert GazeDirection.DOWN not in out.directions(0.2, 0.75)  # the wink
 
 
+@pytest.mark.slow
 def test_looking_down_at_the_hands_raises_eyes_off_screen_down(
     face: FaceAnalyzer, gaze: GazeAnalyzer, fixtures_dir: Path
 ) -> None:
@@ -276,6 +278,7 @@ def test_looking_down_at_the_hands_raises_eyes_off_screen_down(
     ]
 
 
+@pytest.mark.slow
 def test_eyes_down_at_the_hands_with_the_head_turned_read_down(
     face: FaceAnalyzer, gaze: GazeAnalyzer, fixtures_dir: Path
 ) -> None:
@@ -291,6 +294,7 @@ def test_eyes_down_at_the_hands_with_the_head_turned_read_down(
     assert any(13.5 <= e.timestamp <= 16.4 for e in downs), [(e.type, e.timestamp) for e in out.events]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "name",
     ["A_video_webcam_honest_talk_lean_hand_on_face.mp4", "A_video_speaking_grid_man.mpg"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 from integrity.core.enums import EventType, GazeDirection
 from integrity.session.behaviour.config import StressConfig
@@ -115,6 +116,7 @@ def behaviour(
     return out
 
 
+@pytest.mark.slow
 def test_blink_burst_and_jitter_above_own_baseline_raise_stress(run_sequence: Runner) -> None:
     baseline = behaviour(60.0, 0.0, blink_every_s=5.0, jitter_px=0.3, seed=1)
     burst = behaviour(30.0, 60.0, blink_every_s=1.5, jitter_px=3.0, seed=2)
@@ -129,6 +131,7 @@ def test_blink_burst_and_jitter_above_own_baseline_raise_stress(run_sequence: Ru
     assert run.fired(EventType.EYES_OFF_SCREEN) == []  # closed eyes are unknown, not "off screen"
 
 
+@pytest.mark.slow
 def test_a_candidate_who_always_blinks_a_lot_is_not_stressed(run_sequence: Runner) -> None:
     """Same high rates from the start: the baseline is the candidate's own, not a population norm."""
     run = run_sequence(behaviour(90.0, 0.0, blink_every_s=1.5, jitter_px=3.0, seed=3))
