@@ -44,9 +44,10 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 # fixtures, directly or through another fixture, needs a real Ray, Redis or Chromium: it is marked
 # `integration`.
 INTEGRATION_FIXTURES = frozenset({"ray_session", "serve_port", "redis_server", "chromium_path"})
-# Under pytest-xdist (`--dist loadgroup`), the tests on the session's one Ray run in one worker, in
-# order, and the modules that start whole services of their own (python -m serve_app: a Ray cluster
-# each) in another; everything else is spread over the workers beside them.
+# Under pytest-xdist (`--dist loadgroup`) a group runs whole, in order, on one worker: the tests on
+# the session's one Ray all in one, the modules that start whole services of their own (python -m
+# serve_app: a Ray cluster each) in another, and every other module as a group of its own, so its
+# module-scoped fixtures (models, whole-clip analyses) are built once.
 OWN_CLUSTERS = ("tests/serve_app/test_main.py", "tests/serve_app/test_direct_ingress.py")
 
 
@@ -54,9 +55,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.integration)
-            item.add_marker(pytest.mark.xdist_group("ray"))
+            group = "ray"
         elif item.nodeid.startswith(OWN_CLUSTERS):
-            item.add_marker(pytest.mark.xdist_group("own-clusters"))
+            group = "own-clusters"
+        else:
+            group = item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")

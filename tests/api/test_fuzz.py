@@ -51,7 +51,7 @@ def test_schemathesis_finds_no_server_error_and_no_failure(base_url: str, tmp_pa
         "--header",
         f"X-API-Key: {KEY}",
         "--max-examples",
-        "350",
+        "200",
         "--seed",
         "20261128",
         "--workers",

@@ -17,12 +17,13 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from integrity.core.enums import Verdict
 from tests.conftest import REPO, free_port
 from tests.integration.conftest import running_app
 
 pytestmark = pytest.mark.integration
 
-VERDICTS = re.compile(r"^(CLEAN|SUSPICIOUS|CHEATING)$")
+VERDICTS = re.compile(rf"^({'|'.join(Verdict)})$")  # every verdict the service may answer
 MIN_FRAMES = 3
 
 
