@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.xdist_groups import scope_of
+
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = (REPO.parent / "shared" / "fixtures").resolve()
 
@@ -44,23 +46,16 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 # fixtures, directly or through another fixture, needs a real Ray, Redis or Chromium: it is marked
 # `integration`.
 INTEGRATION_FIXTURES = frozenset({"ray_session", "serve_port", "redis_server", "chromium_path"})
-# Under pytest-xdist (`--dist loadgroup`) a group runs whole, in order, on one worker: the tests on
-# the session's one Ray all in one, the modules that start whole services of their own (python -m
-# serve_app: a Ray cluster each) in another, and every other module as a group of its own, so its
-# module-scoped fixtures (models, whole-clip analyses) are built once.
-OWN_CLUSTERS = ("tests/serve_app/test_main.py", "tests/serve_app/test_direct_ingress.py")
+RAY_FIXTURES = frozenset({"ray_session", "serve_port"})
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        if INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.integration)
-            group = "ray"
-        elif item.nodeid.startswith(OWN_CLUSTERS):
-            group = "own-clusters"
-        else:
-            group = item.nodeid.split("::", 1)[0]
-        item.add_marker(pytest.mark.xdist_group(group))
+def pytest_itemcollected(item: pytest.Item) -> None:
+    fixtures = set(getattr(item, "fixturenames", ()))
+    if INTEGRATION_FIXTURES & fixtures:
+        item.add_marker(pytest.mark.integration)
+    if RAY_FIXTURES & fixtures and scope_of(item.nodeid) != "ray":
+        # Under xdist only the "ray" scope's worker may start the session's Ray (tests/xdist_groups.py).
+        raise pytest.UsageError(f"{item.nodeid} uses the session's Ray: add its module to RAY_MODULES")
 
 
 @pytest.fixture(scope="session")
