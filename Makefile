@@ -58,7 +58,7 @@ serve: install
 ## type check, the React build (Vite), then pytest (which also drives headless Chromium).
 test: install $(NODE_STAMP)
 	cd clients && npm test && npm run build
-	$(BIN)/python -m pytest -n 3 --dist loadscope
+	$(BIN)/python -m pytest -n 3 --dist loadscope --no-loadscope-reorder
 
 ## The fast tier for the development loop (no Ray, Redis, Chromium, no whole-clip evaluation): the
 ## library's tests and the whole service in process (tests/api).

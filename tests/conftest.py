@@ -49,6 +49,20 @@ INTEGRATION_FIXTURES = frozenset({"ray_session", "serve_port", "redis_server", "
 RAY_FIXTURES = frozenset({"ray_session", "serve_port"})
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The two long chains first (the session's Ray modules, then the own-cluster modules), so that
+    under xdist they start at once on workers of their own (tests/xdist_groups.py)."""
+    rank = {"ray": 0, "own-clusters": 1}
+    items.sort(key=lambda item: rank.get(scope_of(item.nodeid), 2))
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Under xdist, a worker running the whole-clip evaluations yields the CPU (nice 10) to the
+    workers whose tests time a live service (pacing, backpressure, timeouts)."""
+    if os.environ.get("PYTEST_XDIST_WORKER") and item.get_closest_marker("slow") and os.nice(0) < 10:
+        os.nice(10 - os.nice(0))
+
+
 def pytest_itemcollected(item: pytest.Item) -> None:
     fixtures = set(getattr(item, "fixturenames", ()))
     if INTEGRATION_FIXTURES & fixtures:

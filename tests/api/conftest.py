@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import pytest
@@ -118,6 +118,14 @@ def local_server(
         app = local_app(spec, analyzers, clock=clock or time.time, monotonic=clock or time.monotonic)
         with serving(app) as url:
             yield url
+
+
+class WebSocketClient(Protocol):
+    """A ``/ws/stream`` connection as the tests use it: in process (``LocalWs``) or over a port."""
+
+    def send(self, message: dict[str, Any] | str | bytes) -> dict[str, Any]: ...
+
+    def close(self) -> None: ...
 
 
 class LocalWs:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from serve_app.pipeline import Analyzers
-from tests.api.conftest import FakeClock, LocalWs, local_client
+from tests.api.conftest import FakeClock, LocalWs, WebSocketClient, local_client
 from tests.conftest import FACE_COUNTS
 from tests.integration.conftest import analyze, b64, end, start
 
@@ -27,6 +27,12 @@ MAX_SESSIONS = 40
 @pytest.fixture(scope="module")
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture
+def connect_ws(client: httpx.Client) -> Callable[[], WebSocketClient]:
+    """Opens ``/ws/stream`` of the app under test (tests/integration/test_smoke.py: through Serve)."""
+    return lambda: LocalWs(client)
 
 
 @pytest.fixture(scope="module")
@@ -206,7 +212,7 @@ def test_websocket_gives_the_same_results_as_rest(
     rest = [analyze(client, session_id, fixture_bytes[name], ts=ts) for name, ts in sequence]
     rest_end = end(client, session_id)
 
-    ws = LocalWs(client)
+    ws = connect_ws()
     started = ws.send({"action": "start", "candidate_id": "same-candidate", "metadata": {"round": 1}})
     assert started["type"] == "session_started" and started["message"] == "Session started"
     socket = [
@@ -311,9 +317,9 @@ def test_idle_sessions_expire(
 
 
 def test_websocket_bad_messages_get_errors_and_the_socket_stays_open(
-    client: httpx.Client, fixture_bytes: dict[str, bytes]
+    connect_ws: Callable[[], WebSocketClient], fixture_bytes: dict[str, bytes]
 ) -> None:
-    ws = LocalWs(client)
+    ws = connect_ws()
     cases = [
         ("this is not json", 400, "bad_message"),
         ([1, 2, 3], 400, "bad_message"),
@@ -342,10 +348,12 @@ def test_websocket_bad_messages_get_errors_and_the_socket_stays_open(
     ws.close()
 
 
-def test_websocket_can_resume_a_rest_session(client: httpx.Client, fixture_bytes: dict[str, bytes]) -> None:
+def test_websocket_can_resume_a_rest_session(
+    client: httpx.Client, connect_ws: Callable[[], WebSocketClient], fixture_bytes: dict[str, bytes]
+) -> None:
     session_id = start(client)
     analyze(client, session_id, fixture_bytes["A01_frontal_webcam_man.png"], ts=0.0)
-    ws = LocalWs(client)
+    ws = connect_ws()
     assert ws.send({"action": "resume", "session_id": session_id}) == {
         "type": "session_resumed",
         "session_id": session_id,

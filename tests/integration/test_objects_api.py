@@ -14,26 +14,14 @@ from pathlib import Path
 import pytest
 
 from deployments.objects import ObjectDeployment
-from integrity.core.enums import EventType
 from integrity.core.results import ObjectAnalysis
 from integrity.vision.object_mapping import BatchConfig, ObjectsConfig
-from tests.integrity.vision.objects_model import WEIGHTS, copy_model_dir
+from tests.api.test_objects import FRAMES, model_dir
+from tests.integrity.vision.objects_model import WEIGHTS
 
 pytestmark = pytest.mark.integration
 
-FRAMES = [
-    "A01_frontal_webcam_man.png",
-    "A04_group_meeting_laptop_notebook.jpg",
-    "A08_two_phones_laptop_no_face.jpg",
-    "A10_book_page_closeup_no_face.jpg",
-]
-OBJECT_FIELDS = {"label", "confidence", "box", "partial", "event"}
-PHONE_EVENTS = {str(EventType.PHONE_DETECTED), str(EventType.PHONE_PARTIAL_DETECTED)}
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return copy_model_dir(tmp_path_factory.mktemp("models"))
+__all__ = ["model_dir"]  # the fixture
 
 
 def test_batching_in_a_real_replica(
