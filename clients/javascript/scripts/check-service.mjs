@@ -58,6 +58,16 @@ const report = await client.getReport(sessionId);
 assert.match(report, /^<!DOCTYPE html>/);
 assert.ok(report.includes("from node"));
 await assert.rejects(client.getEvidence(sessionId, "ev9999"), EvidenceNotFoundError);
+
+// Too little observed (two frames 3 s apart: the time between had no frames): INCONCLUSIVE, which
+// the client's types and the answer accept.
+const { session_id: shortId } = await client.startSession("js-inconclusive", { timestamp: 0 });
+await client.analyzeFrame(shortId, oneFace, { timestamp: 0 });
+assert.equal((await client.analyzeFrame(shortId, oneFace, { timestamp: 3 })).verdict, "INCONCLUSIVE");
+const short = await client.endSession(shortId);
+assert.equal(short.verdict, "INCONCLUSIVE");
+assert.equal(short.summary.verdict_basis.verdict, "INCONCLUSIVE");
+assert.equal((await client.getRecord(shortId)).verdict, "INCONCLUSIVE");
 await assert.rejects(client.analyzeFrame("no-such-session", twoFaces, 0), (err) => {
   assert.ok(err instanceof SessionNotFoundError);
   assert.equal(err.status, 404);
