@@ -193,7 +193,7 @@ def _comparable(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_websocket_gives_the_same_results_as_rest(
-    client: httpx.Client, fixture_bytes: dict[str, bytes]
+    client: httpx.Client, connect_ws: Callable[[], WebSocketClient], fixture_bytes: dict[str, bytes]
 ) -> None:
     sequence = [
         ("A03_two_faces_webcam.png", 0.0),
