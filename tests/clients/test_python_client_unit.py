@@ -81,6 +81,16 @@ def test_retries_give_up_with_the_typed_error() -> None:
         assert too_long.value.retry_after == 600 and len(seen) == 4
 
 
+def test_a_model_that_is_not_loaded_is_not_retried() -> None:
+    """503 model_unavailable: retrying cannot load the model, so the error comes back at once."""
+    seen: list[httpx.Request] = []
+    answers = [refusal(503, "model_unavailable", "1")] * 4
+    client = iic.InterviewClient("http://svc", transport=scripted(answers, seen), sleep=lambda s: None)
+    with client as c, pytest.raises(iic.ModelUnavailableError):
+        c.analyze_frame("s-1", b"\xff\xd8")
+    assert len(seen) == 1
+
+
 def test_other_refusals_are_not_retried_and_non_json_answers_keep_their_status() -> None:
     seen: list[httpx.Request] = []
     answers = [

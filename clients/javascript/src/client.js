@@ -19,6 +19,8 @@ const segment = (value) => encodeURIComponent(String(value));
 
 export const DEFAULT_RETRY = Object.freeze({ retries: 3, baseDelayMs: 500, maxDelayMs: 10000 });
 const RETRY_STATUSES = new Set([429, 503]);
+// Refusals whose code says a retry cannot help: the model is not loaded.
+const NEVER_RETRIED = new Set(["model_unavailable"]);
 
 /**
  * How long to wait before retry number `attempt` (0-based): the server's Retry-After when it gave
@@ -183,7 +185,7 @@ export class InterviewClient {
       try {
         return await this._once(method, path, body, read);
       } catch (error) {
-        if (!RETRY_STATUSES.has(error.status)) throw error;
+        if (!RETRY_STATUSES.has(error.status) || NEVER_RETRIED.has(error.code)) throw error;
         const wait = retryDelayMs(attempt, error, this.retry);
         if (wait == null) throw error;
         await sleep(wait);

@@ -10,6 +10,7 @@ import {
   InterviewClient,
   InterviewConnectionError,
   InterviewTimeoutError,
+  ModelUnavailableError,
   NotAnImageError,
   RateLimitedError,
   SessionEndedError,
@@ -187,6 +188,19 @@ describe("retries", () => {
       const noRetry = new InterviewClient(service.url, { retry: false });
       await assert.rejects(noRetry.analyzeFrame("s", "AAAA"), AnalysisFailedError);
       assert.equal(service.state.requests.length, 4);
+    } finally {
+      await service.close();
+    }
+  });
+
+  test("a model that is not loaded is not retried (model_unavailable)", async () => {
+    const service = await startFakeService({
+      restHandler: () => ({ status: 503, body: { detail: "no weights", code: "model_unavailable" }, headers: { "retry-after": "1" } }),
+    });
+    try {
+      const client = new InterviewClient(service.url, { retry: { baseDelayMs: 5 } });
+      await assert.rejects(client.analyzeFrame("s", "AAAA"), ModelUnavailableError);
+      assert.equal(service.state.requests.length, 1);
     } finally {
       await service.close();
     }

@@ -105,16 +105,18 @@ class RetryPolicy:
     """Retries of refused requests: 429 (rate limits, too many sessions) and 503 (a model or the
     session store failed; nothing was recorded), after the server's ``Retry-After`` when it sends
     one (never sooner), else after exponential backoff with jitter. A ``Retry-After`` longer than
-    ``max_delay`` is not waited for: the error is raised at once."""
+    ``max_delay`` is not waited for: the error is raised at once. Refusals whose code says a retry
+    cannot help (``model_unavailable``: the model is not loaded) are never retried."""
 
     retries: int = 3
     base_delay: float = 0.5
     max_delay: float = 10.0
     statuses: frozenset[int] = field(default_factory=lambda: frozenset({429, 503}))
+    never: frozenset[str] = field(default_factory=lambda: frozenset({"model_unavailable"}))
 
     def delay(self, attempt: int, error: InterviewApiError) -> float | None:
         """Seconds to wait before retry ``attempt`` (0-based); ``None``: give up."""
-        if error.status not in self.statuses or attempt >= self.retries:
+        if error.status not in self.statuses or error.code in self.never or attempt >= self.retries:
             return None
         if error.retry_after is not None:
             wait: float = error.retry_after
