@@ -4,6 +4,8 @@
     python benchmarks/load.py --sessions 60 --fps 1 --duration 30 --transport ws
     python benchmarks/load.py --sessions 1 --fps 10 --duration 30             # one stream's latency
     python benchmarks/load.py --url http://host:8000 --api-key KEY ...        # a running service
+    python benchmarks/load.py --weights ../shared/models/yolov8n_int8.tflite  # any object model
+    python benchmarks/load.py --no-objects                                    # no object model
 
 Sessions start staggered over the first second of their period and then send frames on schedule
 whether or not the previous answer came (open loop: a slow service does not slow the offered load).
@@ -15,6 +17,12 @@ in this process on the same frames (CPU per frame), and the ratio of the two.
 
 With no --url the benchmark starts Ray and the application itself (serve_config.yaml's args), so it
 can account for every process of the service; with --url only latency and refusals are measured.
+
+The object model is on: the official weights where present (the service's YOLO_MODEL under
+MODEL_PATH, what `make models` fetches); where they are absent, a proxy of the same network and cost
+(benchmarks/proxy_model.py: YOLO11n from Ultralytics' YAML, random weights, ONNX at 320, cached under
+.venv/.cache/bench-models/), and every result line says so. --weights runs any file instead,
+--no-objects none. The floor runs the same object model, on every frame as the service does.
 """
 
 from __future__ import annotations
@@ -43,6 +51,7 @@ FIXTURES = REPO.parent / "shared" / "fixtures"
 sys.path.insert(0, str(REPO))  # run as a script: the repository's packages
 
 from benchmarks.local_service import start_local  # noqa: E402
+from benchmarks.proxy_model import CACHE, LABEL, proxy_model  # noqa: E402
 
 START_ATTEMPTS = 10
 CLIPS = (
@@ -282,16 +291,40 @@ async def run_load(
     return results, wall
 
 
+# -- the object model ---------------------------------------------------------------------------------
+def object_model(weights: str | None, no_objects: bool) -> tuple[str, str]:
+    """The ``yolo_model`` setting to run and how to name it: ``--weights``, none, the official weights
+    where present, else the proxy (built once, then reused)."""
+    from integrity.vision.yolo_weights import resolve_weights
+    from serve_app.settings import Settings
+
+    if no_objects:  # a file that is not there: the service runs without an object model
+        return str(CACHE / "no-object-model.pt"), "none (--no-objects)"
+    if weights is not None:
+        path = Path(weights).expanduser().resolve()
+        if not path.is_file():
+            sys.exit(f"--weights {weights}: no such file")
+        return str(path), path.name
+    settings = Settings()
+    official = resolve_weights(settings.model_path, settings.yolo_model)
+    if official.is_file():
+        return str(official.resolve()), f"{official.name} (official weights)"
+    return str(proxy_model()), LABEL
+
+
 # -- the floor ----------------------------------------------------------------------------------------
-def floor_cpu_per_frame(frames: list[bytes], count: int) -> tuple[float, float]:
-    """CPU seconds and wall ms per frame of the same analyzers + session engine in this process."""
+def floor_cpu_per_frame(
+    frames: list[bytes], count: int, settings: dict[str, Any] | None = None
+) -> tuple[float, float]:
+    """CPU seconds and wall ms per frame of the same analyzers + session engine in this process
+    (the same object model, run on every frame as the service runs it)."""
     from integrity.session.manager import SessionManager
     from integrity.session.store import MemoryStore
     from serve_app.analyzers import build_local_analyzers
     from serve_app.pipeline import FramePipeline
     from serve_app.spec import AppSpec
 
-    spec = AppSpec.from_file(REPO / "serve_config.yaml")
+    spec = AppSpec.from_file(REPO / "serve_config.yaml", **(settings or {}))
     analyzers = build_local_analyzers(spec)
     manager = SessionManager(MemoryStore(), spec.risk_config, expire_seconds=3600)
     pipeline = FramePipeline(analyzers, manager)
@@ -347,6 +380,13 @@ def main() -> None:
         metavar="NAME=VALUE",
         help="environment of the local Ray (e.g. RAY_SERVE_USE_GRPC_BY_DEFAULT=1); repeatable",
     )
+    objects = parser.add_mutually_exclusive_group()
+    objects.add_argument(
+        "--weights",
+        metavar="PATH",
+        help="object model file to run (.pt, .onnx, .tflite; default: the official weights, else a proxy)",
+    )
+    objects.add_argument("--no-objects", action="store_true", help="run without an object model")
     options = parser.parse_args()
     for assignment in options.ray_env:
         name, _, value = assignment.partition("=")
@@ -355,13 +395,29 @@ def main() -> None:
     frames = clip_frames(options.frames_per_clip)
     url = options.url
     processes: list[psutil.Process] = []
+    settings: dict[str, Any] = {}
+    tag = "objects: as the service at --url runs them"
     if url is None:
+        yolo_model, label = object_model(options.weights, options.no_objects)
+        tag = f"objects: {label}"
         # Each simulated candidate sends at --fps: the per-session rate limit must not bite.
-        overrides = {"rate_limit_fps": max(10.0, options.fps * 2), "session_starts_per_minute": 0}
-        url = start_local(
-            options.port, {**overrides, **json.loads(options.settings)}, json.loads(options.app_args)
-        )
+        overrides = {
+            "rate_limit_fps": max(10.0, options.fps * 2),
+            "session_starts_per_minute": 0,
+            "yolo_model": yolo_model,
+        }
+        settings = {**overrides, **json.loads(options.settings)}
+        url = start_local(options.port, settings, json.loads(options.app_args))
         processes = service_processes()
+        status = httpx.get(f"{url}/health", timeout=30).json().get("models", {}).get("objects", {})
+        if not options.no_objects and not status.get("available"):
+            sys.exit(f"the object model did not load: {status.get('detail')}")
+        print(f"{tag}; the service's object model: {status.get('detail') or status}")
+
+    def say(line: str) -> None:
+        """A result line, naming the object model it ran with."""
+        print(f"{line}  [{tag}]")
+
     idle_cpu_per_s = 0.0
     if processes and options.idle_s > 0:
         time.sleep(2.0)  # let the start-up settle
@@ -381,11 +437,11 @@ def main() -> None:
     processes = service_processes() if options.url is None else []
     admitted = len(results.latencies_ms)
     offered = options.sessions * options.fps
-    print(
+    say(
         f"load: {options.sessions} sessions x {options.fps:g} fps for {options.duration:g} s over "
         f"{options.transport} ({offered:g} frames/s offered, {len(frames)} distinct 640x480 frames)"
     )
-    print(
+    say(
         f"admitted {admitted} frames, {admitted / wall:.1f} frames/s; latency ms p50 "
         f"{percentile(results.latencies_ms, 50):.1f}  p95 {percentile(results.latencies_ms, 95):.1f}  "
         f"p99 {percentile(results.latencies_ms, 99):.1f}  "
@@ -393,14 +449,14 @@ def main() -> None:
     )
     refused = sum(results.refused.values())
     if refused:
-        print(
+        say(
             f"refused {refused}: {dict(results.refused)}; refusal latency ms p50 "
             f"{percentile(results.refused_ms, 50):.1f}  p99 {percentile(results.refused_ms, 99):.1f}; "
             f"without Retry-After: {results.retry_after_missing}"
         )
     else:
-        print("refused 0")
-    print(f"errors: {dict(results.errors) or 'none'}; session starts retried: {results.start_retries}")
+        say("refused 0")
+    say(f"errors: {dict(results.errors) or 'none'}; session starts retried: {results.start_retries}")
     if results.stages:
         shown = (
             "ingress",
@@ -412,7 +468,7 @@ def main() -> None:
             "face.detect",
             "face.landmarks",
         )
-        print(
+        say(
             "server stages p50 / p99 ms (ingress = from the route's start to its answer): "
             + ", ".join(
                 f"{name} {percentile(ms, 50):.1f} / {percentile(ms, 99):.1f}"
@@ -422,7 +478,7 @@ def main() -> None:
         )
     if processes:
         per_frame = service_cpu / max(admitted, 1)
-        print(
+        say(
             f"service: {service_cpu:.1f} CPU s, {per_frame * 1000:.1f} CPU ms per admitted frame; "
             f"memory {pss_mb(processes):.0f} MB PSS over {len(processes)} processes"
         )
@@ -431,21 +487,21 @@ def main() -> None:
             for name, seconds in roles.most_common()
             if seconds > 0.05
         )
-        print(f"CPU ms per admitted frame by process: {breakdown}")
+        say(f"CPU ms per admitted frame by process: {breakdown}")
         if options.idle_s > 0:
             idle_share = idle_cpu_per_s * wall / max(admitted, 1) * 1000
-            print(
+            say(
                 f"idle service (before the load): {idle_cpu_per_s * 1000:.0f} CPU ms/s, "
                 f"i.e. {idle_share:.1f} of the {per_frame * 1000:.1f} CPU ms per frame at this rate"
             )
         if options.floor_frames:
-            floor_cpu, floor_wall = floor_cpu_per_frame(frames, options.floor_frames)
-            print(
+            floor_cpu, floor_wall = floor_cpu_per_frame(frames, options.floor_frames, settings)
+            say(
                 f"floor (same analyzers + session engine in one process): {floor_cpu * 1000:.1f} CPU ms, "
                 f"{floor_wall:.1f} ms wall per frame; service CPU / floor = {per_frame / floor_cpu:.2f}"
             )
     if results.latencies_ms:
-        print(f"median of admitted: {statistics.median(results.latencies_ms):.1f} ms")
+        say(f"median of admitted: {statistics.median(results.latencies_ms):.1f} ms")
 
 
 if __name__ == "__main__":
