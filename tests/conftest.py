@@ -14,10 +14,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.xdist_groups import scope_of
+from tests.xdist_groups import ScopeScheduling, scope_of
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = (REPO.parent / "shared" / "fixtures").resolve()
@@ -47,6 +48,13 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 # `integration`.
 INTEGRATION_FIXTURES = frozenset({"ray_session", "serve_port", "redis_server", "chromium_path"})
 RAY_FIXTURES = frozenset({"ray_session", "serve_port"})
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> ScopeScheduling | None:
+    """``--dist loadscope`` with this suite's scopes (tests/xdist_groups.py)."""
+    if config.getvalue("dist") == "loadscope":
+        return ScopeScheduling(config, log)
+    return None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -1,5 +1,5 @@
-"""How `make test` spreads the suite over pytest-xdist workers (loaded with ``-p`` from pyproject's
-``addopts``; used with ``--dist loadscope``): a scope runs whole, in order, on one worker.
+"""How `make test` spreads the suite over pytest-xdist workers (tests/conftest.py hands xdist this
+scheduler for ``--dist loadscope``): a scope runs whole, in order, on one worker.
 
 - ``ray``: every module on the test session's one local Ray (Serve deployments, shard actors,
   Chromium and the clients against them), one after another in one worker, as without xdist;
@@ -13,9 +13,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
 from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]
 
 RAY_MODULES = (
@@ -39,9 +36,3 @@ def scope_of(nodeid: str) -> str:
 class ScopeScheduling(LoadScopeScheduling):  # type: ignore[misc]
     def _split_scope(self, nodeid: str) -> str:
         return scope_of(nodeid)
-
-
-def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> ScopeScheduling | None:
-    if config.getvalue("dist") == "loadscope":
-        return ScopeScheduling(config, log)
-    return None
