@@ -27,7 +27,6 @@ import argparse
 import logging
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,24 +48,12 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("YOLO_CONFIG_DIR", str(Path(tempfile.gettempdir()) / "Ultralytics"))
 
 from benchmarks.latency import frames_to_test, percentile  # noqa: E402
+from benchmarks.proxy_model import random_weights  # noqa: E402
 from deployments.objects import ObjectDeployment  # noqa: E402
 from integrity.vision.object_mapping import BatchConfig, ObjectsConfig  # noqa: E402
 from integrity.vision.objects import ObjectAnalyzer  # noqa: E402
 from integrity.vision.yolo_onnx import to_batch  # noqa: E402
 from integrity.vision.yolo_weights import resolve_weights  # noqa: E402
-
-RANDOM = "yolo11n-random.pt"
-BUILD = """
-import sys
-from pathlib import Path
-import torch, yaml, ultralytics
-from ultralytics import YOLO
-names = yaml.safe_load((Path(ultralytics.__file__).parent / "cfg/datasets/coco.yaml").read_text())["names"]
-torch.manual_seed(0)
-model = YOLO("yolo11n.yaml")
-model.model.names = names
-model.save(sys.argv[1])
-"""
 
 
 def line(name: str, latencies_ms: list[float], wall_s: float | None = None) -> str:
@@ -87,11 +74,9 @@ def weights_dir(weights: Path | None) -> tuple[Path, str]:
     if configured.is_file():
         return configured.parent, configured.name
     # Not named yolo11n.pt: that name is pinned to the official weights' checksum.
-    directory = Path(tempfile.mkdtemp(prefix="yolo-bench-"))
-    env = {**os.environ, "YOLO_CONFIG_DIR": str(directory / "cfg")}
-    subprocess.run([sys.executable, "-c", BUILD, str(directory / RANDOM)], env=env, check=True, cwd=directory)
-    print(f"no weights at {configured}: using YOLO11n built from its YAML (random weights) in {directory}")
-    return directory, RANDOM
+    built = random_weights()
+    print(f"no weights at {configured}: using YOLO11n built from its YAML (random weights): {built}")
+    return built.parent, built.name
 
 
 def fixture_frames(names: list[str]) -> dict[str, bytes]:

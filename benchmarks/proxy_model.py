@@ -69,14 +69,20 @@ def _build_weights(target: Path) -> None:
         shutil.move(staged, target)
 
 
-def proxy_model(cache: Path = CACHE, imgsz: int = PROXY_IMGSZ) -> Path:
-    """The proxy's ONNX file (built and exported on the first call, then reused from ``cache``)."""
-    from integrity.vision.yolo_weights import WeightsUnavailable, prepare_model
-
+def random_weights(cache: Path = CACHE) -> Path:
+    """The proxy's ``.pt`` (random weights), built on the first call, then reused from ``cache``."""
     cache.mkdir(parents=True, exist_ok=True)
     weights = cache / WEIGHTS
     if not weights.is_file():
         _build_weights(weights)
+    return weights
+
+
+def proxy_model(cache: Path = CACHE, imgsz: int = PROXY_IMGSZ) -> Path:
+    """The proxy's ONNX file (built and exported on the first call, then reused from ``cache``)."""
+    from integrity.vision.yolo_weights import WeightsUnavailable, prepare_model
+
+    random_weights(cache)
     try:
         prepared = prepare_model(cache, WEIGHTS, imgsz=imgsz)  # reuses the export while it is current
     except WeightsUnavailable as exc:
