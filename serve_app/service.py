@@ -148,8 +148,9 @@ class IntegrityService:
         return self.inflight >= self.settings.max_inflight_frames
 
     async def analyze(
-        self, session_id: str, frame: str, timestamp: float | None, transport: str = "rest"
+        self, session_id: str, frame: str | bytes, timestamp: float | None, transport: str = "rest"
     ) -> AnalyzedFrame:
+        """``frame``: base64 text (JSON bodies) or the image's own bytes (binary WebSocket frames)."""
         started = time.perf_counter()
         if self.inflight >= self.settings.max_inflight_frames:
             # Refuse now rather than queue: a late verdict on a frame is worth less than a prompt
