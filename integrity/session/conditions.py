@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from integrity.core.enums import OBJECT_EVENTS, PERSON_LABEL, EventType, GazeDirection
-from integrity.core.results import Box, GazeAnalysis
+from integrity.core.results import Box, GazeAnalysis, ObjectAnalysis
 from integrity.session.background import BackgroundLearner, BackgroundState, Looking, Suppressed
 from integrity.session.observation import Observation
 from integrity.session.state import FrameFacts
@@ -23,15 +23,32 @@ from integrity.session.state import FrameFacts
 
 def persons_seen(facts: FrameFacts, background: Sequence[Box] = ()) -> int | None:
     """People the object model counted (None when it did not look), less one person box around each
-    face in ``background`` (a photo's person is the photo's face, learned as static background)."""
-    if not facts.objects.status.available:
+    face in ``background`` (a photo's person is the photo's face, learned as static background).
+    A frame booked without its own object analysis counts the latest fresh result's persons."""
+    persons = person_boxes(facts)
+    if persons is None:
         return None
-    persons = [o.box for o in facts.objects.objects if o.label == PERSON_LABEL]
     for face in background:
         around = next((p for p in persons if face.overlap(p) >= 0.5), None)
         if around is not None:
             persons.remove(around)
     return len(persons)
+
+
+def person_boxes(facts: FrameFacts) -> list[Box] | None:
+    """The person boxes the frame is judged with: its own object analysis's, else the carried ones."""
+    if facts.objects is None:
+        return None if facts.persons is None else list(facts.persons)
+    if not facts.objects.status.available:
+        return None
+    return [o.box for o in facts.objects.objects if o.label == PERSON_LABEL]
+
+
+def frame_objects(facts: FrameFacts) -> ObjectAnalysis | None:
+    """The frame's own object analysis when the model looked (None: not analysed, or unavailable)."""
+    if facts.objects is None or not facts.objects.status.available:
+        return None
+    return facts.objects
 
 
 def looking(facts: FrameFacts) -> Looking | None:
@@ -57,7 +74,8 @@ def learn_background(
     learner: BackgroundLearner, state: BackgroundState, facts: FrameFacts, ts: float
 ) -> Suppressed:
     """Feed one frame's extra faces and objects to the background learner; what it suppresses."""
-    objects = facts.objects.objects if facts.objects.status.available else None
+    analysis = frame_objects(facts)
+    objects = analysis.objects if analysis is not None else None
     return learner.update(
         state, ts, facts.extra_face_boxes(), objects, facts.candidate_boxes(), looking(facts)
     )
@@ -116,9 +134,10 @@ def object_observations(facts: FrameFacts, static: Suppressed | None = None) -> 
     risk engine follows one object through a run (``consistency``); it is of kind ``looked_at`` when
     it holds only because the candidate's gaze goes to background objects (their own debounce).
     """
-    if not facts.objects.status.available:
+    analysis = frame_objects(facts)
+    if analysis is None:
         return {}
-    found = facts.objects.objects
+    found = analysis.objects
     suppressed = static.objects if static is not None else {}
     ignored = static.not_counted if static is not None else {}
     looked = static.looked_at if static is not None else {}

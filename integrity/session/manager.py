@@ -20,7 +20,14 @@ from typing import Any
 from integrity.core.errors import EventNotFound, SessionEnded, SessionExpired, SessionNotFound
 from integrity.session.background import BackgroundLearner
 from integrity.session.behaviour.tracker import BehaviourTracker
-from integrity.session.conditions import frame_observations, learn_background, with_gaze
+from integrity.session.conditions import (
+    frame_observations,
+    learn_background,
+    looking,
+    object_observations,
+    with_gaze,
+)
+from integrity.session.object_watch import ObjectCoverage
 from integrity.session.record import (
     RecordStatus,
     Review,
@@ -30,7 +37,7 @@ from integrity.session.record import (
     VerdictRules,
     models_seen,
 )
-from integrity.session.risk.config import RiskConfig
+from integrity.session.risk.config import Lane, RiskConfig
 from integrity.session.risk.engine import RiskEngine
 from integrity.session.risk.models import Coverage, EventRecord
 from integrity.session.risk.verdict import Judge
@@ -40,6 +47,7 @@ from integrity.session.state import (
     FrameOutcome,
     FramePlan,
     GoneReason,
+    ObjectOutcome,
     SessionState,
     SessionSummary,
 )
@@ -195,7 +203,14 @@ class SessionManager:
         gaze = facts.gaze if facts.faces > 0 else None
         behaviour, snapshot, judged = self.behaviour.update(state.behaviour, gaze, ts)
         observations = with_gaze(observations | behaviour, judged)
-        events = self.engine.observe(state.risk, ts, observations)
+        # A frame analysed whole observes every lane; one whose objects are analysed apart (sampled,
+        # booked by record_objects when they arrive) says nothing about objects.
+        lanes = tuple(Lane) if facts.objects is not None else (Lane.FRAMES,)
+        events = self.engine.observe(state.risk, ts, observations, lanes)
+        if facts.objects is not None:
+            state.objects.book(ts, self._fresh_s, facts.objects.status.available)
+        if facts.objects_shed:
+            state.objects.shed += 1
         self._track_risk(state, ts, events)
 
         state.last_ts = ts
@@ -221,7 +236,55 @@ class SessionManager:
             coverage=self._coverage(state),
             clock=state.clock.model_copy(),
             neutral=self.behaviour.neutral(state.behaviour),
+            objects=self._object_coverage(state),
         )
+
+    async def record_objects(self, session_id: str, facts: FrameFacts) -> ObjectOutcome:
+        """Book an object analysis that ran apart from its frame, at the frame's stream time
+        (``facts.timestamp``, as ``record_frame`` booked it; ``facts``: the frame's faces, its judged
+        gaze, and ``objects``). Results of a session are booked in frame order: one older than the
+        latest booked is not booked (``booked`` False). The frame's debounce and episodes run on the
+        frames' own time, object conditions on their own lane."""
+        if facts.objects is None:
+            raise ValueError("record_objects needs the frame's object analysis")
+        async with self._exclusive(session_id):
+            state = await self._active(session_id)
+            ts = facts.timestamp
+            if state.last_ts is not None:
+                ts = min(ts, state.last_ts)  # never ahead of the frames booked
+            available = facts.objects.status.available
+            events: list[EventRecord] = []
+            booked = state.objects.book(ts, self._fresh_s, available)
+            if booked:
+                objects = facts.objects.objects if available else None
+                static = self.background.update(state.background, ts, None, objects, None, looking(facts))
+                observations = with_gaze(object_observations(facts, static), facts.gaze)
+                events = self.engine.observe(state.risk, ts, observations, (Lane.OBJECTS,))
+                if events:
+                    self._track_risk(state, ts, events)
+                if not available:
+                    state.unavailable["objects"] = facts.objects.status.detail or "unavailable"
+                await self.store.save(state)
+            judged_at = self._judged_at(state, self.clock())
+            score = self.engine.score_at(state.risk, judged_at)
+            verdict, _ = self.judge.verdict(state.risk, score)
+            return ObjectOutcome(
+                booked=booked,
+                timestamp=ts,
+                events=events,
+                risk_score=score,
+                peak_risk_score=state.risk.peak,
+                cheating=self.judge.is_cheating(state.risk, score),
+                verdict=verdict,
+                objects=self._object_coverage(state),
+            )
+
+    @property
+    def _fresh_s(self) -> float:
+        return self.config.risk.objects_fresh_s
+
+    def _object_coverage(self, state: SessionState) -> ObjectCoverage:
+        return state.objects.coverage(state.clock_origin, state.last_ts, self._fresh_s)
 
     @staticmethod
     def _coverage(state: SessionState) -> dict[str, Coverage]:
@@ -260,6 +323,7 @@ class SessionManager:
             verdict_basis=self.judge.basis(state.risk, final),
             clock=state.clock.model_copy(),
             static_background=[t for t in state.background.tracks if t.static_since is not None],
+            objects=self._object_coverage(state),
         )
         return EndOutcome(
             session_id=session_id,
@@ -391,6 +455,7 @@ class SessionManager:
                 cheating_min_severity=params.cheating_min_severity,
             ),
             behaviour=self.behaviour.snapshot(state.behaviour),
+            objects=self._object_coverage(state),
             kept_until=None if ended_at is None else ended_at + self.record_retention_s,
         )
         return self._with_reviews(record)

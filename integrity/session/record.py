@@ -7,6 +7,7 @@ dismiss events; the *reviewed* verdict is the automatic rules replayed without t
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from typing import Any, ClassVar, Literal
 
@@ -14,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from integrity.core.enums import Severity, Verdict
 from integrity.session.behaviour.tracker import BehaviourSnapshot
+from integrity.session.object_watch import ObjectCoverage
 from integrity.session.risk.models import EventRecord
 
 ReviewDecision = Literal["confirmed", "dismissed"]
@@ -46,11 +48,17 @@ class RiskSeries(BaseModel):
 
     def add(self, ts: float, risk: float, jump_from: float | None = None) -> None:
         point = (round(ts, 3), round(risk, 2))
-        if jump_from is not None:
+        if self.points and point[0] < self.points[-1][0]:  # booked late (an object result): in order
+            if jump_from is not None:
+                bisect.insort(self.points, (point[0], round(jump_from, 2)))
+            bisect.insort(self.points, point)
+        elif jump_from is not None:
             self.points.append((point[0], round(jump_from, 2)))
+            self.points.append(point)
         elif self.points and ts - self.points[-1][0] < self.interval_s:
             return
-        self.points.append(point)
+        else:
+            self.points.append(point)
         if len(self.points) > self.limit:
             self._thin()
 
@@ -114,6 +122,9 @@ class SessionRecord(BaseModel):
     reviewed_peak_risk_score: float | None = None
     rules: VerdictRules
     behaviour: BehaviourSnapshot | None = None
+    objects: ObjectCoverage | None = Field(
+        None, description="how well the session was watched for objects (object analyses are sampled)"
+    )
     kept_until: float | None = Field(None, description="server time after which the record is deleted")
 
     def event(self, event_id: str) -> EventRecord | None:

@@ -11,6 +11,7 @@ from integrity.core.enums import Verdict
 from integrity.core.results import Box, FaceAnalysis, GazeAnalysis, GazeNeutral, ObjectAnalysis
 from integrity.session.background import BackgroundState, BackgroundTrack
 from integrity.session.behaviour.tracker import BehaviourSnapshot, BehaviourState
+from integrity.session.object_watch import ObjectCoverage, ObjectWatch
 from integrity.session.record import Review, RiskSeries
 from integrity.session.risk.models import Coverage, EventRecord, RiskState
 from integrity.session.risk.verdict import VerdictBasis
@@ -55,6 +56,7 @@ class SessionState(BaseModel):
     risk_series: RiskSeries = Field(default_factory=RiskSeries)  # risk over stream time, for the record
     reviews: dict[str, Review] = Field(default_factory=dict)  # event id -> decision, while still open
     clock: ClockState = Field(default_factory=ClockState)
+    objects: ObjectWatch = Field(default_factory=ObjectWatch, description="the object analyses booked")
     background: BackgroundState = Field(
         default_factory=BackgroundState, description="static background faces and objects learned so far"
     )
@@ -88,7 +90,17 @@ class FrameFacts(BaseModel):
         default_factory=list, description="the unverified candidates' boxes (as many as `unverified`)"
     )
     gaze: GazeAnalysis | None = None
-    objects: ObjectAnalysis
+    objects: ObjectAnalysis | None = Field(
+        None,
+        description="the frame's object analysis; None: objects are analysed apart (sampled, booked by "
+        "``record_objects`` at this frame's time when they arrive) or not for this frame",
+    )
+    persons: list[Box] | None = Field(
+        None,
+        description="without `objects`: the person boxes of the latest fresh object result (a person "
+        "without a face keeps MULTIPLE_FACES from being refuted; never raises it); None: unknown",
+    )
+    objects_shed: bool = Field(False, description="this frame's due object analysis was dropped under load")
     unavailable: dict[str, str] = Field(default_factory=dict)
 
     def extra_face_boxes(self) -> list[Box] | None:
@@ -116,10 +128,12 @@ class FrameFacts(BaseModel):
         timestamp: float,
         face: FaceAnalysis,
         gaze: GazeAnalysis | None,
-        objects: ObjectAnalysis,
+        objects: ObjectAnalysis | None,
         unavailable: dict[str, str] | None = None,
         received_at: float | None = None,
         client_timestamp: float | None = None,
+        persons: list[Box] | None = None,
+        objects_shed: bool = False,
     ) -> FrameFacts:
         return cls(
             timestamp=timestamp,
@@ -132,6 +146,8 @@ class FrameFacts(BaseModel):
             unverified_boxes=list(face.unverified),
             gaze=gaze,
             objects=objects,
+            persons=persons,
+            objects_shed=objects_shed,
             unavailable=unavailable or {},
         )
 
@@ -158,6 +174,20 @@ class FrameOutcome(BaseModel):
         description="the candidate's calibration after this frame: the neutral for the session's next "
         "frame, so the ingress needs no second session call per frame",
     )
+    objects: ObjectCoverage | None = Field(None, description="how well the session was watched for objects")
+
+
+class ObjectOutcome(BaseModel):
+    """The session's answer to an object result booked apart from its frame (``record_objects``)."""
+
+    booked: bool = Field(description="False: older than a result already booked, so not booked")
+    timestamp: float = Field(description="the analysed frame's stream time")
+    events: list[EventRecord] = Field(default_factory=list, description="events the result raised")
+    risk_score: float
+    peak_risk_score: float
+    cheating: bool
+    verdict: Verdict
+    objects: ObjectCoverage
 
 
 class SessionSummary(BaseModel):
@@ -183,6 +213,9 @@ class SessionSummary(BaseModel):
     clock: ClockState | None = Field(None, description="client timestamp anomalies and gaps")
     static_background: list[BackgroundTrack] = Field(
         default_factory=list, description="faces and objects learned as static background (not counted)"
+    )
+    objects: ObjectCoverage | None = Field(
+        None, description="how well the session was watched for objects (object analyses are sampled)"
     )
 
 

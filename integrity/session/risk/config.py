@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
 from integrity.core.config import ConfigSection, read_mapping
-from integrity.core.enums import EventType, Severity
+from integrity.core.enums import OBJECT_EVENTS, EventType, Severity
 from integrity.core.paths import RISK_CONFIG
 from integrity.session.background import BackgroundConfig
 from integrity.session.behaviour.config import BehaviourConfig
+
+
+class Lane(StrEnum):
+    """Who observes a condition, on its own schedule: every frame (faces, gaze), or the object
+    analyses, which are sampled and booked when they arrive (at their frame's time)."""
+
+    FRAMES = "frames"
+    OBJECTS = "objects"
+
+    @classmethod
+    def of(cls, event_type: EventType) -> Lane:
+        return cls.OBJECTS if event_type in OBJECT_EVENTS else cls.FRAMES
 
 
 class RiskParams(ConfigSection):
@@ -26,6 +39,12 @@ class RiskParams(ConfigSection):
         0.5, ge=0, le=1, description="below this share of the session judged, CLEAN becomes INCONCLUSIVE"
     )
     coverage_max_gap_s: float = Field(1.0, gt=0, description="frames further apart: time without frames")
+    objects_fresh_s: float = Field(
+        2.0,
+        gt=0,
+        description="an object analysis covers the session this long after its frame: object results "
+        "further apart leave the time between them not watched for objects (object coverage)",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> RiskParams:
@@ -149,6 +168,10 @@ class RiskConfig(ConfigSection):
     )
     clock: ClockConfig = ClockConfig()
     background: BackgroundConfig = BackgroundConfig()
+
+    def max_gap(self, lane: Lane) -> float:
+        """Observations of one lane further apart than this leave the time between them unwatched."""
+        return self.risk.objects_fresh_s if lane is Lane.OBJECTS else self.risk.coverage_max_gap_s
 
     def cause(self, event_type: EventType) -> str:
         """The cause a condition belongs to (its own name when it shares none): one episode each."""

@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping
 
 from integrity.core.enums import EventType
 from integrity.session.observation import Evidence, Observation
-from integrity.session.risk.config import EventRule, RiskConfig
+from integrity.session.risk.config import EventRule, Lane, RiskConfig
 from integrity.session.risk.debounce import track
 from integrity.session.risk.models import ConditionState, Coverage, Episode, EventRecord, RiskState
 
@@ -64,12 +64,31 @@ class RiskEngine:
 
     # -- observations -----------------------------------------------------------------------------
     def observe(
-        self, state: RiskState, ts: float, observations: Mapping[EventType, Observation]
+        self,
+        state: RiskState,
+        ts: float,
+        observations: Mapping[EventType, Observation],
+        lanes: Iterable[Lane] = tuple(Lane),
     ) -> list[EventRecord]:
-        """Feed one frame's observations at stream time ``ts``; return the events it raised or upgraded."""
+        """Feed one frame's observations at stream time ``ts``; return the events it raised or upgraded.
+
+        ``lanes``: who observed now (every lane by default: a frame analysed whole). Each lane has
+        its own last time, coverage and ongoing risk: object results are sampled and arrive after
+        later frames were booked, at their own frame's time (``lanes=(Lane.OBJECTS,)``); frames
+        booked without them (``(Lane.FRAMES,)``) say nothing about objects. A condition of an
+        observing lane missing from ``observations`` is unknown at ``ts``."""
+        fired: list[EventRecord] = []
+        for lane in lanes:
+            mine = {t: o for t, o in observations.items() if Lane.of(t) is lane}
+            fired += self._observe_lane(state, ts, mine, lane)
+        return fired
+
+    def _observe_lane(
+        self, state: RiskState, ts: float, observations: Mapping[EventType, Observation], lane: Lane
+    ) -> list[EventRecord]:
         self._advance(state, ts)
-        previous = state.last_frame
-        self._cover(state, ts, observations)
+        previous = state.last_in(lane)
+        self._cover(state, ts, observations, lane)
         fired: list[EventRecord] = []
         ready: list[tuple[EventRule, Evidence, str | None]] = []
         # One cause: a member seen now makes the others' "no" unknown (a phone read as a partial
@@ -86,23 +105,28 @@ class RiskEngine:
             evidence = track(rule, condition, ts, observation)
             if evidence is not None:
                 ready.append((rule, evidence, observation.kind))
-        self._clear_episodes(state, ts, observations, previous)
+        self._clear_episodes(state, ts, observations, previous, lane)
         for rule, evidence, kind in ready:
             record = self._episode_event(state, rule, ts, evidence, kind)
             if record is not None:
                 fired.append(record)
         return fired
 
-    def _cover(self, state: RiskState, ts: float, observations: Mapping[EventType, Observation]) -> None:
-        """Book the time since the last frame to what each condition was then: known, unknown, or
-        no frames at all (frames further apart than ``coverage_max_gap_s``)."""
-        if state.last_frame is not None and ts > state.last_frame:
-            dt = ts - state.last_frame
+    def _cover(
+        self, state: RiskState, ts: float, observations: Mapping[EventType, Observation], lane: Lane
+    ) -> None:
+        """Book the time since the lane's last observation to what each of its conditions was then:
+        known, unknown, or not watched at all (observations further apart than the lane's gap)."""
+        last = state.last_in(lane)
+        if last is not None and ts > last:
+            dt = ts - last
             for event_type in self.config.events:
+                if Lane.of(event_type) is not lane:
+                    continue
                 if event_type not in state.coverage and event_type not in state.last_status:
                     continue  # never watched (an engine fed only some conditions)
                 cov = state.coverage.setdefault(event_type, Coverage())
-                if dt > self.config.risk.coverage_max_gap_s:
+                if dt > self.config.max_gap(lane):
                     cov.no_frames_s += dt
                 elif state.last_status.get(event_type, False):
                     cov.observed_s += dt
@@ -111,17 +135,14 @@ class RiskEngine:
                     because = state.last_unknown.get(event_type)
                     if because is not None:
                         cov.unknown_because[because] = cov.unknown_because.get(because, 0.0) + dt
-        if state.last_frame is None or ts >= state.last_frame:
-            state.last_frame = ts
-        watched = set(state.conditions) | set(observations)
-        state.last_status = {
-            t: (observations[t].value is not None if t in observations else False) for t in watched
-        }
-        state.last_unknown = {
-            t: o.unknown_because
-            for t, o in observations.items()
-            if o.value is None and o.unknown_because is not None
-        }
+        state.set_last(lane, ts)
+        watched = {t for t in set(state.conditions) | set(observations) if Lane.of(t) is lane}
+        for t in watched:
+            state.last_status[t] = observations[t].value is not None if t in observations else False
+            state.last_unknown.pop(t, None)
+        for t, o in observations.items():
+            if o.value is None and o.unknown_because is not None:
+                state.last_unknown[t] = o.unknown_because
 
     def _clear_episodes(
         self,
@@ -129,6 +150,7 @@ class RiskEngine:
         ts: float,
         observations: Mapping[EventType, Observation],
         previous: float | None = None,
+        lane: Lane = Lane.FRAMES,
     ) -> None:
         """Extend open episodes while any of their conditions holds; close them once cleared long enough."""
         for key, episode in list(state.episodes.items()):
@@ -145,7 +167,7 @@ class RiskEngine:
             ]
             if any(v is True for v in values):
                 positive = [t for t, v in zip(members, values, strict=True) if v is True]
-                self._ongoing(state, episode, ts, previous, positive)
+                self._ongoing(state, episode, ts, previous, positive, lane)
                 episode.last_true = max(episode.last_true, ts)
                 episode.cleared_since = None
                 self._stretch(state, episode)
@@ -167,14 +189,15 @@ class RiskEngine:
         ts: float,
         previous: float | None,
         positive: list[EventType],
+        lane: Lane = Lane.FRAMES,
     ) -> None:
-        """Ongoing risk for the time since the previous frame, when that frame saw the episode too."""
+        """Ongoing risk for the time since the lane's previous observation, when it saw the episode too."""
         rules = [self.config.events[t] for t in positive]
         rule = max(rules, key=lambda r: r.ongoing_risk_per_min)
         if rule.ongoing_risk_per_min <= 0 or previous is None or episode.last_true != previous:
             return  # the previous frame did not see it (unknown, cleared) or this is its first frame
-        if ts - previous > self.config.risk.coverage_max_gap_s:
-            return  # no frames in between: nothing was seen going on
+        if ts - previous > self.config.max_gap(lane):
+            return  # no frames (object results) in between: nothing was seen going on
         begin = max(previous, episode.start + rule.ongoing_after_s)
         if ts <= begin:
             return
@@ -299,7 +322,11 @@ class RiskEngine:
             evidence=evidence,
         )
         if len(state.timeline) < self.timeline_limit:
-            state.timeline.append(record)
+            # In stream-time order: an object result is booked after later frames (its own lane).
+            at = len(state.timeline)
+            while at > 0 and state.timeline[at - 1].timestamp > ts:
+                at -= 1
+            state.timeline.insert(at, record)
         else:
             state.timeline_dropped += 1
         return record

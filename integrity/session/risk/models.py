@@ -109,7 +109,21 @@ class RiskState(BaseModel):
     coverage: dict[EventType, Coverage] = Field(default_factory=dict)
     last_status: dict[EventType, bool] = Field(default_factory=dict)  # condition known at the last frame
     last_unknown: dict[EventType, str] = Field(default_factory=dict)  # ...why not, where it said
-    last_frame: float | None = None
+    last_frame: float | None = None  # the frames lane's last observation
+    lane_last: dict[str, float] = Field(
+        default_factory=dict, description="the other lanes' last observation (objects: the last result)"
+    )
+
+    def last_in(self, lane: str) -> float | None:
+        return self.last_frame if lane == "frames" else self.lane_last.get(lane)
+
+    def set_last(self, lane: str, ts: float) -> None:
+        last = self.last_in(lane)
+        if last is None or ts >= last:
+            if lane == "frames":
+                self.last_frame = ts
+            else:
+                self.lane_last[lane] = ts
 
     def event(self, event_id: str) -> EventRecord | None:
         """The timeline's event of this id (the latest first: an open episode's is near the end);
