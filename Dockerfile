@@ -2,33 +2,56 @@
 # (`python -m serve_app`). The same image also serves as the Ray image of the KubeRay RayService in
 # k8s/rayservice.yaml, where KubeRay replaces the command with `ray start ...`.
 #
+#   make image                                   # docker or podman, whichever is present
+#   make image OBJECT_MODEL=path/to/weights.tflite BASE_IMAGE=...   # a local object model, another base
+#   make image-smoke                             # run it: health, a session, /demo, SIGTERM
+#
+# or by hand (the object model downloaded from GitHub, the default):
+#
 #   docker build -t interview-integrity:0.1.0 .
 #   docker run --rm --shm-size=1g --stop-timeout 30 -p 8000:8000 -p 127.0.0.1:8080:8080 \
 #       interview-integrity:0.1.0
 #
 # CPU only, linux/amd64 (the platform whose wheels were checked). See docs/DEPLOYMENT.md.
+# tests/deploy/test_dockerfile_imports.py checks that every module a stage runs has the files it
+# imports copied into that stage.
 
 # Debian 12, the distribution the wheels below were checked on; the compiled wheels bundle their own
 # libraries and need only glibc, libstdc++ and zlib from the base image.
 ARG BASE_IMAGE=python:3.11-slim-bookworm
+# The object model the image serves: YOLO_MODEL in the runtime image, a file in /app/models. By
+# default the official YOLO11n, downloaded and exported to ONNX in stage 1. `make image
+# OBJECT_MODEL=path` stages a local .onnx, .tflite or .pt in models/image-object-model/ (the one
+# folder of models/ that .dockerignore lets in besides the manifest and checksums) and sets this to
+# the name it is served under (a .pt is exported to <name>.onnx).
+ARG YOLO_MODEL=yolo11n.onnx
+# Where stage 1 takes torch from when it has to export a .pt (the CPU wheels; PyPI's pull CUDA).
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 
 # --- Stage 1: the object model --------------------------------------------------------------------
-# The official YOLO11n weights, downloaded at build time and checked against the checksum pinned in
-# models/checksums.sha256 (the build fails on a mismatch), exported to ONNX by Ultralytics (torch,
-# CPU wheel). Only the .onnx leaves this stage: the runtime image has neither torch nor Ultralytics.
+# Without a staged model: the official weights (yolo11n.pt for YOLO_MODEL=yolo11n.onnx), downloaded
+# at build time and checked against the checksum pinned in models/checksums.sha256 (the build fails
+# on a mismatch), exported to ONNX by Ultralytics (torch, CPU wheel). A staged .pt is exported the
+# same way; a staged .onnx or .tflite is taken as it is (no torch, no download). Only the model
+# leaves this stage, with its SHA-256: the runtime image has neither torch nor Ultralytics.
 FROM ${BASE_IMAGE} AS objects-model
+ARG YOLO_MODEL
+ARG TORCH_INDEX_URL
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     YOLO_OFFLINE=1 \
     YOLO_AUTOINSTALL=False
 WORKDIR /build
 COPY constraints.txt pyproject.toml ./
-# The Makefile's install: torch from the CPU index, the project's and the `export` extra's
-# dependencies, then Ultralytics (and torchvision, for its version number only) without theirs.
-# (Versions come from constraints.txt: hadolint DL3013 is waived.)
+# MANIFEST.md, checksums.sha256 and the staged model, if any (.dockerignore keeps the rest out).
+COPY models/ ./models/
+# The Makefile's install, where an export is needed: torch from the CPU index, the project's and the
+# `export` extra's dependencies, then Ultralytics (and torchvision, for its version number only)
+# without theirs. (Versions come from constraints.txt: hadolint DL3013 is waived.)
 # hadolint ignore=DL3013
-RUN python -m pip install -c constraints.txt \
-        --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
+RUN staged=$(find models -path "models/image-object-model/*" -type f -print -quit) \
+ && case "$staged" in *.onnx|*.tflite) echo "staged object model $staged: no export, no torch"; exit 0;; esac \
+ && python -m pip install -c constraints.txt --index-url "$TORCH_INDEX_URL" torch==2.13.0 \
  && python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + p['optional-dependencies']['export']))" \
         > /tmp/requirements.txt \
  && python -m pip install -c constraints.txt -r /tmp/requirements.txt \
@@ -36,10 +59,21 @@ RUN python -m pip install -c constraints.txt \
  && rm /tmp/requirements.txt
 COPY integrity/ ./integrity/
 COPY serve_app/ ./serve_app/
-COPY models/checksums.sha256 ./models/
-RUN python -m serve_app.models_cli fetch yolo11n.pt --model-path /build/out
+# /build/out ends up holding exactly $YOLO_MODEL and object-model.sha256 (its digest).
+RUN mkdir -p /build/out \
+ && staged=$(find models -path "models/image-object-model/*" -type f -print -quit) \
+ && case "$staged" in \
+      "") python -m serve_app.models_cli fetch "${YOLO_MODEL%.onnx}.pt" --model-path /build/out ;; \
+      *.onnx|*.tflite) cp "$staged" /build/out/ ;; \
+      *.pt) cp "$staged" /build/out/ \
+            && python -m serve_app.models_cli fetch "$(basename "$staged")" --model-path /build/out ;; \
+      *) echo "staged object model $staged: not a .onnx, .tflite or .pt" >&2; exit 1 ;; \
+    esac \
+ && test -f "/build/out/$YOLO_MODEL" \
+    || { echo "stage 1 made no /build/out/$YOLO_MODEL (YOLO_MODEL and the staged model disagree)" >&2; exit 1; }
 WORKDIR /build/out
-RUN sha256sum yolo11n.onnx > yolo11n.onnx.sha256
+RUN find . -type f ! -name "$YOLO_MODEL" -delete \
+ && sha256sum "$YOLO_MODEL" > object-model.sha256
 
 # --- Stage 2: the face models ----------------------------------------------------------------------
 # BlazeFace (detector) and FaceMesh (verifier), .tflite, Apache-2.0: taken out of the mediapipe
@@ -98,7 +132,7 @@ RUN python -m pip install --upgrade pip \
 # models relative to the source tree (serve_app/settings.py: REPO_ROOT = /app).
 COPY README.md LICENSE serve_config.yaml ./
 COPY configs/ ./configs/
-COPY models/ ./models/
+COPY models/MANIFEST.md models/checksums.sha256 ./models/
 COPY integrity/ ./integrity/
 COPY deployments/ ./deployments/
 COPY serve_app/ ./serve_app/
@@ -106,23 +140,25 @@ COPY serve_app/ ./serve_app/
 COPY clients/javascript/src/ ./clients/javascript/src/
 # The object model from stage 1; its digest joins the checksum manifest, so the service verifies
 # the file it loads (/health: "checksum verified").
-COPY --from=objects-model /build/out/yolo11n.onnx /build/out/yolo11n.onnx.sha256 ./models/
+COPY --from=objects-model /build/out/ ./models/
 # The face models from stage 2 (the service checks their SHA-256 again when it loads them).
 COPY --from=face-models /build/out/ ./models/
 RUN python -m pip install --no-deps -c constraints.txt -e . \
  && python -m pip check \
- && cat models/yolo11n.onnx.sha256 >> models/checksums.sha256 \
- && rm models/yolo11n.onnx.sha256 \
+ && cat models/object-model.sha256 >> models/checksums.sha256 \
+ && rm models/object-model.sha256 \
  && mkdir -p /app/evidence \
  && chown app:app /app/models /app/evidence
 
 # Runtime defaults (every setting is listed in docs/DEPLOYMENT.md). The image carries its object
-# model (YOLO_MODEL=yolo11n.onnx in MODEL_PATH); mount other weights and set YOLO_MODEL to use them
-# (.onnx or .tflite: a .pt would need torch to export it, which this image does not have).
+# model (YOLO_MODEL, yolo11n.onnx unless built with another, in MODEL_PATH); mount other weights and
+# set YOLO_MODEL to use them (.onnx or .tflite: a .pt would need torch to export it, which this
+# image does not have).
+ARG YOLO_MODEL
 ENV API_HOST=0.0.0.0 \
     API_PORT=8000 \
     MODEL_PATH=/app/models \
-    YOLO_MODEL=yolo11n.onnx \
+    YOLO_MODEL=${YOLO_MODEL} \
     YOLO_OFFLINE=1 \
     YOLO_AUTOINSTALL=False \
     YOLO_CONFIG_DIR=/tmp/Ultralytics \

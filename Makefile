@@ -72,6 +72,39 @@ lint: install
 	$(BIN)/mypy integrity serve_app deployments benchmarks tests
 	$(BIN)/mypy --strict clients/python/src
 	$(BIN)/lint-imports
+	$(MAKE) --no-print-directory lint-k8s
+
+## The manifests in k8s/: RayService and RayCluster against KubeRay's CRD schemas (../shared/schemas/
+## kuberay, or KUBERAY_SCHEMAS), everything else with kubernetes-validate (strict: unknown fields
+## fail); serveConfigV2 must be serve_config.yaml's text (k8s/validate.py --write-serve-config).
+lint-k8s: install
+	$(BIN)/python k8s/validate.py $(if $(KUBERAY_SCHEMAS),--kuberay-schemas $(KUBERAY_SCHEMAS)) k8s/*.yaml
+
+## The container image, with docker or podman (CONTAINER_ENGINE; docker where its daemon answers).
+## BASE_IMAGE=... another base (default python:3.11-slim-bookworm); OBJECT_MODEL=path a local .onnx,
+## .tflite or .pt served as the object model instead of downloading the official YOLO11n (Dockerfile).
+IMAGE ?= interview-integrity:0.1.0
+CONTAINER_ENGINE ?= $(shell if docker info >/dev/null 2>&1; then echo docker; \
+	elif command -v podman >/dev/null 2>&1; then echo podman; else echo docker; fi)
+IMAGE_MODEL_STAGE := models/image-object-model
+.PHONY: image image-smoke lint-k8s
+image:
+	$(if $(filter-out .onnx .tflite .pt,$(suffix $(OBJECT_MODEL))),$(error OBJECT_MODEL must name a .onnx or .tflite or .pt file))
+	@set -e; rm -rf $(IMAGE_MODEL_STAGE); trap 'rm -rf $(IMAGE_MODEL_STAGE)' EXIT; \
+	if [ -n "$(OBJECT_MODEL)" ]; then mkdir -p $(IMAGE_MODEL_STAGE); cp "$(OBJECT_MODEL)" $(IMAGE_MODEL_STAGE)/; fi; \
+	start=$$(date +%s); \
+	set -x; $(CONTAINER_ENGINE) build $(if $(filter podman,$(CONTAINER_ENGINE)),--format docker) -t $(IMAGE) \
+	  $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE)) \
+	  $(if $(OBJECT_MODEL),--build-arg YOLO_MODEL=$(patsubst %.pt,%.onnx,$(notdir $(OBJECT_MODEL)))) .; set +x; \
+	echo "built $(IMAGE) with $(CONTAINER_ENGINE) in $$(( $$(date +%s) - start )) s," \
+	  "$$($(CONTAINER_ENGINE) image inspect --format '{{.Size}}' $(IMAGE) | awk '{printf "%.2f GB", $$1 / 1e9}')"
+
+## Run the image built by `make image` and check it (tools/image_smoke.py): /health with every model
+## loaded, a session with one two-face frame (../shared/fixtures, or FIXTURES=dir), /demo, /docs,
+## SIGTERM to exit 0. Prints the time to healthy and to exit.
+image-smoke:
+	$(if $(wildcard $(BIN)/python),$(BIN)/python,python3) tools/image_smoke.py --engine $(CONTAINER_ENGINE) --image $(IMAGE) \
+	  $(if $(FIXTURES),--fixtures $(FIXTURES))
 
 format: install
 	$(BIN)/ruff check --fix .
