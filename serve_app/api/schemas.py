@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    WithJsonSchema,
+)
+from pydantic_core import PydanticCustomError
 
 from integrity.core.enums import EventType, FaceCheck, FaceDetector, GazeDirection, Verdict
 from integrity.core.results import Box, DetectedObject, GazeAnalysis, ModelStatus
@@ -35,6 +44,33 @@ _TINY_JPEG = (
 # Strings are stripped of surrounding whitespace before they are checked: one that is only
 # whitespace is empty, and the schema says so (a non-space character is required).
 NOT_BLANK = r"\S"
+
+# Unicode's White_Space: what the strings' stripping (str_strip_whitespace) removes.
+_WHITE_SPACE = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + "\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+def _frame_not_blank(frame: str) -> str:
+    stripped = frame.strip(_WHITE_SPACE)  # the same object when there is nothing to strip
+    if not stripped:
+        raise PydanticCustomError(
+            "string_too_short", "String should have at least {min_length} character", {"min_length": 1}
+        )
+    return stripped
+
+
+# A frame's base64 text (~100 KB): the schema and the errors of `Field(min_length=1,
+# pattern=NOT_BLANK)` with the model's stripping, checked at its two ends instead of by the
+# constrained-string validator, which copies the whole string.
+FrameText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=False),
+    WithJsonSchema({"type": "string", "minLength": 1, "pattern": NOT_BLANK}),
+    AfterValidator(_frame_not_blank),
+]
 
 # Finite and non-negative, said in the schema itself (minimum 0), not only checked.
 Timestamp = Annotated[float | None, Field(ge=0, allow_inf_nan=False)]
@@ -105,9 +141,7 @@ class RecordedEvent(EventDetail):
 # -- frames -----------------------------------------------------------------------------------------
 class AnalyzeFrameRequest(_Request):
     session_id: str = Field(min_length=1, max_length=128, pattern=NOT_BLANK)
-    frame: str = Field(
-        min_length=1,
-        pattern=NOT_BLANK,
+    frame: FrameText = Field(
         description="Base64 JPEG or PNG; a data-URL prefix (data:image/jpeg;base64,) is accepted.",
         examples=[_TINY_JPEG],
     )
@@ -252,7 +286,16 @@ class WsResume(_Request):
 
 class WsFrame(_Request):
     action: Literal["frame"]
-    frame: str = Field(min_length=1, pattern=NOT_BLANK)
+    frame: FrameText
+    timestamp: Timestamp = None
+    include_landmarks: bool = False
+
+
+class WsFrameHeader(BaseModel):
+    """The JSON header of a binary frame message: ``IFR1``, its length (2 bytes, big-endian), this
+    object (UTF-8), then the JPEG or PNG bytes. Unknown fields are errors: a typo is not ignored."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
     timestamp: Timestamp = None
     include_landmarks: bool = False
 

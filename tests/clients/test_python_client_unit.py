@@ -248,3 +248,19 @@ def test_video_frames_pace_on_video_time_and_drop_when_late(fixtures_dir: Path) 
     assert paced[:2] == pytest.approx([0.0, 0.5], abs=0.05)
     assert 1.0 not in [round(t, 1) for t in paced] and len(paced) < len(replay)
     assert sum(slept) == pytest.approx(paced[-1] - 1.2, abs=0.1)
+
+
+def test_binary_frames_are_the_image_or_ifr1_with_a_json_header() -> None:
+    jpeg = b"\xff\xd8\xff\xe0 not a whole JPEG \xff\xd9"
+    assert iic.binary_frame(jpeg) is jpeg  # nothing to add: the image as it is
+    assert iic.binary_frame(bytearray(jpeg)) == jpeg == iic.binary_frame(memoryview(jpeg))
+    message = iic.binary_frame(memoryview(jpeg), 1.5, include_landmarks=True)
+    assert message.startswith(iic.FRAME_MAGIC) and iic.FRAME_MAGIC == b"IFR1"
+    size = int.from_bytes(message[4:6], "big")
+    assert json.loads(message[6 : 6 + size]) == {"timestamp": 1.5, "include_landmarks": True}
+    assert message[6 + size :] == jpeg
+    assert json.loads(iic.binary_frame(jpeg, 0.0)[6 : -len(jpeg)]) == {"timestamp": 0.0}
+    with pytest.raises(TypeError, match="base64"):
+        iic.binary_frame("/9j/4AAQ")
+    with pytest.raises(ValueError):
+        iic.binary_frame(jpeg, float("nan"))  # not JSON; the service would refuse it

@@ -25,6 +25,8 @@ export type SessionRecord = SessionRecordResponse;
 export type ReviewDecision = ReviewRequest["decision"];
 /** base64 JPEG/PNG (a data URL is fine) or raw bytes, base64-encoded for you. */
 export type Frame = string | ArrayBuffer | ArrayBufferView;
+/** The JPEG/PNG bytes of a binary WebSocket frame (no base64). */
+export type BinaryFrame = Blob | ArrayBuffer | ArrayBufferView;
 
 // -- errors ---------------------------------------------------------------------------------------
 export class InterviewError extends Error {}
@@ -111,12 +113,22 @@ export interface FrameOptions {
   includeLandmarks?: boolean;
 }
 
+export interface StreamFrameOptions extends FrameOptions {
+  /**
+   * Send the image's own bytes as a binary WebSocket message (no base64: a third smaller, no
+   * encoding or decoding) instead of JSON; the frame must be bytes or a Blob. Default false.
+   */
+  binary?: boolean;
+}
+
 export interface CaptureOptions {
   /** JPEG quality 0..1 (default 0.85). */
   quality?: number;
   /** Scale down to at most this width, keeping the aspect ratio. */
   maxWidth?: number;
   canvas?: HTMLCanvasElement | OffscreenCanvas;
+  /** The JPEG's bytes (a Uint8Array) instead of base64. */
+  binary?: boolean;
 }
 
 export type PictureSource = CanvasImageSource;
@@ -135,7 +147,7 @@ export class InterviewClient {
   analyzeFrameFromCanvas(
     sessionId: string,
     source: PictureSource,
-    options?: CaptureOptions & FrameOptions
+    options?: Omit<CaptureOptions, "binary"> & FrameOptions
   ): Promise<AnalyzeFrameResponse>;
   endSession(sessionId: string): Promise<EndSessionResponse>;
   /** The session's record: verdicts (automatic and reviewed), events with evidence URLs and reviews. */
@@ -172,14 +184,17 @@ export class InterviewStream {
     options?: { metadata?: Record<string, unknown>; timestamp?: number }
   ): Promise<StartSessionResponse>;
   resume(sessionId: string): Promise<string>;
-  sendFrame(frame: Frame, options?: number | FrameOptions): Promise<AnalyzeFrameResponse>;
+  /** Bytes or a Blob: JSON with the frame in base64, or with `binary: true` the bytes themselves... */
+  sendFrame(frame: BinaryFrame, options?: number | StreamFrameOptions): Promise<AnalyzeFrameResponse>;
+  /** ...a base64 string (or data URL): JSON only. */
+  sendFrame(frame: Frame | Blob, options?: number | (FrameOptions & { binary?: false })): Promise<AnalyzeFrameResponse>;
   sendCanvas(source: PictureSource, options?: CaptureOptions & { timestamp?: number }): Promise<AnalyzeFrameResponse>;
   end(): Promise<EndSessionResponse>;
   close(): void;
 }
 
 // -- the stream helper ----------------------------------------------------------------------------
-export type GrabbedFrame = Frame | { frame: string; width?: number; height?: number };
+export type GrabbedFrame = Frame | Blob | { frame: string | Uint8Array; width?: number; height?: number };
 export type StreamSource =
   | HTMLVideoElement
   | HTMLCanvasElement
@@ -215,6 +230,12 @@ export interface StreamVideoOptions {
   quality?: number;
   /** Scale frames down to this width (default 640). */
   maxWidth?: number;
+  /**
+   * Send each JPEG as a binary WebSocket message of its bytes (no base64) instead of JSON
+   * (default false; needs a service that takes binary frames). A source function's base64
+   * strings still go as JSON.
+   */
+  binary?: boolean;
   reconnect?: Partial<ReconnectPolicy>;
   /** Seconds for the frames' timestamps (default: page time, Unix seconds). */
   clock?: () => number;
@@ -251,10 +272,19 @@ export class FrameStreamer {
 
 // -- frames ---------------------------------------------------------------------------------------
 export function encodeFrame(frame: Frame): string;
+/**
+ * A binary WebSocket frame message: the image's bytes as they are without timestamp and
+ * landmarks, else "IFR1", the JSON header's length (2 bytes, big-endian), the header, the image.
+ */
+export function encodeBinaryFrame(image: ArrayBuffer | ArrayBufferView, options?: FrameOptions): Uint8Array;
 export function bytesToBase64(data: ArrayBuffer | Uint8Array): string;
 export function captureFrame(
   source: PictureSource,
-  options?: CaptureOptions
+  options: CaptureOptions & { binary: true }
+): Promise<{ frame: Uint8Array; width: number; height: number }>;
+export function captureFrame(
+  source: PictureSource,
+  options?: CaptureOptions & { binary?: false }
 ): Promise<{ frame: string; width: number; height: number }>;
 export function wsUrl(baseUrl: string, accessToken?: string | null): string;
 export function defaultClock(): number;

@@ -2,6 +2,6 @@
 export { InterviewClient, DEFAULT_RETRY, retryDelayMs } from "./client.js";
 export { InterviewStream } from "./stream.js";
 export { FrameStreamer, DEFAULT_RECONNECT } from "./streamer.js";
-export { captureFrame, encodeFrame, bytesToBase64 } from "./frames.js";
+export { captureFrame, encodeFrame, encodeBinaryFrame, bytesToBase64 } from "./frames.js";
 export { wsUrl, defaultClock } from "./util.js";
 export * from "./errors.js";

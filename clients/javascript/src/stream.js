@@ -8,7 +8,7 @@ import {
   apiError,
 } from "./errors.js";
 import { startBody } from "./bodies.js";
-import { captureFrame, encodeFrame } from "./frames.js";
+import { captureFrame, encodeBinaryFrame, encodeFrame, blobBytes } from "./frames.js";
 import { defaultClock, wsUrl } from "./util.js";
 
 const OPEN = 1;
@@ -23,6 +23,7 @@ const OPEN = 1;
  *   const ws = await client.connect();
  *   await ws.start("candidate-42");
  *   const result = await ws.sendFrame(base64Jpeg, { timestamp: 0.5 });
+ *   await ws.sendFrame(jpegBlob, { timestamp: 1.0, binary: true });   // the bytes, no base64
  *   const summary = await ws.end();   // the server then closes the connection
  */
 export class InterviewStream {
@@ -124,24 +125,29 @@ export class InterviewStream {
   }
 
   /**
-   * Analyse one frame (base64, data URL or bytes); resolves to the analysis.
-   * @param {number|{timestamp?: number, includeLandmarks?: boolean}} [options]
+   * Analyse one frame (base64, data URL, bytes or a Blob); resolves to the analysis. Sent as JSON
+   * with the frame in base64, or with `binary: true` as a binary message of the image's own bytes
+   * (a third smaller, no base64 on either side; bytes or a Blob only).
+   * @param {number|{timestamp?: number, includeLandmarks?: boolean, binary?: boolean}} [options]
    */
   async sendFrame(frame, options = {}) {
     const opts = typeof options === "number" ? { timestamp: options } : options || {};
-    const message = { action: "frame", frame: encodeFrame(frame) };
+    // Only a Blob is awaited (read): other frames are on the wire, or queued, when this returns.
+    const bytes = typeof Blob !== "undefined" && frame instanceof Blob ? await blobBytes(frame) : frame;
+    if (opts.binary) return this._send(encodeBinaryFrame(bytes, opts), "analysis");
+    const message = { action: "frame", frame: encodeFrame(bytes) };
     if (opts.timestamp != null) message.timestamp = opts.timestamp;
     if (opts.includeLandmarks) message.include_landmarks = true;
     return this._send(message, "analysis");
   }
 
   /**
-   * Grab a <video>/<canvas> picture as JPEG and send it (browser only).
-   * @param {{quality?: number, maxWidth?: number, timestamp?: number}} [options]
+   * Grab a <video>/<canvas> picture as JPEG and send it (browser only); `binary`: as bytes.
+   * @param {{quality?: number, maxWidth?: number, timestamp?: number, binary?: boolean}} [options]
    */
   async sendCanvas(source, options = {}) {
     const { frame } = await captureFrame(source, options);
-    return this.sendFrame(frame, { timestamp: options.timestamp ?? defaultClock() });
+    return this.sendFrame(frame, { timestamp: options.timestamp ?? defaultClock(), binary: !!options.binary });
   }
 
   /** End the session; resolves to the summary. The server then closes the connection. */
@@ -192,7 +198,8 @@ export class InterviewStream {
     }, this.timeout);
     this._pending = { ...next, timer };
     try {
-      this.socket.send(JSON.stringify(next.message));
+      // A binary frame goes as it is; everything else is a JSON text message.
+      this.socket.send(next.message instanceof Uint8Array ? next.message : JSON.stringify(next.message));
     } catch (err) {
       clearTimeout(timer);
       this._pending = null;

@@ -28,6 +28,8 @@ function isMediaStream(source) {
  *
  * source: an HTMLVideoElement (or canvas/img), a MediaStream (played in a hidden <video>), or a
  * function returning (a promise of) a frame: base64, bytes, or {frame, width, height}.
+ * `binary: true` sends each JPEG as a binary message of its bytes (no base64); frames a source
+ * function gives as base64 strings still go as JSON.
  *
  * States: idle → connecting → streaming ⇄ reconnecting → ending → ended; stopped (stop()) and
  * failed (a fatal error: the session ended or expired elsewhere, the token was refused, or the
@@ -157,7 +159,7 @@ export class FrameStreamer {
     if (typeof this.source === "function") {
       const grabbed = await this.source();
       if (grabbed && typeof grabbed === "object" && "frame" in grabbed) return grabbed;
-      return { frame: encodeFrame(grabbed) };
+      return { frame: this.options.binary && typeof grabbed !== "string" ? grabbed : encodeFrame(grabbed) };
     }
     const video = this._video;
     if ("readyState" in video && "videoWidth" in video && video.readyState < 2) return null; // no picture yet
@@ -166,6 +168,7 @@ export class FrameStreamer {
       quality: this.options.quality ?? 0.8,
       maxWidth: this.options.maxWidth ?? 640,
       canvas: this._canvas || undefined,
+      binary: !!this.options.binary,
     });
   }
 
@@ -200,7 +203,8 @@ export class FrameStreamer {
     const timestamp = this.clock();
     this.stats.sent += 1;
     try {
-      const result = await stream.sendFrame(grabbed.frame, { timestamp });
+      const binary = !!this.options.binary && typeof grabbed.frame !== "string";
+      const result = await stream.sendFrame(grabbed.frame, { timestamp, binary });
       this.stats.analysed += 1;
       this.lastResult = result;
       if (this.options.onAnalysis) this.options.onAnalysis(result);
@@ -212,6 +216,8 @@ export class FrameStreamer {
         }
         if (err.code === "rate_limited" && err.retryAfter) this._pausedUntil = Date.now() + err.retryAfter * 1000;
         this._report(err);
+      } else if (!(err instanceof InterviewError)) {
+        this._report(err); // a frame that cannot be sent (e.g. not bytes with `binary`)
       }
       // A connection error: the close handler reconnects; the frame is lost, not retried.
     }

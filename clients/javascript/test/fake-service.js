@@ -17,6 +17,24 @@ const EVENT = {
 // The smallest thing that starts and ends like a JPEG (the client does not decode it).
 export const JPEG = [0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46, 0xff, 0xd9];
 
+/**
+ * A binary frame message as the service reads it (docs/API.md): the JPEG/PNG as it is, or "IFR1",
+ * a 2-byte big-endian header length, the JSON header and the image. Answers the JSON message it
+ * stands for, with `binary: true` and the image's bytes.
+ */
+export function decodeBinaryFrame(data) {
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const magic = String.fromCharCode(...bytes.subarray(0, 4));
+  if (magic !== "IFR1") {
+    const isImage = (bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) || (bytes[0] === 0x89 && magic.slice(1) === "PNG");
+    if (!isImage) return { action: "invalid", detail: "binary message is neither a JPEG or PNG image nor an 'IFR1' frame" };
+    return { action: "frame", binary: true, image: Array.from(bytes) };
+  }
+  const size = (bytes[4] << 8) | bytes[5];
+  const header = size ? JSON.parse(new TextDecoder().decode(bytes.subarray(6, 6 + size))) : {};
+  return { action: "frame", binary: true, header, ...header, image: Array.from(bytes.subarray(6 + size)) };
+}
+
 export async function startFakeService(options = {}) {
   const state = {
     sessions: new Map(), // id -> {frames, ended}
@@ -174,8 +192,9 @@ export async function startFakeService(options = {}) {
     let sessionId = null;
     const send = (payload) => socket.readyState === 1 && socket.send(JSON.stringify(payload));
     const error = (status, code, detail) => send({ type: "error", status, code, detail });
-    socket.on("message", async (data) => {
-      const message = JSON.parse(String(data));
+    socket.on("message", async (data, isBinary) => {
+      const message = isBinary ? decodeBinaryFrame(data) : JSON.parse(String(data));
+      if (message.action === "invalid") return error(400, "bad_message", message.detail);
       state.wsMessages.push(message);
       if (state.wsHandler && (await state.wsHandler(message, socket, state))) return;
       if (message.action === "start") {

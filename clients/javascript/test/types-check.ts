@@ -5,6 +5,7 @@ import {
   type AnalyzeFrameResponse,
   type EndSessionResponse,
   EvidenceNotFoundError,
+  type Frame,
   FrameStreamer,
   InterviewApiError,
   InterviewClient,
@@ -14,6 +15,8 @@ import {
   type SessionRecord,
   type StreamerState,
   type Verdict,
+  captureFrame,
+  encodeBinaryFrame,
 } from "@interview-integrity/client";
 
 async function usage(video: HTMLVideoElement, camera: MediaStream): Promise<void> {
@@ -47,11 +50,26 @@ async function usage(video: HTMLVideoElement, camera: MediaStream): Promise<void
   const ws = await client.connect();
   await ws.start("c-2");
   await ws.sendFrame("AAAA", { timestamp: 1, includeLandmarks: true });
+  // Binary frames: the image's bytes (a Blob, an ArrayBuffer, a Uint8Array), no base64.
+  const jpeg: Blob = new Blob([new Uint8Array([0xff, 0xd8, 0xff])], { type: "image/jpeg" });
+  await ws.sendFrame(jpeg, { timestamp: 1.5, includeLandmarks: true, binary: true });
+  await ws.sendFrame(new Uint8Array([0xff, 0xd8, 0xff]), { binary: true });
+  // @ts-expect-error a base64 string is not a binary frame
+  await ws.sendFrame("AAAA", { binary: true });
+  const grabbed = await captureFrame(video, { binary: true, quality: 0.8 });
+  const bytes: Uint8Array = grabbed.frame;
+  const message: Uint8Array = encodeBinaryFrame(bytes, { timestamp: 2 });
+  const text: string = (await captureFrame(video)).frame;
+  await ws.sendCanvas(video, { binary: true, timestamp: 3 });
+  const either: Frame = bytes;
+  await ws.sendFrame(either, { timestamp: 4 }); // a Frame of either kind still goes as JSON
+  void [message, text];
   await ws.end();
 
   const streamer: FrameStreamer = client.streamVideo(camera, {
     fps: 2,
     sessionId: started.session_id,
+    binary: true,
     onAnalysis: (r) => r.risk_score,
     onState: (s: StreamerState) => s,
     onError: (e) => {

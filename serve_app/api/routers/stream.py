@@ -1,4 +1,5 @@
-"""WS /ws/stream: start / resume / frame / end as JSON messages on one connection.
+"""WS /ws/stream: start / resume / frame / end as JSON messages on one connection, and frames also
+as binary messages (the image's own bytes, no base64: see :func:`parse_binary`).
 
 Credentials are checked at connect, before any message is read: the API key or a session token
 in the headers, or ``?access_token=`` (browsers cannot set WebSocket headers). A bad one closes
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 from pydantic import ValidationError
@@ -23,14 +25,35 @@ from serve_app.api.auth import Authenticator, Caller
 from serve_app.api.deps import Service
 from serve_app.api.errors import status_of
 from serve_app.api.limits import check_metadata
-from serve_app.api.schemas import WsEnd, WsFrame, WsResume, WsStart, ws_message_adapter
+from serve_app.api.schemas import WsEnd, WsFrame, WsFrameHeader, WsResume, WsStart, ws_message_adapter
 from serve_app.service import IntegrityService
 from serve_app.tokens import SessionTokens
 
 logger = logging.getLogger(__name__)
 router = APIRouter(tags=["stream"])
 
-Message = WsStart | WsResume | WsFrame | WsEnd
+FRAME_MAGIC = b"IFR1"
+"""A binary message that starts with these 4 bytes has a header: a 2-byte big-endian length, that
+many bytes of UTF-8 JSON (:class:`WsFrameHeader`; length 0: no fields), then the image."""
+_IMAGE_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")  # JPEG, PNG
+_BINARY_FORMAT = (
+    "a binary message is one frame: the JPEG or PNG bytes, optionally preceded by 'IFR1', a 2-byte "
+    'big-endian header length and that many bytes of JSON ({"timestamp": ..., "include_landmarks": ...}); '
+    "start, resume and end are JSON text messages"
+)
+
+
+@dataclass(frozen=True)
+class BinaryFrame:
+    """A frame sent as a binary message: the image's bytes and its header's fields."""
+
+    frame: bytes
+    timestamp: float | None = None
+    include_landmarks: bool = False
+
+
+JsonMessage = WsStart | WsResume | WsFrame | WsEnd
+Message = JsonMessage | BinaryFrame
 
 
 @router.websocket("/ws/stream")
@@ -50,9 +73,13 @@ async def stream(websocket: WebSocket, service: Service) -> None:
             if incoming["type"] == "websocket.disconnect":
                 raise WebSocketDisconnect(incoming.get("code", 1000))
             try:
-                if incoming.get("text") is None:
-                    raise BadMessage("send JSON text messages, not binary ones")
-                message = parse_message(incoming["text"])
+                message: Message
+                if incoming.get("text") is not None:
+                    message = parse_message(incoming["text"])
+                elif incoming.get("bytes") is not None:
+                    message = parse_binary(incoming["bytes"])
+                else:
+                    raise BadMessage("empty message")
                 session_id, done = await _turn(websocket, service, caller, message, session_id)
                 if done:
                     return
@@ -89,7 +116,7 @@ async def _turn(
         return resumed, False
     if session_id is None:
         raise BadMessage("no session on this connection: send start (or resume) first")
-    if isinstance(message, WsFrame):
+    if isinstance(message, WsFrame | BinaryFrame):
         frame = await service.analyze(session_id, message.frame, message.timestamp, "websocket")
         body = responses.analyzed(session_id, frame, message.include_landmarks)
         await websocket.send_json({"type": "analysis", **body.model_dump(mode="json")})
@@ -106,7 +133,7 @@ async def _send_error(websocket: WebSocket, service: IntegrityService, error: In
     await websocket.send_json({"type": "error", "status": status_of(error), **error.body()})
 
 
-def parse_message(raw: str) -> Message:
+def parse_message(raw: str) -> JsonMessage:
     try:
         payload = json.loads(raw)
     except json.JSONDecodeError as exc:
@@ -120,3 +147,39 @@ def parse_message(raw: str) -> Message:
         where = ".".join(str(p) for p in first.get("loc", ()))
         actions = "start, resume, frame, end"
         raise BadMessage(f"invalid message ({where}: {first.get('msg')}); actions: {actions}") from None
+
+
+def parse_binary(data: bytes) -> BinaryFrame:
+    """A binary message: a JPEG or PNG as it is (a frame now, no client timestamp), or ``IFR1`` +
+    header length (2 bytes, big-endian) + JSON header + the image. The image itself is checked
+    (size, format, pixels) by ``decode_frame``, as a base64 frame's is."""
+    if data.startswith(FRAME_MAGIC):
+        if len(data) < 6:
+            raise BadMessage(f"binary message too short for its header length: {_BINARY_FORMAT}")
+        size = int.from_bytes(data[4:6], "big")
+        end = 6 + size
+        if len(data) < end:
+            raise BadMessage(f"binary frame header of {size} bytes, but only {len(data) - 6} bytes follow")
+        header = parse_frame_header(data[6:end]) if size else WsFrameHeader()
+        image = data[end:]
+        if not image:
+            raise BadMessage("binary frame has a header but no image after it")
+        return BinaryFrame(image, header.timestamp, header.include_landmarks)
+    if data.startswith(_IMAGE_SIGNATURES):
+        return BinaryFrame(data)
+    if data[:1] in (b"{", b"["):
+        raise BadMessage(f"JSON messages must be sent as text, not binary: {_BINARY_FORMAT}")
+    raise BadMessage(f"binary message is neither a JPEG or PNG image nor an 'IFR1' frame: {_BINARY_FORMAT}")
+
+
+def parse_frame_header(raw: bytes) -> WsFrameHeader:
+    try:
+        return WsFrameHeader.model_validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        fields = "timestamp, include_landmarks"
+        raise BadMessage(
+            f"invalid binary frame header ({where + ': ' if where else ''}{first.get('msg')}); "
+            f"a JSON object with {fields}"
+        ) from None

@@ -14,10 +14,12 @@
 
 from interview_integrity_client._common import (
     ENDPOINTS,
+    FRAME_MAGIC,
     NO_RETRY,
     Endpoint,
     Frame,
     RetryPolicy,
+    binary_frame,
     encode_frame,
     ws_url,
 )
@@ -107,6 +109,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ENDPOINTS",
     "ERROR_CLASSES",
+    "FRAME_MAGIC",
     "NO_RETRY",
     "AnalysisFailedError",
     "AnalyzeFrameRequest",
@@ -188,6 +191,7 @@ __all__ = [
     "Verdict",
     "VerdictBasis",
     "VerdictRules",
+    "binary_frame",
     "encode_frame",
     "stream",
     "ws_url",

@@ -135,6 +135,27 @@ def encode_frame(frame: Frame) -> str:
     return base64.b64encode(bytes(frame)).decode("ascii")
 
 
+FRAME_MAGIC = b"IFR1"
+"""The start of a binary frame message with a header (docs/API.md, WS /ws/stream)."""
+
+
+def binary_frame(frame: Frame, timestamp: float | None = None, include_landmarks: bool = False) -> bytes:
+    """A binary WebSocket ``frame`` message: the JPEG/PNG bytes as they are when there is nothing
+    to add (a frame now, no client timestamp), else ``IFR1``, the header's length (2 bytes,
+    big-endian), the JSON header and the image."""
+    if isinstance(frame, str):
+        raise TypeError("a binary frame is the image's bytes: send a base64 string without binary=True")
+    header: dict[str, Any] = {}
+    if timestamp is not None:
+        header["timestamp"] = timestamp
+    if include_landmarks:
+        header["include_landmarks"] = True
+    if not header:
+        return bytes(frame)
+    raw = json.dumps(header, separators=(",", ":"), allow_nan=False).encode()
+    return b"".join((FRAME_MAGIC, len(raw).to_bytes(2, "big"), raw, frame))
+
+
 def ws_url(base_url: str, access_token: str | None = None) -> str:
     base = base_url.rstrip("/")
     if base.startswith("https://"):
@@ -186,6 +207,16 @@ def frame_body(frame: Frame, timestamp: float | None, include_landmarks: bool) -
     body: dict[str, Any] = dict(analyze_body("", frame, timestamp, include_landmarks))
     del body["session_id"]
     return body
+
+
+def frame_message(
+    frame: Frame, timestamp: float | None, include_landmarks: bool, binary: bool
+) -> dict[str, Any] | bytes:
+    """A WebSocket frame message: JSON with the frame in base64, or with ``binary`` the image's
+    own bytes (:func:`binary_frame`)."""
+    if binary:
+        return binary_frame(frame, timestamp, include_landmarks)
+    return {"action": "frame", **frame_body(frame, timestamp, include_landmarks)}
 
 
 def end_body(session_id: str) -> EndSessionRequest:

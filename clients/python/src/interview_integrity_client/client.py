@@ -29,7 +29,7 @@ from interview_integrity_client._common import (
     auth_headers,
     end_body,
     error_from_response,
-    frame_body,
+    frame_message,
     handshake_refused,
     parse_ws_reply,
     review_body,
@@ -244,16 +244,24 @@ class InterviewStream:
         return self.session_id
 
     def send_frame(
-        self, frame: Frame, timestamp: float | None = None, *, include_landmarks: bool = False
+        self,
+        frame: Frame,
+        timestamp: float | None = None,
+        *,
+        include_landmarks: bool = False,
+        binary: bool = False,
     ) -> AnalyzeFrameResponse:
-        message = {"action": "frame", **frame_body(frame, timestamp, include_landmarks)}
+        """Analyse one frame: JPEG/PNG bytes (or a base64 string). Sent as JSON with the frame in
+        base64, or with ``binary=True`` as a binary message of the image's own bytes (a third
+        smaller, no base64 on either side; bytes only; needs a service that takes binary frames)."""
+        message = frame_message(frame, timestamp, include_landmarks, binary)
         return AnalyzeFrameResponse.model_validate(self._request(message, "analysis"))
 
     def send_array(
-        self, image: NDArray[Any], timestamp: float | None = None, quality: int = 85
+        self, image: NDArray[Any], timestamp: float | None = None, quality: int = 85, *, binary: bool = False
     ) -> AnalyzeFrameResponse:
         """:meth:`send_frame` for an OpenCV BGR image, sent as a JPEG."""
-        return self.send_frame(encode_array(image, quality), timestamp)
+        return self.send_frame(encode_array(image, quality), timestamp, binary=binary)
 
     def end(self) -> EndSessionResponse:
         """End the session; the server answers with the summary and closes the connection."""
@@ -262,9 +270,9 @@ class InterviewStream:
         self.close()
         return ended
 
-    def _request(self, message: dict[str, Any], expected: str) -> dict[str, Any]:
+    def _request(self, message: dict[str, Any] | bytes, expected: str) -> dict[str, Any]:
         try:
-            self._conn.send(json.dumps(message))
+            self._conn.send(message if isinstance(message, bytes) else json.dumps(message))
             raw = self._conn.recv(timeout=self.timeout)
         except TimeoutError as exc:
             # The late answer would be read as the next request's: this connection is out of step.

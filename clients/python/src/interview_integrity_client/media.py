@@ -31,7 +31,9 @@ class FrameStream(Protocol):
         self, candidate_id: str, metadata: dict[str, Any] | None = None, timestamp: float | None = None
     ) -> object: ...
 
-    def send_frame(self, frame: bytes, timestamp: float | None = None) -> AnalyzeFrameResponse: ...
+    def send_frame(
+        self, frame: bytes, timestamp: float | None = None, *, binary: bool = False
+    ) -> AnalyzeFrameResponse: ...
 
     def end(self) -> EndSessionResponse: ...
 
@@ -184,13 +186,17 @@ def analyze_video_file(
     quality: int = 85,
     max_width: int | None = 640,
     on_result: ResultCallback | None = None,
+    binary: bool = False,
 ) -> EndSessionResponse:
     """Stream a video file through one WebSocket session (see :func:`video_frames`) and end it;
-    returns the verdict. ``on_result(result, frame)`` sees each analysis."""
+    returns the verdict. ``on_result(result, frame)`` sees each analysis; ``binary`` sends each
+    JPEG as a binary message instead of base64 in JSON."""
     with client.stream() as ws:
         ws.start(candidate_id, metadata, timestamp=0.0)
         for frame in video_frames(path, fps, realtime=realtime, max_seconds=max_seconds):
-            result = ws.send_frame(encode_array(frame.image, quality, max_width), frame.timestamp)
+            result = ws.send_frame(
+                encode_array(frame.image, quality, max_width), frame.timestamp, binary=binary
+            )
             if on_result is not None:
                 on_result(result, frame)
         return ws.end()
@@ -207,14 +213,17 @@ def watch_webcam(
     quality: int = 85,
     max_width: int | None = 640,
     on_result: ResultCallback | None = None,
+    binary: bool = False,
 ) -> EndSessionResponse:
     """The webcam loop: send the camera's picture ``fps`` times a second until ``max_seconds``
-    (or Ctrl-C), then end the session and return the verdict."""
+    (or Ctrl-C), then end the session and return the verdict. ``binary``: JPEGs as binary messages."""
     with client.stream() as ws:
         ws.start(candidate_id, metadata, timestamp=0.0)
         try:
             for frame in webcam_frames(device, fps, max_seconds=max_seconds):
-                result = ws.send_frame(encode_array(frame.image, quality, max_width), frame.timestamp)
+                result = ws.send_frame(
+                    encode_array(frame.image, quality, max_width), frame.timestamp, binary=binary
+                )
                 if on_result is not None:
                     on_result(result, frame)
         except KeyboardInterrupt:
