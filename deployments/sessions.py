@@ -20,7 +20,14 @@ from ray.exceptions import AsyncioActorExit
 from integrity.session.host import SessionHost, ShardOptions, ShardStats
 from integrity.session.record import ReviewDecision, SessionRecord
 from integrity.session.risk.config import RiskConfig
-from integrity.session.state import EndOutcome, FrameFacts, FrameOutcome, FramePlan, SessionState
+from integrity.session.state import (
+    EndOutcome,
+    FrameFacts,
+    FrameOutcome,
+    FramePlan,
+    ObjectOutcome,
+    SessionState,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +92,9 @@ class SessionShard:
 
     async def record_frame(self, session_id: str, facts: FrameFacts) -> FrameOutcome:
         return await self._touch().record_frame(session_id, facts)
+
+    async def record_objects(self, session_id: str, facts: FrameFacts) -> ObjectOutcome:
+        return await self._touch().record_objects(session_id, facts)
 
     async def end(self, session_id: str) -> EndOutcome:
         return await self._touch().end(session_id)

@@ -117,6 +117,12 @@ class RemoteObjects:
         result: ModelStatus = await unwrap(self.handle.status.remote())
         return result
 
+    def missing(self) -> ModelStatus | None:
+        if self._unavailable is None:
+            return None
+        status, at = self._unavailable
+        return status if self.clock() - at < self.recheck_s else None
+
 
 class RemotePersonFaces:
     """The second look for faces in person boxes, in the face deployment (which holds the face
@@ -191,6 +197,9 @@ class LocalObjects:
 
     async def status(self) -> ModelStatus:
         return self.detector.status
+
+    def missing(self) -> ModelStatus | None:
+        return None if self.detector.status.available else self.detector.status
 
 
 class LocalPersonFaces:

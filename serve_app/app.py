@@ -99,7 +99,9 @@ def build_app(args: AppArgs) -> Application:
         gaze = _deployment(GazeDeployment).options(**_options(args.gaze, gpus, "gaze", env))
         gaze_app = gaze.bind(spec.gaze_config, args.gaze.cv_threads)
     objects_app = objects.bind(*spec.object_model, args.objects.cv_threads)
-    return ingress.bind(face_app, gaze_app, objects_app, settings, spec.risk_config, spec.relook)
+    return ingress.bind(
+        face_app, gaze_app, objects_app, settings, spec.risk_config, spec.relook, spec.objects_config.sampling
+    )
 
 
 def _deployment(decorated: object) -> Deployment:

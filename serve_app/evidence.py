@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from integrity.core.errors import EvidenceNotFound
+from integrity.core.results import FaceAnalysis, GazeAnalysis, ObjectAnalysis
 from integrity.evidence.render import render_evidence, thumbnail
 from integrity.evidence.report import caption
 from integrity.evidence.store import EvidenceStore
@@ -40,22 +41,43 @@ class EvidenceRecorder:
 
     async def capture(self, session_id: str, data: bytes, result: FrameResult) -> dict[str, str]:
         """Render and store the evidence of the events this frame raised; event id -> URL."""
-        events = [e for e in result.outcome.events if e.id]
-        if not events:
+        return await self.capture_events(
+            session_id, data, result.outcome.events, result.face, result.gaze, result.objects
+        )
+
+    async def capture_events(
+        self,
+        session_id: str,
+        data: bytes,
+        events: Iterable[EventRecord],
+        face: FaceAnalysis,
+        gaze: GazeAnalysis | None,
+        objects: ObjectAnalysis,
+    ) -> dict[str, str]:
+        """Render and store the evidence of ``events``, raised on the frame ``data`` (an object
+        result booked after its frame brings its own); event id -> URL."""
+        raised = [e for e in events if e.id]
+        if not raised:
             return {}
         try:
-            await asyncio.to_thread(self._render_and_store, session_id, data, result, events)
+            await asyncio.to_thread(self._render_and_store, session_id, data, raised, face, gaze, objects)
         except Exception:
-            logger.exception("evidence of %s could not be stored", [e.id for e in events])
+            logger.exception("evidence of %s could not be stored", [e.id for e in raised])
             return {}
         self.maybe_sweep()
-        return {e.id: self.url_for(session_id, e.id) for e in events}
+        return {e.id: self.url_for(session_id, e.id) for e in raised}
 
     def _render_and_store(
-        self, session_id: str, data: bytes, result: FrameResult, events: Iterable[EventRecord]
+        self,
+        session_id: str,
+        data: bytes,
+        events: Iterable[EventRecord],
+        face: FaceAnalysis,
+        gaze: GazeAnalysis | None,
+        objects: ObjectAnalysis,
     ) -> None:
         for event in events:
-            jpeg = render_evidence(data, event.type, caption(event), result.face, result.gaze, result.objects)
+            jpeg = render_evidence(data, event.type, caption(event), face, gaze, objects)
             self.store.put(session_id, event.id, jpeg)
 
     async def image(self, session_id: str, event_id: str) -> bytes:

@@ -15,6 +15,7 @@ from ray import serve
 
 from integrity.session.risk.config import RiskConfig
 from integrity.vision.object_mapping import PersonRelookConfig
+from integrity.vision.object_sampling import ObjectSamplingConfig
 from serve_app.analyzers import remote_analyzers
 from serve_app.api.app import create_app
 from serve_app.cluster import direct_ingress_port, wait_until_bindable
@@ -36,6 +37,7 @@ class IntegrityIngress:
         settings: Settings,
         risk_config: RiskConfig,
         person_relook: PersonRelookConfig | None = None,
+        object_sampling: ObjectSamplingConfig | None = None,
     ) -> None:
         logging.basicConfig(level=settings.log_level.upper())
         port = direct_ingress_port()
@@ -47,6 +49,7 @@ class IntegrityIngress:
             settings,
             remote_analyzers(face, gaze, objects, person_relook),
             SessionShards(settings, risk_config),
+            object_sampling=object_sampling,
         )
 
     def __serve_build_asgi_app__(self) -> FastAPI:

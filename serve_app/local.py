@@ -32,7 +32,12 @@ def local_service(
     in this process on the given clocks (server time, and the rate limiters' monotonic time)."""
     sessions = LocalSessions(spec.settings, spec.risk_config, clock=clock, monotonic=monotonic)
     return IntegrityService(
-        spec.settings, analyzers or build_local_analyzers(spec), sessions, clock=clock, monotonic=monotonic
+        spec.settings,
+        analyzers or build_local_analyzers(spec),
+        sessions,
+        clock=clock,
+        monotonic=monotonic,
+        object_sampling=spec.objects_config.sampling,
     )
 
 

@@ -12,7 +12,14 @@ from typing import Any
 from integrity.session.host import Clock, SessionHost, ShardStats
 from integrity.session.record import ReviewDecision, SessionRecord
 from integrity.session.risk.config import RiskConfig
-from integrity.session.state import EndOutcome, FrameFacts, FrameOutcome, FramePlan, SessionState
+from integrity.session.state import (
+    EndOutcome,
+    FrameFacts,
+    FrameOutcome,
+    FramePlan,
+    ObjectOutcome,
+    SessionState,
+)
 from serve_app.settings import Settings
 
 
@@ -43,6 +50,9 @@ class LocalSessions:
 
     async def record_frame(self, session_id: str, facts: FrameFacts) -> FrameOutcome:
         return await self.host.record_frame(session_id, facts)
+
+    async def record_objects(self, session_id: str, facts: FrameFacts) -> ObjectOutcome:
+        return await self.host.record_objects(session_id, facts)
 
     async def end(self, session_id: str) -> EndOutcome:
         return await self.host.end(session_id)

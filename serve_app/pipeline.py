@@ -37,8 +37,10 @@ from integrity.core.errors import (
 from integrity.core.results import FaceAnalysis, GazeAnalysis, GazeNeutral, ModelStatus, ObjectAnalysis
 from integrity.core.timing import ms_since
 from integrity.session.rate_limit import Rate, RateLimiter
-from integrity.session.state import FrameFacts, FrameOutcome, FramePlan
+from integrity.session.state import FrameFacts, FrameOutcome, FramePlan, ObjectOutcome
 from integrity.vision.imaging import ImageDecodeError
+from integrity.vision.object_sampling import ObjectSamplingConfig
+from serve_app.object_lane import BookedFrame, EvidenceSink, FrameNotBooked, LateEvent, ObjectLane, Sampled
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +68,10 @@ class AsyncObjectAnalyzer(Protocol):
 
     async def status(self) -> ModelStatus: ...
 
+    def missing(self) -> ModelStatus | None:
+        """The model's status when it is known to be unavailable (no weights): nothing to sample."""
+        ...
+
 
 class AsyncFaceGazeAnalyzer(Protocol):
     """Face and gaze in one call (gaze beside face in the face replica: one hop less per frame)."""
@@ -89,6 +95,8 @@ class SessionEngine(Protocol):
     async def plan_frame(self, session_id: str, timestamp: float | None) -> FramePlan: ...
 
     async def record_frame(self, session_id: str, facts: FrameFacts) -> FrameOutcome: ...
+
+    async def record_objects(self, session_id: str, facts: FrameFacts) -> ObjectOutcome: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +162,13 @@ class FrameResult:
     models: dict[str, ModelStatus]
     outcome: FrameOutcome
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # Objects analysed apart (sampled): ``objects`` is the session's latest fresh result, of the
+    # frame at ``objects_frame_time`` (stream time), ``objects_age_s`` before this one arrived;
+    # ``late_events``: events object results raised since the session's previous answer here.
+    objects_frame_time: float | None = None
+    objects_age_s: float | None = None
+    objects_sampled: Sampled | None = None
+    late_events: list[LateEvent] = field(default_factory=list)
 
 
 class FramePipeline:
@@ -168,12 +183,18 @@ class FramePipeline:
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         person_faces: AsyncPersonFaceAnalyzer | None = None,
+        object_sampling: ObjectSamplingConfig | None = None,
+        replay: bool = False,
+        evidence: EvidenceSink | None = None,
     ) -> None:
         """``cache_size`` 0 plans every frame (two session calls per frame, the former behaviour).
         ``frame_rate``: the per-session frame rate, enforced here for frames that skip the plan (the
         session shard enforces it on ``plan_frame``). ``clock`` stamps receipt times (server time);
         ``monotonic`` times the rate and the cache's ages (tests pass a clock they move).
-        ``person_faces``: the second look inside person boxes without a face (None: the analyzers')."""
+        ``person_faces``: the second look inside person boxes without a face (None: the analyzers').
+        ``object_sampling`` (enabled): objects off the frame's path (``serve_app.object_lane``), on
+        the frames' timestamps when ``replay``; ``evidence`` stores the images of the events object
+        results raise. Disabled or None: every frame waits for its own object analysis."""
         self.person_faces = person_faces if person_faces is not None else analyzers.person_faces
         self.analyzers = analyzers
         self.sessions = sessions
@@ -184,12 +205,25 @@ class FramePipeline:
             else None
         )
         self.clock = clock
+        self.monotonic = monotonic
+        self.objects: ObjectLane | None = None
+        if object_sampling is not None and object_sampling.enabled:
+            self.objects = ObjectLane(
+                analyzers.objects,
+                sessions,
+                object_sampling,
+                replay=replay,
+                evidence=evidence,
+                monotonic=monotonic,
+            )
 
     def forget(self, session_id: str) -> None:
         """The session ended (or went away): its next frame on this pipeline is planned again."""
         self.neutrals.forget(session_id)
         if self.frames is not None:
             self.frames.forget(session_id)
+        if self.objects is not None:
+            self.objects.forget(session_id)
 
     async def run(self, session_id: str, data: bytes, timestamp: float | None) -> FrameResult:
         """Analyse one validated frame (encoded bytes) for an open session and book it.
@@ -211,7 +245,26 @@ class FramePipeline:
         if self.frames is not None:
             self.frames.take(session_id)
         timings: dict[str, float] = {"prepare": ms_since(started)}
+        if self.objects is None:
+            return await self._run_whole(
+                session_id, data, timestamp, plan, neutral, received, started, timings
+            )
+        return await self._run_sampled(
+            self.objects, session_id, data, timestamp, plan, neutral, received, started, timings
+        )
 
+    async def _run_whole(
+        self,
+        session_id: str,
+        data: bytes,
+        timestamp: float | None,
+        plan: FramePlan | None,
+        neutral: GazeNeutral,
+        received: float,
+        started: float,
+        timings: dict[str, float],
+    ) -> FrameResult:
+        """Every frame waits for its own object analysis (sampling off: offline replays)."""
         objects_task = asyncio.ensure_future(self._objects(data))
         try:
             face, gaze = await self._face_and_gaze(data, neutral, timings)
@@ -224,11 +277,90 @@ class FramePipeline:
         if self.person_faces is not None and objects.status.available:
             face = await self._relook(data, face, objects)
             timings["relook_done"] = ms_since(started)
-
         models = {"face": ModelStatus(available=True), "gaze": gaze_status(gaze), "objects": objects.status}
+        facts = self._facts(face, gaze, objects, models, plan, timestamp, received)
+        outcome = await self._record(session_id, facts, timings)
+        return self._result(
+            session_id, face, gaze, objects, models, outcome, plan, neutral, received, timestamp, timings
+        )
+
+    async def _run_sampled(
+        self,
+        lane: ObjectLane,
+        session_id: str,
+        data: bytes,
+        timestamp: float | None,
+        plan: FramePlan | None,
+        neutral: GazeNeutral,
+        received: float,
+        started: float,
+        timings: dict[str, float],
+    ) -> FrameResult:
+        """Objects off the frame's path: a due frame's analysis runs beside it and is booked when it
+        arrives; the frame is judged with the session's latest fresh result (persons) and answered
+        without waiting."""
+        booked: asyncio.Future[BookedFrame] = asyncio.get_running_loop().create_future()
+        booked.add_done_callback(_retrieve)
+        missing = self.analyzers.objects.missing()
+        sampled = Sampled()
+        try:
+            if missing is None:
+                sampled = await lane.on_arrival(session_id, data, timestamp, booked)
+            face, gaze = await self._face_and_gaze(data, neutral, timings)
+            timings["gaze_done"] = ms_since(started)
+            if missing is None:
+                sampled = lane.on_face(session_id, data, timestamp, face, gaze, booked, sampled)
+            latest = lane.latest(session_id)
+            objects = (
+                latest.analysis if latest is not None else ObjectAnalysis(status=ModelStatus(available=True))
+            )
+            if self.person_faces is not None and latest is not None:
+                face = await self._relook(data, face, latest.analysis)
+                timings["relook_done"] = ms_since(started)
+            object_status = missing or ModelStatus(
+                available=True, detail=_sampling_detail(sampled, latest, lane)
+            )
+            models = {
+                "face": ModelStatus(available=True),
+                "gaze": gaze_status(gaze),
+                "objects": object_status,
+            }
+            facts = self._facts(face, gaze, None, models, plan, timestamp, received)
+            facts.persons = latest.persons() if latest is not None else None
+            facts.objects_shed = sampled.shed
+            outcome = await self._record(session_id, facts, timings)
+        except BaseException:
+            if not booked.done():
+                booked.set_exception(FrameNotBooked())
+            raise
+        judged = outcome.gaze if outcome.gaze is not None else gaze
+        booked.set_result(
+            BookedFrame(facts.model_copy(update={"timestamp": outcome.timestamp, "gaze": judged}), face, gaze)
+        )
+        result = self._result(
+            session_id, face, gaze, objects, models, outcome, plan, neutral, received, timestamp, timings
+        )
+        now = self.monotonic()
+        result.objects_sampled = sampled
+        if latest is not None:
+            result.objects_frame_time = latest.frame_time
+            result.objects_age_s = round(latest.age(now), 3)
+        result.late_events = lane.take_late(session_id)
+        return result
+
+    @staticmethod
+    def _facts(
+        face: FaceAnalysis,
+        gaze: GazeAnalysis | None,
+        objects: ObjectAnalysis | None,
+        models: dict[str, ModelStatus],
+        plan: FramePlan | None,
+        timestamp: float | None,
+        received: float,
+    ) -> FrameFacts:
         unavailable = {name: s.detail or "unavailable" for name, s in models.items() if not s.available}
         if plan is not None:
-            facts = FrameFacts.of(
+            return FrameFacts.of(
                 plan.timestamp,
                 face,
                 gaze,
@@ -237,17 +369,13 @@ class FramePipeline:
                 received_at=plan.received_at,
                 client_timestamp=plan.client_timestamp,
             )
-        else:  # booked at this receipt time, the client's stamp under the session's clock rules
-            provisional = received if timestamp is None else timestamp
-            facts = FrameFacts.of(
-                provisional,
-                face,
-                gaze,
-                objects,
-                unavailable,
-                received_at=received,
-                client_timestamp=timestamp,
-            )
+        # Booked at this receipt time, the client's stamp under the session's clock rules.
+        provisional = received if timestamp is None else timestamp
+        return FrameFacts.of(
+            provisional, face, gaze, objects, unavailable, received_at=received, client_timestamp=timestamp
+        )
+
+    async def _record(self, session_id: str, facts: FrameFacts, timings: dict[str, float]) -> FrameOutcome:
         tick = time.perf_counter()
         try:
             outcome = await self.sessions.record_frame(session_id, facts)
@@ -259,6 +387,22 @@ class FramePipeline:
             self.neutrals.put(session_id, outcome.neutral)
         else:  # a session engine that does not return the calibration: plan every frame
             self.neutrals.forget(session_id)
+        return outcome
+
+    @staticmethod
+    def _result(
+        session_id: str,
+        face: FaceAnalysis,
+        gaze: GazeAnalysis | None,
+        objects: ObjectAnalysis,
+        models: dict[str, ModelStatus],
+        outcome: FrameOutcome,
+        plan: FramePlan | None,
+        neutral: GazeNeutral,
+        received: float,
+        timestamp: float | None,
+        timings: dict[str, float],
+    ) -> FrameResult:
         if plan is None:
             plan = FramePlan(
                 timestamp=outcome.timestamp, received_at=received, client_timestamp=timestamp, neutral=neutral
@@ -318,6 +462,23 @@ class FramePipeline:
             return ObjectAnalysis(
                 status=ModelStatus(available=False, detail=f"object detection failed: {type(exc).__name__}")
             )
+
+
+def _retrieve(future: asyncio.Future[BookedFrame]) -> None:
+    """A frame that was not booked fails its future; no analysis may be waiting on it."""
+    if not future.cancelled():
+        future.exception()
+
+
+def _sampling_detail(sampled: Sampled, latest: object | None, lane: ObjectLane) -> str:
+    if sampled.started:
+        why = f" (trigger: {', '.join(sampled.triggers)})" if sampled.triggers else ""
+        return f"sampled: this frame's analysis runs apart{why}"
+    if sampled.shed:
+        return "sampled: this frame's due analysis was shed under load"
+    if latest is None:
+        return "sampled: no fresh object result yet"
+    return f"sampled: the latest result is shown (about one analysis per {lane.config.interval_s:g} s)"
 
 
 async def _alone(call: Awaitable[FaceAnalysis]) -> tuple[FaceAnalysis, GazeAnalysis | None]:

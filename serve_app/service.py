@@ -23,9 +23,11 @@ from integrity.evidence.store import EvidenceStore
 from integrity.session.rate_limit import Rate
 from integrity.session.record import ReviewDecision, SessionRecord
 from integrity.session.state import EndOutcome, SessionState
+from integrity.vision.object_sampling import ObjectSamplingConfig
 from serve_app.evidence import EvidenceRecorder
 from serve_app.frames import decode_frame
 from serve_app.metrics import ServiceMetrics
+from serve_app.object_lane import ObjectLaneStats
 from serve_app.pipeline import Analyzers, FramePipeline, FrameResult, SessionEngine
 from serve_app.settings import Settings
 
@@ -63,6 +65,7 @@ class Health:
     active_sessions: int  # -1: the session store did not answer
     uptime_seconds: float
     store_error: str | None = None
+    objects: ObjectLaneStats | None = None  # the object watch on this replica (None: sampling off)
     version: str = __version__
     service: str = SERVICE_NAME
 
@@ -90,9 +93,13 @@ class IntegrityService:
         *,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        object_sampling: ObjectSamplingConfig | None = None,
     ) -> None:
         """``clock`` (server time: receipt stamps, evidence retention) and ``monotonic`` (rates,
-        caches) are the real ones but in tests that move time themselves."""
+        caches) are the real ones but in tests that move time themselves. ``object_sampling``:
+        objects off the frame's path (configs/objects.yaml ``sampling``; None: its defaults)."""
+        if object_sampling is None:
+            object_sampling = ObjectSamplingConfig()
         self.settings = settings
         self.evidence = evidence or EvidenceRecorder(
             EvidenceStore(
@@ -112,6 +119,9 @@ class IntegrityService:
             frame_rate=Rate(settings.rate_limit_fps, settings.rate_limit_burst),
             clock=clock,
             monotonic=monotonic,
+            object_sampling=object_sampling,
+            replay=settings.trust_client_time,
+            evidence=self.evidence.capture_events,
         )
         self.started = time.time()
         self.metrics = ServiceMetrics()
@@ -137,6 +147,9 @@ class IntegrityService:
         return (await self.shards.get(session_id)).session_id
 
     async def end_session(self, session_id: str) -> EndOutcome:
+        lane = self.pipeline.objects
+        if lane is not None:  # what the frames already sent raise belongs in the summary
+            await lane.drain(session_id, self.settings.objects_drain_s)
         self.pipeline.forget(session_id)
         outcome = await self.shards.end(session_id)
         self.metrics.sessions_ended.inc(tags={"verdict": str(outcome.verdict)})
@@ -163,10 +176,13 @@ class IntegrityService:
         finally:
             self.inflight -= 1
         evidence = await self.evidence.capture(session_id, data, result)  # frames with events only
+        evidence.update(
+            {late.event.id: late.evidence_url for late in result.late_events if late.evidence_url}
+        )
         elapsed = ms_since(started)
         self.metrics.frames.inc(tags={"transport": transport})
         self.metrics.frame_latency.observe(elapsed)
-        for event in result.outcome.events:
+        for event in [*result.outcome.events, *(late.event for late in result.late_events)]:
             self.metrics.events.inc(tags={"event_type": str(event.type), "severity": str(event.severity)})
         return AnalyzedFrame(result, elapsed, evidence)
 
@@ -215,7 +231,14 @@ class IntegrityService:
         except Exception as exc:
             logger.warning("session count failed: %s", exc)
             active, store_error = -1, str(exc) or type(exc).__name__
-        return Health(statuses, active, round(time.time() - self.started, 3), store_error=store_error)
+        lane = self.pipeline.objects
+        return Health(
+            statuses,
+            active,
+            round(time.time() - self.started, 3),
+            store_error=store_error,
+            objects=lane.stats() if lane is not None else None,
+        )
 
 
 async def _named(name: str, status: Awaitable[ModelStatus]) -> dict[str, ModelStatus]:

@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     )
 
     # --- throughput (docs/SCALING.md) --------------------------------------------------------------
+    objects_drain_s: float = Field(
+        3.0,
+        ge=0,
+        description="At a session's end, wait up to this long for its object analysis in flight to be "
+        "booked (objects run apart from frames), so the summary holds what the frames sent raised.",
+    )
     neutral_cache_size: int = Field(
         10_000,
         ge=0,

@@ -22,7 +22,14 @@ from integrity.core.errors import SessionStoreUnavailable
 from integrity.session.host import ShardStats
 from integrity.session.record import ReviewDecision, SessionRecord
 from integrity.session.risk.config import RiskConfig
-from integrity.session.state import EndOutcome, FrameFacts, FrameOutcome, FramePlan, SessionState
+from integrity.session.state import (
+    EndOutcome,
+    FrameFacts,
+    FrameOutcome,
+    FramePlan,
+    ObjectOutcome,
+    SessionState,
+)
 from serve_app.remote import unwrap
 from serve_app.settings import Settings
 
@@ -98,6 +105,11 @@ class SessionShards:
     async def record_frame(self, session_id: str, facts: FrameFacts) -> FrameOutcome:
         return await self._call(
             self.index_of(session_id), Retry.NEVER, lambda h: h.record_frame.remote(session_id, facts)
+        )
+
+    async def record_objects(self, session_id: str, facts: FrameFacts) -> ObjectOutcome:
+        return await self._call(
+            self.index_of(session_id), Retry.NEVER, lambda h: h.record_objects.remote(session_id, facts)
         )
 
     async def end(self, session_id: str) -> EndOutcome:

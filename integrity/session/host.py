@@ -19,7 +19,14 @@ from integrity.session.manager import SessionManager
 from integrity.session.rate_limit import Rate, RateLimiter
 from integrity.session.record import ReviewDecision, SessionRecord
 from integrity.session.risk.config import RiskConfig
-from integrity.session.state import EndOutcome, FrameFacts, FrameOutcome, FramePlan, SessionState
+from integrity.session.state import (
+    EndOutcome,
+    FrameFacts,
+    FrameOutcome,
+    FramePlan,
+    ObjectOutcome,
+    SessionState,
+)
 from integrity.session.store import MemoryStore, RedisStore, SessionStore
 
 Clock = Callable[[], float]
@@ -125,6 +132,9 @@ class SessionHost:
 
     async def record_frame(self, session_id: str, facts: FrameFacts) -> FrameOutcome:
         return await self.manager.record_frame(session_id, facts)
+
+    async def record_objects(self, session_id: str, facts: FrameFacts) -> ObjectOutcome:
+        return await self.manager.record_objects(session_id, facts)
 
     async def end(self, session_id: str) -> EndOutcome:
         outcome = await self.manager.end(session_id)

@@ -25,6 +25,7 @@ from pydantic import Field, field_validator
 from integrity.core.config import ConfigSection, YamlConfig
 from integrity.core.enums import OBJECT_EVENTS, PERSON_LABEL, EventType
 from integrity.core.results import Box, DetectedObject
+from integrity.vision.object_sampling import ObjectSamplingConfig
 
 # A class maps to a whole phone or another object; PHONE_PARTIAL_DETECTED is derived from a phone.
 MAPPABLE_EVENTS = frozenset(OBJECT_EVENTS) - {EventType.PHONE_PARTIAL_DETECTED}
@@ -110,6 +111,7 @@ class ObjectsConfig(YamlConfig):
     )
     batch: BatchConfig = Field(default_factory=BatchConfig)
     person_relook: PersonRelookConfig = Field(default_factory=PersonRelookConfig)
+    sampling: ObjectSamplingConfig = Field(default_factory=ObjectSamplingConfig)
 
     @field_validator("classes")
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Literal
 
 from integrity.core.enums import GazeDirection
 from integrity.core.results import ModelStatus
@@ -16,11 +17,15 @@ from serve_app.api.schemas import (
     FaceSummary,
     FrameDetails,
     HealthResponse,
+    ObjectResultInfo,
+    ObjectWatchHealth,
     RecordedEvent,
     ReviewResponse,
     SessionRecordResponse,
     StartSessionResponse,
 )
+from serve_app.object_lane import ObjectLaneStats
+from serve_app.pipeline import FrameResult
 from serve_app.service import AnalyzedFrame, Health, RecordView
 
 
@@ -45,6 +50,7 @@ def analyzed(session_id: str, frame: AnalyzedFrame, include_landmarks: bool) -> 
     result = frame.result
     face, gaze, outcome = result.face, result.gaze, result.outcome
     attention = gaze.attention if gaze is not None and gaze.available else 0.0
+    raised = [*outcome.events, *(late.event for late in result.late_events)]
     return AnalyzeFrameResponse(
         session_id=session_id,
         cheating=outcome.cheating,
@@ -53,7 +59,7 @@ def analyzed(session_id: str, frame: AnalyzedFrame, include_landmarks: bool) -> 
         gaze=gaze.direction if gaze is not None else GazeDirection.UNKNOWN,
         faces=face.count,
         objects=result.objects.objects,
-        events=[e.type for e in outcome.events],
+        events=[e.type for e in raised],
         processing_time_ms=round(frame.elapsed_ms, 2),
         # The seed's field: the request's own timestamp when given, so clients match answers to frames.
         timestamp=result.plan.client_timestamp
@@ -61,7 +67,7 @@ def analyzed(session_id: str, frame: AnalyzedFrame, include_landmarks: bool) -> 
         else outcome.timestamp,
         session_time=outcome.timestamp,
         verdict=outcome.verdict,
-        event_details=event_details(outcome.events, frame.evidence),
+        event_details=event_details(raised, frame.evidence),
         details=FrameDetails(
             image_width=face.image_width,
             image_height=face.image_height,
@@ -84,11 +90,48 @@ def analyzed(session_id: str, frame: AnalyzedFrame, include_landmarks: bool) -> 
             peak_risk_score=round(outcome.peak_risk_score, 3),
             coverage=outcome.coverage,
             clock=outcome.clock,
+            object_result=object_result(result),
+            object_coverage=outcome.objects,
             timings_ms={
                 **{k: round(v, 2) for k, v in result.timings_ms.items()},
                 **{f"face.{k}": v for k, v in face.timings_ms.items()},
             },
         ),
+    )
+
+
+def object_result(result: FrameResult) -> ObjectResultInfo | None:
+    sampled = result.objects_sampled
+    if sampled is None:
+        return None  # analysed whole: `objects` are this frame's
+    this_frame: Literal["analysing", "shed", "not_due", "unavailable"] = "not_due"
+    if not result.models["objects"].available:
+        this_frame = "unavailable"
+    elif sampled.started:
+        this_frame = "analysing"
+    elif sampled.shed:
+        this_frame = "shed"
+    return ObjectResultInfo(
+        frame_time=result.objects_frame_time,
+        age_s=result.objects_age_s,
+        this_frame=this_frame,
+        triggers=[str(t) for t in sampled.triggers],
+    )
+
+
+def object_watch(stats: ObjectLaneStats | None) -> ObjectWatchHealth | None:
+    if stats is None:
+        return None
+    return ObjectWatchHealth(
+        window_s=stats.window_s,
+        interval_s=stats.interval_s,
+        sessions=stats.sessions,
+        coverage=stats.coverage,
+        analyses_per_s=stats.analyses_per_s,
+        shed_per_s=stats.shed_per_s,
+        triggered_per_s=stats.triggered_per_s,
+        in_flight=stats.in_flight,
+        max_inflight=stats.max_inflight,
     )
 
 
@@ -102,6 +145,7 @@ def health(report: Health) -> HealthResponse:
         models_loaded=all_loaded,
         models=report.models,
         session_store=ModelStatus(available=report.store_error is None, detail=report.store_error),
+        objects=object_watch(report.objects),
         version=report.version,
     )
 

@@ -23,6 +23,7 @@ from pydantic_core import PydanticCustomError
 from integrity.core.enums import EventType, FaceCheck, FaceDetector, GazeDirection, Verdict
 from integrity.core.results import Box, DetectedObject, GazeAnalysis, ModelStatus
 from integrity.session.behaviour.tracker import BehaviourSnapshot
+from integrity.session.object_watch import ObjectCoverage
 from integrity.session.record import Review, ReviewDecision, SessionRecord
 from integrity.session.risk.models import Coverage, EventRecord
 from integrity.session.state import ClockState, SessionSummary
@@ -165,6 +166,23 @@ class FaceSummary(BaseModel):
     landmarks: list[tuple[float, float]] | None = None
 
 
+class ObjectResultInfo(BaseModel):
+    frame_time: float | None = Field(
+        description="Session time of the frame `objects` come from (null: no fresh result yet)."
+    )
+    age_s: float | None = Field(
+        description="How long before this frame that frame arrived, seconds (null: no fresh result)."
+    )
+    this_frame: Literal["analysing", "shed", "not_due", "unavailable"] = Field(
+        description="analysing: this frame's analysis runs apart and is booked at its time when done; "
+        "shed: it was due but dropped under load; not_due: the session was analysed recently; "
+        "unavailable: no object model."
+    )
+    triggers: list[str] = Field(
+        default_factory=list, description="Why this frame was analysed sooner than the interval, if so."
+    )
+
+
 class FrameDetails(BaseModel):
     image_width: int
     image_height: int
@@ -191,6 +209,15 @@ class FrameDetails(BaseModel):
     clock: ClockState | None = Field(
         None, description="The session clock: client timestamps not used (by kind) and gaps without frames."
     )
+    object_result: ObjectResultInfo | None = Field(
+        None,
+        description="Objects are analysed apart from the frames (sampled about once a second per "
+        "session, at once on a trigger): which result `objects` shows and what was done with this frame. "
+        "Null when every frame is analysed whole (sampling off).",
+    )
+    object_coverage: ObjectCoverage | None = Field(
+        None, description="How well the session has been watched for objects so far."
+    )
 
 
 class AnalyzeFrameResponse(BaseModel):
@@ -200,8 +227,14 @@ class AnalyzeFrameResponse(BaseModel):
     attention: int = Field(ge=0, le=100)
     gaze: GazeDirection
     faces: int = Field(ge=0, description="Faces in the frame.")
-    objects: list[DetectedObject]
-    events: list[EventType] = Field(description="Events this frame raised (after debounce).")
+    objects: list[DetectedObject] = Field(
+        description="Objects of the session's latest fresh object result (`details.object_result` says "
+        "which frame; objects are analysed apart from the frames)."
+    )
+    events: list[EventType] = Field(
+        description="Events this frame raised (after debounce), then those object results of earlier "
+        "frames raised since the session's previous answer (each at its own frame's time)."
+    )
     processing_time_ms: float
     timestamp: float = Field(description="The request's timestamp if given (echoed), else `session_time`.")
     session_time: float = Field(
@@ -237,6 +270,20 @@ class ReviewResponse(BaseModel):
 
 
 # -- health -----------------------------------------------------------------------------------------
+class ObjectWatchHealth(BaseModel):
+    window_s: float = Field(description="The figures are over this much recent time.")
+    interval_s: float = Field(description="Configured: at most one sampled analysis per session per this.")
+    sessions: int = Field(description="Sessions with frames in the window (on this replica).")
+    coverage: float | None = Field(
+        description="Mean share of those sessions' time covered by a fresh object result."
+    )
+    analyses_per_s: float
+    shed_per_s: float = Field(description="Due analyses dropped under load (frames went through).")
+    triggered_per_s: float = Field(description="Analyses started early on a trigger (a look down, ...).")
+    in_flight: int
+    max_inflight: int
+
+
 class HealthResponse(BaseModel):
     status: Literal["ok", "degraded"] = Field(description="degraded: an optional model is unavailable.")
     service: str
@@ -247,6 +294,10 @@ class HealthResponse(BaseModel):
     session_store: ModelStatus = Field(
         default_factory=lambda: ModelStatus(available=True),
         description="Whether the session store (memory or Redis) answers; frames get 503 while it does not.",
+    )
+    objects: ObjectWatchHealth | None = Field(
+        None,
+        description="This replica's object analyses, sampled apart from the frames (null: sampling off).",
     )
     version: str
 

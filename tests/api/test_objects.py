@@ -50,13 +50,20 @@ def test_health_reports_the_object_model(client: httpx.Client) -> None:
 
 
 def test_frames_get_well_formed_objects(client: httpx.Client, fixture_bytes: dict[str, bytes]) -> None:
+    """Objects are analysed apart from the frames: the first frame's analysis runs beside it and is
+    shown, with the frame it belongs to, in the session's next answer."""
     for name in FRAMES:
         session_id = start(client, name)
         started = time.perf_counter()
-        result = analyze(client, session_id, fixture_bytes[name], ts=0.0)
+        first = analyze(client, session_id, fixture_bytes[name], ts=0.0)
+        result = analyze(client, session_id, fixture_bytes[name], ts=0.5)
         assert time.perf_counter() - started < 30
         end(client, session_id)
 
+        assert first["details"]["object_result"]["this_frame"] == "analysing", first["details"]
+        shown = result["details"]["object_result"]
+        assert shown["frame_time"] == 0.0, shown  # not due again (or analysed apart on a trigger)
+        assert 0 <= shown["age_s"] < 30
         assert result["details"]["models"]["objects"]["available"] is True
         width, height = result["details"]["image_width"], result["details"]["image_height"]
         objects = result["objects"]

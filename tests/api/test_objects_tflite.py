@@ -91,9 +91,12 @@ def test_a09_landline_handsets_raise_no_phone_event(
 def test_second_person_with_a_small_face_is_counted(client: httpx.Client) -> None:
     """Issue 20: A11's 3/4 face at ~25 px standing beside the candidate is missed by the whole-frame
     detector; the second look inside YOLO's person box finds and verifies it, so
-    the frame counts 2 faces and MULTIPLE_FACES is raised."""
+    the frame counts 2 faces and MULTIPLE_FACES is raised. Objects run apart from the frames
+    (issue 22): the person box comes from the session's latest object result, so the first frame,
+    answered before its own analysis is done, counts only the face the whole frame shows."""
     frame = png(beside("A11_face_three_quarter_with_dog.jpg", 0.36))
     responses, raised, summary = stream(client, frame)
-    assert all(r["faces"] == 2 for r in responses), [r["faces"] for r in responses]
+    assert responses[0]["faces"] == 1 and responses[0]["details"]["object_result"]["frame_time"] is None
+    assert all(r["faces"] == 2 for r in responses[1:]), [r["faces"] for r in responses]
     assert "MULTIPLE_FACES" in raised, raised
     assert summary["summary"]["event_counts"].get("MULTIPLE_FACES") == 1

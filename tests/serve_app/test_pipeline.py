@@ -32,7 +32,7 @@ from integrity.core.results import (
 from integrity.session.manager import SessionManager
 from integrity.session.rate_limit import Rate
 from integrity.session.risk.config import RiskConfig
-from integrity.session.state import FrameFacts, FrameOutcome, FramePlan
+from integrity.session.state import FrameFacts, FrameOutcome, FramePlan, ObjectOutcome
 from integrity.session.store import MemoryStore
 from integrity.vision.imaging import ImageDecodeError
 from serve_app.pipeline import Analyzers, FramePipeline
@@ -107,6 +107,9 @@ class Objects:
     async def status(self) -> ModelStatus:
         return ModelStatus(available=True)
 
+    def missing(self) -> ModelStatus | None:
+        return None
+
 
 async def pipeline_with(
     log: Log,
@@ -144,6 +147,10 @@ class CountingSessions:
         if self.neutral is not None:
             outcome = outcome.model_copy(update={"neutral": self.neutral})
         return outcome
+
+    async def record_objects(self, session_id: str, facts: FrameFacts) -> ObjectOutcome:
+        self.calls.append("objects")
+        return await self.manager.record_objects(session_id, facts)
 
 
 async def test_face_and_objects_run_together_then_gaze_then_the_frame_is_booked() -> None:
