@@ -14,7 +14,7 @@ from typing import Any
 import ray
 from ray import serve
 
-from deployments.runtime import limit_threads
+from deployments.runtime import limit_threads, lower_priority
 from integrity.core.results import ModelStatus, ObjectAnalysis
 from integrity.vision.object_mapping import ObjectsConfig
 from integrity.vision.objects import ObjectAnalyzer
@@ -29,8 +29,10 @@ class ObjectDeployment:
         confidence_threshold: float,
         config: ObjectsConfig | None = None,
         cv_threads: int | None = 1,
+        nice: int = 0,
     ) -> None:
         limit_threads(cv_threads)
+        lower_priority(nice)
         self.config = config or ObjectsConfig()
         # Only a GPU Ray gave this replica counts (onnxruntime may see the host's CUDA anyway).
         gpu_assigned = bool(ray.get_gpu_ids()) if ray.is_initialized() else None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import cv2
 
 
@@ -11,3 +13,10 @@ def limit_threads(cv_threads: int | None) -> None:
     spin: one thread per replica costs less CPU per frame (docs/SCALING.md). None: OpenCV's default."""
     if cv_threads is not None:
         cv2.setNumThreads(cv_threads)
+
+
+def lower_priority(nice: int) -> None:
+    """Run this replica's process at a lower CPU priority (``nice``, 0: unchanged): a replica whose
+    work may wait (object analyses, off the frame's path) yields the cores to the frame path."""
+    if nice > 0:
+        os.nice(nice)

@@ -98,7 +98,7 @@ def build_app(args: AppArgs) -> Application:
         face_app = face.bind(*spec.face_models, None, args.face.cv_threads, spec.relook)
         gaze = _deployment(GazeDeployment).options(**_options(args.gaze, gpus, "gaze", env))
         gaze_app = gaze.bind(spec.gaze_config, args.gaze.cv_threads)
-    objects_app = objects.bind(*spec.object_model, args.objects.cv_threads)
+    objects_app = objects.bind(*spec.object_model, args.objects.cv_threads, args.objects.nice)
     return ingress.bind(
         face_app, gaze_app, objects_app, settings, spec.risk_config, spec.relook, spec.objects_config.sampling
     )

@@ -51,6 +51,14 @@ class DeploymentArgs(BaseModel):
     access_log: bool = Field(
         False, description="Serve's per-request access log lines (a log line per frame and per hop)."
     )
+    nice: int = Field(
+        0,
+        ge=0,
+        le=19,
+        description="CPU priority of the replica's process, raised like `nice` (0: normal). The objects "
+        "replica runs at 10 by default: where it shares cores with the frame path, frames get the CPU "
+        "first and object analyses slow down (and are shed) instead.",
+    )
 
 
 # Ray Serve's "throughput optimized" mode for the replicas (Ray 2.60): user code and the router on
@@ -80,7 +88,7 @@ class AppArgs(BaseModel):
     face: DeploymentArgs = Field(default_factory=lambda: DeploymentArgs(num_cpus=0.5, max_ongoing_requests=4))
     gaze: DeploymentArgs = Field(default_factory=lambda: DeploymentArgs(num_cpus=0.25))
     objects: DeploymentArgs = Field(
-        default_factory=lambda: DeploymentArgs(num_cpus=0.25, max_ongoing_requests=4)
+        default_factory=lambda: DeploymentArgs(num_cpus=0.25, max_ongoing_requests=4, nice=10)
     )
     face_config: Path = CONFIGS / "face.yaml"
     gaze_config: Path = CONFIGS / "gaze.yaml"
