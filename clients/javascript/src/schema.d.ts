@@ -28,8 +28,15 @@ export interface AnalyzeFrameResponse {
   gaze: GazeDirection;
   /** Faces in the frame. */
   faces: number;
+  /**
+   * Objects of the session's latest fresh object result (`details.object_result` says which frame;
+   * objects are analysed apart from the frames).
+   */
   objects: DetectedObject[];
-  /** Events this frame raised (after debounce). */
+  /**
+   * Events this frame raised (after debounce), then those object results of earlier frames raised
+   * since the session's previous answer (each at its own frame's time).
+   */
   events: EventType[];
   processing_time_ms: number;
   /** The request's timestamp if given (echoed), else `session_time`. */
@@ -347,6 +354,14 @@ export interface FrameDetails {
   coverage?: Record<string, Coverage>;
   /** The session clock: client timestamps not used (by kind) and gaps without frames. */
   clock?: ClockState | null;
+  /**
+   * Objects are analysed apart from the frames (sampled about once a second per session, at once on
+   * a trigger): which result `objects` shows and what was done with this frame. Null when every
+   * frame is analysed whole (sampling off).
+   */
+  object_result?: ObjectResultInfo | null;
+  /** How well the session has been watched for objects so far. */
+  object_coverage?: ObjectCoverage | null;
 }
 
 export interface GazeAnalysis {
@@ -471,6 +486,8 @@ export interface HealthResponse {
   models: Record<string, ModelStatus>;
   /** Whether the session store (memory or Redis) answers; frames get 503 while it does not. */
   session_store?: ModelStatus;
+  /** This replica's object analyses, sampled apart from the frames (null: sampling off). */
+  objects?: ObjectWatchHealth | null;
   version: string;
 }
 
@@ -525,6 +542,61 @@ export interface ModelStatus {
   sha256?: string | null;
   /** what runs it: dlib, litert, onnxruntime, ... */
   runtime?: string | null;
+}
+
+/** The session's object watch so far, in figures. */
+export interface ObjectCoverage {
+  /** share of session time covered by a fresh object result (None: no session time yet) */
+  share: number | null;
+  /** seconds of session time covered by a fresh object result */
+  covered_s: number;
+  /** seconds of session time so far (first to last frame) */
+  session_s: number;
+  /** object analyses booked */
+  analyses: number;
+  /** of them, frames the object model could not analyse */
+  unavailable: number;
+  /** frames whose due object analysis was dropped under load */
+  shed: number;
+  /** mean time between booked analyses */
+  mean_interval_s: number | null;
+  /** how long one result covers the session after its frame */
+  fresh_s: number;
+  /** stream time of the latest analysed frame */
+  last_result_at: number | null;
+}
+
+export interface ObjectResultInfo {
+  /** Session time of the frame `objects` come from (null: no fresh result yet). */
+  frame_time: number | null;
+  /** How long before this frame that frame arrived, seconds (null: no fresh result). */
+  age_s: number | null;
+  /**
+   * analysing: this frame's analysis runs apart and is booked at its time when done; shed: it was
+   * due but dropped under load; not_due: the session was analysed recently; unavailable: no object
+   * model.
+   */
+  this_frame: "analysing" | "shed" | "not_due" | "unavailable";
+  /** Why this frame was analysed sooner than the interval, if so. */
+  triggers?: string[];
+}
+
+export interface ObjectWatchHealth {
+  /** The figures are over this much recent time. */
+  window_s: number;
+  /** Configured: at most one sampled analysis per session per this. */
+  interval_s: number;
+  /** Sessions with frames in the window (on this replica). */
+  sessions: number;
+  /** Mean share of those sessions' time covered by a fresh object result. */
+  coverage: number | null;
+  analyses_per_s: number;
+  /** Due analyses dropped under load (frames went through). */
+  shed_per_s: number;
+  /** Analyses started early on a trigger (a look down, ...). */
+  triggered_per_s: number;
+  in_flight: number;
+  max_inflight: number;
 }
 
 export interface RecordedEvent {
@@ -635,6 +707,8 @@ export interface SessionRecordResponse {
   reviewed_peak_risk_score?: number | null;
   rules: VerdictRules;
   behaviour?: BehaviourSnapshot | null;
+  /** how well the session was watched for objects (object analyses are sampled) */
+  objects?: ObjectCoverage | null;
   /** server time after which the record is deleted */
   kept_until?: number | null;
 }
@@ -664,6 +738,8 @@ export interface SessionSummary {
   clock?: ClockState | null;
   /** faces and objects learned as static background (not counted) */
   static_background?: BackgroundTrack[];
+  /** how well the session was watched for objects (object analyses are sampled) */
+  objects?: ObjectCoverage | null;
 }
 
 export type Severity = "low" | "medium" | "high" | "critical";

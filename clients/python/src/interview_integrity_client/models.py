@@ -270,6 +270,46 @@ class Coverage(_Body):
     unknown_because: dict[str, float] = Field(default_factory=dict)
 
 
+class ObjectCoverage(_Body):
+    """How well the session was watched for objects (object analyses are sampled apart from frames)."""
+
+    share: float | None = None
+    """Share of session time covered by a fresh object result (``None``: no session time yet)."""
+    covered_s: float = 0.0
+    session_s: float = 0.0
+    analyses: int = 0
+    unavailable: int = 0
+    shed: int = 0
+    """Frames whose due object analysis was dropped under load."""
+    mean_interval_s: float | None = None
+    fresh_s: float = 0.0
+    last_result_at: float | None = None
+
+
+class ObjectResultInfo(_Body):
+    """Which object result an answer's ``objects`` show, and what was done with this frame."""
+
+    frame_time: float | None = None
+    """Session time of the frame the objects come from (``None``: no fresh result yet)."""
+    age_s: float | None = None
+    this_frame: Literal["analysing", "shed", "not_due", "unavailable"]
+    triggers: list[str] = Field(default_factory=list)
+
+
+class ObjectWatchHealth(_Body):
+    """A replica's object analyses over a recent window (``/health``)."""
+
+    window_s: float
+    interval_s: float
+    sessions: int
+    coverage: float | None = None
+    analyses_per_s: float
+    shed_per_s: float
+    triggered_per_s: float
+    in_flight: int
+    max_inflight: int
+
+
 class ClockState(_Body):
     """The session clock: client timestamps not used (by kind) and gaps without frames."""
 
@@ -334,6 +374,9 @@ class FrameDetails(_Body):
     timings_ms: dict[str, float] = Field(default_factory=dict)
     coverage: dict[str, Coverage] = Field(default_factory=dict)
     clock: ClockState | None = None
+    object_result: ObjectResultInfo | None = None
+    """Objects are analysed apart from frames: which result ``objects`` shows (``None``: analysed whole)."""
+    object_coverage: ObjectCoverage | None = None
 
 
 class StartSessionResponse(_Body):
@@ -386,6 +429,7 @@ class SessionSummary(_Body):
     verdict_basis: VerdictBasis | None = None
     clock: ClockState | None = None
     static_background: list[BackgroundTrack] = Field(default_factory=list)
+    objects: ObjectCoverage | None = None
 
 
 class EndSessionResponse(_Body):
@@ -453,6 +497,7 @@ class SessionRecord(_Body):
     reviewed_peak_risk_score: float | None = None
     rules: VerdictRules
     behaviour: BehaviourSnapshot | None = None
+    objects: ObjectCoverage | None = None
     kept_until: float | None = None
     """Server time after which the record is deleted (``None`` while open)."""
 
@@ -477,6 +522,8 @@ class HealthResponse(_Body):
     models: dict[str, ModelStatus]
     session_store: ModelStatus | None = None
     """Whether the session store (memory or Redis) answers."""
+    objects: ObjectWatchHealth | None = None
+    """This replica's object analyses, sampled apart from frames (``None``: sampling off)."""
     version: str
 
 
