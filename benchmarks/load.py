@@ -22,7 +22,10 @@ The object model is on: the official weights where present (the service's YOLO_M
 MODEL_PATH, what `make models` fetches); where they are absent, a proxy of the same network and cost
 (benchmarks/proxy_model.py: YOLO11n from Ultralytics' YAML, random weights, ONNX at 320, cached under
 .venv/.cache/bench-models/), and every result line says so. --weights runs any file instead,
---no-objects none. The floor runs the same object model, on every frame as the service does.
+--no-objects none. The floor runs the same object model at the rate the service runs it (sampled
+per session, configs/objects.yaml). Also printed: the sessions' object coverage (share of session
+time with a fresh object result, from their end summaries), and how soon after the load a new
+session's first frame is answered (full service again).
 """
 
 from __future__ import annotations
@@ -70,6 +73,19 @@ class Results:
     retry_after_missing: int = 0
     start_retries: int = 0  # session starts refused (busy) and sent again after Retry-After
     stages: dict[str, list[float]] = field(default_factory=dict)  # details.timings_ms of REST answers
+    objects: list[dict[str, Any]] = field(default_factory=list)  # each ended session's object coverage
+    recovery_s: float | None = None  # after the load: until a new session's first frame is answered
+    sampled: Counter[str] = field(default_factory=Counter)  # details.object_result.this_frame
+
+
+async def end_session(client: httpx.AsyncClient, session_id: str, results: Results) -> None:
+    ended = await client.post("/end-session", json={"session_id": session_id})
+    if ended.status_code == 200:
+        coverage = ended.json().get("summary", {}).get("objects")
+        if coverage is not None:
+            results.objects.append(coverage)
+    else:
+        results.errors[f"end {ended.status_code}"] += 1
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -194,7 +210,7 @@ async def rest_session(
         i += 1
         await asyncio.sleep(max(0.0, origin + i / fps - time.perf_counter()))
     await asyncio.gather(*tasks)
-    await client.post("/end-session", json={"session_id": body["session_id"]})
+    await end_session(client, body["session_id"], results)
 
 
 async def send_rest(
@@ -212,6 +228,12 @@ async def send_rest(
         stages = {**body.get("details", {}).get("timings_ms", {}), "ingress": body["processing_time_ms"]}
         for stage, ms in stages.items():
             results.stages.setdefault(stage, []).append(float(ms))
+        note_objects(results, body)
+
+
+def note_objects(results: Results, body: dict[str, Any]) -> None:
+    sampled = body.get("details", {}).get("object_result")
+    results.sampled[sampled["this_frame"] if sampled else "whole"] += 1
 
 
 def note(results: Results, status: int, elapsed_ms: float, headers: Any) -> None:
@@ -235,9 +257,11 @@ async def ws_session(
     until: float,
     results: Results,
     offset: float,
+    binary: bool = False,
 ) -> None:
     """One connection per session; its messages are answered in order, so the client keeps one
-    frame in flight and drops frames that fall due meanwhile (as the JavaScript client does)."""
+    frame in flight and drops frames that fall due meanwhile (as the JavaScript client does).
+    ``binary``: frames as binary messages (JPEG bytes), else base64 in JSON."""
     body = await start_after(client, index, offset, results)
     if body is None:
         return
@@ -248,19 +272,26 @@ async def ws_session(
         origin = time.perf_counter()
         i = 0
         while time.perf_counter() < until:
-            frame = base64.b64encode(frames[(index * 37 + i) % len(frames)]).decode()
+            image = frames[(index * 37 + i) % len(frames)]
             sent = time.perf_counter()
-            await ws.send(json.dumps({"action": "frame", "frame": frame, "timestamp": i / fps}))
+            if binary:  # the image's bytes behind a small header (docs/API.md), no base64, no JSON
+                header = json.dumps({"timestamp": i / fps}).encode()
+                await ws.send(b"IFR1" + len(header).to_bytes(2, "big") + header + image)
+            else:
+                frame = base64.b64encode(image).decode()
+                await ws.send(json.dumps({"action": "frame", "frame": frame, "timestamp": i / fps}))
             reply = json.loads(await ws.recv())
             elapsed = (time.perf_counter() - sent) * 1000
             status = 200 if reply.get("type") == "analysis" else int(reply.get("status", 0))
             note(results, status, elapsed, None)
+            if status == 200:
+                note_objects(results, reply)
             late = int((time.perf_counter() - origin) * fps)  # frames that fell due while waiting
             if late > i + 1:
                 results.errors["dropped (one in flight)"] += late - i - 1
             i = max(i + 1, late)
             await asyncio.sleep(max(0.0, origin + i / fps - time.perf_counter()))
-    await client.post("/end-session", json={"session_id": body["session_id"]})
+    await end_session(client, body["session_id"], results)
 
 
 async def run_load(
@@ -285,10 +316,33 @@ async def run_load(
             if transport == "rest":
                 jobs.append(rest_session(client, index, frames, fps, until, results, offset))
             else:
-                jobs.append(ws_session(url, client, index, frames, fps, until, results, offset))
+                binary = transport == "ws-binary"
+                jobs.append(ws_session(url, client, index, frames, fps, until, results, offset, binary))
         await asyncio.gather(*jobs)
         wall = time.perf_counter() - began
+        results.recovery_s = await recovery(client, frames[0])
     return results, wall
+
+
+async def recovery(client: httpx.AsyncClient, frame: bytes, limit_s: float = 30.0) -> float | None:
+    """Seconds from the load's end until a new session is started and its first frame answered
+    (full service again); None if not within ``limit_s``."""
+    began = time.perf_counter()
+    payload = base64.b64encode(frame).decode()
+    while time.perf_counter() - began < limit_s:
+        started = await client.post("/start-session", json={"candidate_id": "recovery"})
+        if started.status_code == 200:
+            body = started.json()
+            answer = await client.post(
+                "/analyze-frame",
+                json={"session_id": body["session_id"], "frame": payload},
+                headers={"Authorization": f"Bearer {body['session_token']}"},
+            )
+            await client.post("/end-session", json={"session_id": body["session_id"]})
+            if answer.status_code == 200:
+                return time.perf_counter() - began
+        await asyncio.sleep(0.25)
+    return None
 
 
 # -- the object model ---------------------------------------------------------------------------------
@@ -314,10 +368,11 @@ def object_model(weights: str | None, no_objects: bool) -> tuple[str, str]:
 
 # -- the floor ----------------------------------------------------------------------------------------
 def floor_cpu_per_frame(
-    frames: list[bytes], count: int, settings: dict[str, Any] | None = None
-) -> tuple[float, float]:
+    frames: list[bytes], count: int, settings: dict[str, Any] | None = None, fps: float = 1.0
+) -> tuple[float, float, int]:
     """CPU seconds and wall ms per frame of the same analyzers + session engine in this process
-    (the same object model, run on every frame as the service runs it)."""
+    (the same object model, sampled as the service samples it: frames ``1 / fps`` apart on the
+    frames' own time, each analysis booked before the next frame)."""
     from integrity.session.manager import SessionManager
     from integrity.session.store import MemoryStore
     from serve_app.analyzers import build_local_analyzers
@@ -326,21 +381,26 @@ def floor_cpu_per_frame(
 
     spec = AppSpec.from_file(REPO / "serve_config.yaml", **(settings or {}))
     analyzers = build_local_analyzers(spec)
-    manager = SessionManager(MemoryStore(), spec.risk_config, expire_seconds=3600)
-    pipeline = FramePipeline(analyzers, manager)
+    manager = SessionManager(MemoryStore(), spec.risk_config, expire_seconds=3600, trust_client_time=True)
+    pipeline = FramePipeline(analyzers, manager, object_sampling=spec.objects_config.sampling, replay=True)
 
     # Spread over all the clips (the load cycles through them): the first `count` frames would be
     # one clip's, and the clips differ in cost (face size, candidates to check).
     spread = [frames[(i * len(frames)) // count % len(frames)] for i in range(count)]
 
-    async def go() -> tuple[float, float]:
+    async def go() -> tuple[float, float, int]:
+        warm = await manager.create("warm-up")
+        for i in range(5):
+            await pipeline.run(warm.session_id, frames[i % len(frames)], i / fps)
         session = await manager.create("floor")
-        for i in range(5):  # warm-up
-            await pipeline.run(session.session_id, frames[i % len(frames)], i / 10)
         cpu0, wall0 = time.process_time(), time.perf_counter()
         for i, frame in enumerate(spread):
-            await pipeline.run(session.session_id, frame, 1 + i / 10)
-        return (time.process_time() - cpu0) / count, (time.perf_counter() - wall0) * 1000 / count
+            await pipeline.run(session.session_id, frame, 1 + i / fps)
+        if pipeline.objects is not None:
+            await pipeline.objects.drain(session.session_id, 60.0)
+        cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        analyses = (await manager.get(session.session_id)).objects.analyses
+        return cpu / count, wall * 1000 / count, analyses
 
     return asyncio.run(go())
 
@@ -355,7 +415,12 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--fps", type=float, default=1.0)
     parser.add_argument("--duration", type=float, default=60.0)
-    parser.add_argument("--transport", choices=["rest", "ws"], default="rest")
+    parser.add_argument(
+        "--transport",
+        choices=["rest", "ws", "ws-binary"],
+        default="rest",
+        help="ws-binary: WebSocket frames as binary messages (the image's bytes), not base64 in JSON",
+    )
     parser.add_argument(
         "--floor-frames", type=int, default=60, help="frames for the in-process floor (0: skip)"
     )
@@ -457,6 +522,22 @@ def main() -> None:
     else:
         say("refused 0")
     say(f"errors: {dict(results.errors) or 'none'}; session starts retried: {results.start_retries}")
+    if results.recovery_s is not None:
+        say(
+            f"full service after the load: a new session's first frame answered in {results.recovery_s:.2f} s"
+        )
+    else:
+        say("full service after the load: NOT within 30 s")
+    if results.objects:
+        shares = [c["share"] for c in results.objects if c.get("share") is not None]
+        analyses = sum(c["analyses"] for c in results.objects)
+        shed = sum(c["shed"] for c in results.objects)
+        say(
+            f"object coverage (share of session time with a fresh object result), {len(shares)} sessions: "
+            f"mean {statistics.mean(shares) if shares else float('nan'):.3f}, "
+            f"min {min(shares, default=float('nan')):.3f}; {analyses} analyses for {admitted} frames, "
+            f"{shed} due analyses shed; frames: {dict(results.sampled)}"
+        )
     if results.stages:
         shown = (
             "ingress",
@@ -495,10 +576,14 @@ def main() -> None:
                 f"i.e. {idle_share:.1f} of the {per_frame * 1000:.1f} CPU ms per frame at this rate"
             )
         if options.floor_frames:
-            floor_cpu, floor_wall = floor_cpu_per_frame(frames, options.floor_frames, settings)
+            floor_cpu, floor_wall, floor_analyses = floor_cpu_per_frame(
+                frames, options.floor_frames, settings, options.fps
+            )
             say(
-                f"floor (same analyzers + session engine in one process): {floor_cpu * 1000:.1f} CPU ms, "
-                f"{floor_wall:.1f} ms wall per frame; service CPU / floor = {per_frame / floor_cpu:.2f}"
+                f"floor (same analyzers + session engine in one process, {floor_analyses} object analyses "
+                f"for {options.floor_frames} frames): {floor_cpu * 1000:.1f} CPU ms, "
+                f"{floor_wall:.1f} ms wall per frame; service CPU / floor = {per_frame / floor_cpu:.2f}; "
+                f"over the floor: {(per_frame - floor_cpu) * 1000:+.1f} ms"
             )
     if results.latencies_ms:
         say(f"median of admitted: {statistics.median(results.latencies_ms):.1f} ms")

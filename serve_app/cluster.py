@@ -7,21 +7,27 @@ Serve reads the switch when its controller and replicas start, so it is set in t
 the whole cluster before Ray starts (``python -m serve_app``, the benchmarks, the tests do it with
 ``serve_cluster_env``), and the application builder only follows it (``direct_ingress_active``).
 
-Serve binds a direct-ingress port without ``SO_REUSEADDR`` (its proxy sets it), so a replica that
-starts while the port's last connections sit in TIME_WAIT (up to a minute after its predecessor
-closed them) fails to bind, and Serve then marks the port as taken. With one port per node that
-would leave the node without an ingress; ``wait_until_bindable`` in the replica's constructor,
-which runs before Serve opens the port, waits instead.
+Serve (Ray 2.60) binds a direct-ingress port without ``SO_REUSEADDR`` (its proxy sets it), so a
+replica that starts while the port's last connections sit in TIME_WAIT (up to a minute after its
+predecessor closed them) fails to bind, and Serve then marks the port as taken: with one port per
+node the node would be left without an ingress. ``reuse_address_for_direct_ingress``, called in the
+ingress replica's constructor (which runs before Serve opens the port), makes Serve bind it with
+``SO_REUSEADDR`` as its proxy binds its own port: a socket in TIME_WAIT then no longer blocks the
+bind, while a port another process listens on still does (Linux refuses that without
+``SO_REUSEPORT``, which is not set). Should a Ray version change what it patches, it says so and
+``wait_until_bindable`` waits the port out instead.
 """
 
 from __future__ import annotations
 
 import errno
+import inspect
 import logging
 import os
 import socket
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from serve_app.settings import Settings
 
@@ -88,3 +94,32 @@ def wait_until_bindable(
             logger.error("port %s is still in use after %.0f s; starting anyway", port, waited)
             return waited
         sleep(1.0)
+
+
+def reuse_address_for_direct_ingress() -> bool:
+    """Make this process's Serve replica bind its direct-ingress port with ``SO_REUSEADDR`` (see the
+    module's docstring); True when done (or already), False where this Ray's internals differ."""
+    try:
+        from ray.serve._private import http_util, replica
+    except ImportError:
+        return False
+    start = getattr(replica, "start_asgi_http_server", None)
+    if start is None or not hasattr(http_util, "set_socket_reuse_port"):
+        return False
+    if getattr(start, "reuses_address", False):
+        return True
+    if "enable_so_reuseport" not in inspect.signature(start).parameters:
+        return False
+
+    def reuse_address_only(sock: socket.socket) -> bool:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        return True
+
+    async def start_reusing_address(*args: Any, **kwargs: Any) -> Any:
+        # The replica's only HTTP server in this process: its socket gets SO_REUSEADDR alone.
+        return await start(*args, **{**kwargs, "enable_so_reuseport": True})
+
+    start_reusing_address.reuses_address = True  # type: ignore[attr-defined]
+    http_util.set_socket_reuse_port = reuse_address_only
+    setattr(replica, "start_asgi_http_server", start_reusing_address)  # noqa: B010 (not exported)
+    return True

@@ -18,7 +18,7 @@ from integrity.vision.object_mapping import PersonRelookConfig
 from integrity.vision.object_sampling import ObjectSamplingConfig
 from serve_app.analyzers import remote_analyzers
 from serve_app.api.app import create_app
-from serve_app.cluster import direct_ingress_port, wait_until_bindable
+from serve_app.cluster import direct_ingress_port, reuse_address_for_direct_ingress, wait_until_bindable
 from serve_app.service import IntegrityService
 from serve_app.settings import Settings
 from serve_app.shard_client import SessionShards
@@ -41,7 +41,8 @@ class IntegrityIngress:
     ) -> None:
         logging.basicConfig(level=settings.log_level.upper())
         port = direct_ingress_port()
-        if port is not None:  # before Serve opens it: see serve_app/cluster.py
+        if port is not None and not reuse_address_for_direct_ingress():  # see serve_app/cluster.py
+            logger.warning("this Ray binds the API port without SO_REUSEADDR: waiting for it if it lingers")
             waited = wait_until_bindable(port, settings.direct_ingress_bind_wait_s)
             if waited >= 1.0:
                 logger.warning("waited %.0f s for port %s to be free (TIME_WAIT)", waited, port)

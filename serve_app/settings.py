@@ -71,11 +71,12 @@ class Settings(BaseSettings):
         "session call instead of two; 0: plan every frame (two calls).",
     )
     direct_ingress: bool = Field(
-        False,
-        description="A cluster started by `python -m serve_app`: the ingress replica serves HTTP and "
-        "WebSocket on API_PORT itself (one per node), without the hop through Serve's proxy, which "
-        "stays on the head node at PROXY_PORT. Faster, but a replica restarted within a minute of "
-        "closing connections cannot get API_PORT back (docs/SCALING.md#direct-ingress).",
+        True,
+        description="A cluster started by `python -m serve_app` (make run, the image): the ingress "
+        "replica serves HTTP and WebSocket on API_PORT itself (one per node), without the hop through "
+        "Serve's proxy, which stays on the head node at PROXY_PORT (docs/SCALING.md#direct-ingress). "
+        "false: everything through the proxy on API_PORT. (`serve run` and KubeRay clusters, whose "
+        "Ray this does not start, use the proxy unless their Ray has the switch set.)",
     )
     proxy_port: int | None = Field(
         None,
@@ -87,8 +88,8 @@ class Settings(BaseSettings):
     direct_ingress_bind_wait_s: float = Field(
         90.0,
         ge=0,
-        description="With direct ingress, how long a starting ingress replica waits for its port to "
-        "be free (the previous replica's connections linger in TIME_WAIT for up to 60 s).",
+        description="With direct ingress on a Ray whose port binding cannot be given SO_REUSEADDR, how "
+        "long a starting ingress replica waits for its port (TIME_WAIT lasts up to 60 s).",
     )
     gaze_placement: Literal["face", "separate"] = Field(
         "face",
