@@ -38,12 +38,21 @@ THROUGHPUT_OPTIMIZED = "RAY_SERVE_THROUGHPUT_OPTIMIZED"
 DIRECT_INGRESS_MIN_HTTP_PORT = "RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT"
 
 
+# Serve's controller and metrics on a small machine: the controller's control loop runs 10 times a
+# second by default (its largest idle cost) and replicas and routers export their cached metrics 10
+# times a second. Twice a second and once a second keep the dashboard and Prometheus' metrics (scraped
+# every 10-15 s) and Serve's reactions (autoscaling waits seconds anyway) while idling for less CPU
+# (docs/SCALING.md).
+IDLE_ENV = {"RAY_SERVE_CONTROL_LOOP_INTERVAL_S": "0.5", "RAY_SERVE_METRICS_EXPORT_INTERVAL_MS": "1000"}
+
+
 def serve_cluster_env(settings: Settings) -> dict[str, str]:
     """Environment of a local Ray cluster for these settings (set it before ``ray.init``)."""
     if not settings.direct_ingress:
-        return {DIRECT_INGRESS: "0"}
+        return {**IDLE_ENV, DIRECT_INGRESS: "0"}
     port = settings.api_port
     return {
+        **IDLE_ENV,
         DIRECT_INGRESS: "1",
         # One port per node: the node's ingress replica (the builder allows one per node) takes
         # API_PORT; Serve's proxy, still started on the head node, listens on PROXY_PORT.

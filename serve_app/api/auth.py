@@ -90,7 +90,7 @@ bearer = HTTPBearer(
 )
 
 
-def caller(
+async def caller(  # async: no thread-pool hop per request (serve_app/api/deps.py)
     connection: HTTPConnection,
     api_key: Annotated[str | None, Security(api_key_header)],
     authorization: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],

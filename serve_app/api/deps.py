@@ -1,4 +1,7 @@
-"""FastAPI dependencies: the replica's service and token signer, reached through the app holding them."""
+"""FastAPI dependencies: the replica's service and token signer, reached through the app holding them.
+
+Dependencies are ``async def`` although they never await: FastAPI runs a plain ``def`` dependency in
+its thread pool, a thread hand-off per dependency per request (measured in docs/SCALING.md)."""
 
 from __future__ import annotations
 
@@ -11,12 +14,12 @@ from serve_app.service import IntegrityService
 from serve_app.tokens import SessionTokens
 
 
-def get_service(connection: HTTPConnection) -> IntegrityService:
+async def get_service(connection: HTTPConnection) -> IntegrityService:
     service: IntegrityService = connection.app.state.service
     return service
 
 
-def get_tokens(connection: HTTPConnection) -> SessionTokens:
+async def get_tokens(connection: HTTPConnection) -> SessionTokens:
     tokens: SessionTokens = connection.app.state.auth.tokens
     return tokens
 
