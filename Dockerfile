@@ -166,7 +166,7 @@ ENV API_HOST=0.0.0.0 \
 
 USER 1000:1000
 
-# 8000: API (Serve's proxy; with DIRECT_INGRESS=true the ingress replica itself, the proxy on 8010).
+# 8000: API (the ingress replica itself; Serve's proxy on 8010. DIRECT_INGRESS=false: the proxy on 8000).
 # 8080: Prometheus metrics of Ray and the service.
 # 8265: Ray dashboard; `python -m serve_app` binds it to 127.0.0.1 inside the container, so
 # publishing this port reaches it only where the dashboard listens on 0.0.0.0 (KubeRay head).

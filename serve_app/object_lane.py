@@ -137,7 +137,10 @@ class ObjectLane:
         replay: bool = False,
         evidence: EvidenceSink | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        frames_busy: Callable[[], bool] | None = None,
     ) -> None:
+        """``frames_busy``: whether the replica's frames are queueing (then analyses are shed)."""
+        self.frames_busy = frames_busy
         self.model = model
         self.sessions = sessions
         self.config = config
@@ -206,7 +209,8 @@ class ObjectLane:
         why: list[Trigger],
     ) -> Sampled:
         now = self.monotonic()
-        if not self.sampler.begin(session_id, at, why):
+        busy = not self.replay and self.frames_busy is not None and self.frames_busy()
+        if not self.sampler.begin(session_id, at, why, frames_busy=busy):
             self._note(now, "shed")
             return Sampled(shed=True, triggers=why)
         self._note(now, "started")

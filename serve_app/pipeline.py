@@ -186,6 +186,7 @@ class FramePipeline:
         object_sampling: ObjectSamplingConfig | None = None,
         replay: bool = False,
         evidence: EvidenceSink | None = None,
+        frames_busy: Callable[[], bool] | None = None,
     ) -> None:
         """``cache_size`` 0 plans every frame (two session calls per frame, the former behaviour).
         ``frame_rate``: the per-session frame rate, enforced here for frames that skip the plan (the
@@ -194,7 +195,8 @@ class FramePipeline:
         ``person_faces``: the second look inside person boxes without a face (None: the analyzers').
         ``object_sampling`` (enabled): objects off the frame's path (``serve_app.object_lane``), on
         the frames' timestamps when ``replay``; ``evidence`` stores the images of the events object
-        results raise. Disabled or None: every frame waits for its own object analysis."""
+        results raise; while ``frames_busy`` says the frames queue, due analyses are shed. Disabled or
+        None: every frame waits for its own object analysis."""
         self.person_faces = person_faces if person_faces is not None else analyzers.person_faces
         self.analyzers = analyzers
         self.sessions = sessions
@@ -215,6 +217,7 @@ class FramePipeline:
                 replay=replay,
                 evidence=evidence,
                 monotonic=monotonic,
+                frames_busy=frames_busy,
             )
 
     def forget(self, session_id: str) -> None:

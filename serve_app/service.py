@@ -122,7 +122,9 @@ class IntegrityService:
             object_sampling=object_sampling,
             replay=settings.trust_client_time,
             evidence=self.evidence.capture_events,
+            frames_busy=self._frames_queueing,
         )
+        self._yield_at = max(1, round(settings.max_inflight_frames * object_sampling.yield_share))
         self.started = time.time()
         self.metrics = ServiceMetrics()
         self.inflight = 0  # frames of this replica between admission and answer (one event loop)
@@ -156,6 +158,11 @@ class IntegrityService:
         return outcome
 
     # -- frames -----------------------------------------------------------------------------------
+    def _frames_queueing(self) -> bool:
+        """Object analyses yield to frames: this many frames in flight here (the one asking included)
+        means the face path queues."""
+        return self.inflight >= self._yield_at
+
     def frames_full(self) -> bool:
         """This replica holds its limit of frames in flight (new frames are refused, 503)."""
         return self.inflight >= self.settings.max_inflight_frames

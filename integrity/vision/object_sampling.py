@@ -5,9 +5,10 @@ the frame's path never waits for the object model: each session's frames are sam
 most once per ``interval_s`` (a frame arriving up to ``jitter`` of it early still counts, so a 1 fps
 camera is sampled on every frame), and at once, after the face stage, on a trigger that makes a phone
 likely: a look down, a head turned away, a new face, eyes hidden (a hand at the face). A session has
-at most one analysis in flight, and an ingress replica ``max_inflight`` in all: beyond them the
-analysis is shed (the frame still goes through), so under load the per-session rate falls first and
-frames are refused only when the face path itself is full.
+at most one analysis in flight, and an ingress replica ``max_inflight`` in all; while the replica's
+frames queue (``yield_share`` of its frame limit in flight) no new analysis starts. Beyond them the
+analysis is shed (the frame still goes through, the session stays due), so under load the
+per-session rate falls first and frames are refused only when the face path itself is full.
 
 Pure logic over a monotonic clock the caller passes; the transport that runs the analyses is the
 ingress's (serve_app/object_lane.py).
@@ -60,6 +61,13 @@ class ObjectSamplingConfig(ConfigSection):
     triggers: TriggerConfig = Field(default_factory=TriggerConfig)
     max_inflight: int = Field(
         4, ge=1, description="object analyses in flight per ingress replica; beyond it one is shed"
+    )
+    yield_share: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="frames first: while this share of the replica's MAX_INFLIGHT_FRAMES is in flight "
+        "(the face path is queueing), a due analysis is shed and asked again at the session's next frame",
     )
     carry_s: float = Field(
         2.0,
@@ -150,10 +158,13 @@ class ObjectSampler:
             return []
         return found
 
-    def begin(self, session_id: str, now: float, why: list[Trigger] | None = None) -> bool:
-        """Start an analysis for the session if the replica has room; False: shed (counted)."""
+    def begin(
+        self, session_id: str, now: float, why: list[Trigger] | None = None, frames_busy: bool = False
+    ) -> bool:
+        """Start an analysis for the session if the replica has room and its frames are not queueing
+        (``frames_busy``); False: shed (counted), and the session stays due."""
         entry = self.session(session_id)
-        if self.in_flight >= self.config.max_inflight:
+        if frames_busy or self.in_flight >= self.config.max_inflight:
             entry.shed += 1
             self.stats.shed += 1
             return False

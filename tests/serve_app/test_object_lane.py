@@ -204,3 +204,26 @@ async def test_without_an_object_model_nothing_is_sampled_and_frames_say_so() ->
     assert not any(c.startswith("objects:") for c in log.calls)
     assert result.models["objects"] == ModelStatus(available=False, detail="no weights")
     assert (await manager.get(sid)).unavailable == {"objects": "no weights"}
+
+
+async def test_while_the_frames_queue_analyses_yield_to_them() -> None:
+    """Frames first: while the replica's frame path queues, a due analysis is shed, and the
+    session's next frame is due again."""
+    log = Log()
+    manager = SessionManager(MemoryStore(), RiskConfig.load(), expire_seconds=60)
+    sid = (await manager.create("candidate")).session_id
+    busy = [True]
+    pipeline = FramePipeline(
+        Analyzers(Face(log, one_face()), Gaze(log), Objects(log)),
+        manager,
+        object_sampling=ObjectSamplingConfig(),
+        frames_busy=lambda: busy[0],
+    )
+    first = await pipeline.run(sid, b"frame-0", None)
+    assert first.objects_sampled is not None and first.objects_sampled.shed
+    busy[0] = False
+    second = await pipeline.run(sid, b"frame-1", None)  # at once: still due
+    assert second.objects_sampled is not None and second.objects_sampled.started
+    await drain(pipeline, sid)
+    state = await manager.get(sid)
+    assert state.objects.shed == 1 and state.objects.analyses == 1
