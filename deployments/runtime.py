@@ -17,6 +17,21 @@ def limit_threads(cv_threads: int | None) -> None:
 
 def lower_priority(nice: int) -> None:
     """Run this replica's process at a lower CPU priority (``nice``, 0: unchanged): a replica whose
-    work may wait (object analyses, off the frame's path) yields the cores to the frame path."""
-    if nice > 0:
+    work may wait (object analyses, off the frame's path) yields the cores to the frame path.
+
+    On Linux a nice value belongs to a thread, and a new thread inherits its creator's: every
+    thread the process has now is lowered (the constructor may run on another thread than the one
+    that later starts the inference threads), and those threads start theirs lowered."""
+    if nice <= 0:
+        return
+    try:
+        threads = [int(t) for t in os.listdir("/proc/self/task")]
+    except OSError:  # not Linux: the process's own nice
         os.nice(nice)
+        return
+    for tid in threads:
+        try:
+            current = os.getpriority(os.PRIO_PROCESS, tid)
+            os.setpriority(os.PRIO_PROCESS, tid, min(19, current + nice))
+        except OSError:  # the thread ended meanwhile
+            continue
