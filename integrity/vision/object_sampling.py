@@ -60,7 +60,7 @@ class ObjectSamplingConfig(ConfigSection):
     )
     triggers: TriggerConfig = Field(default_factory=TriggerConfig)
     max_inflight: int = Field(
-        4, ge=1, description="object analyses in flight per ingress replica; beyond it one is shed"
+        2, ge=1, description="object analyses in flight per ingress replica; beyond it one is shed"
     )
     yield_share: float = Field(
         0.5,

@@ -17,7 +17,7 @@ import logging
 from dataclasses import dataclass
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from integrity.core.errors import BadMessage, IntegrityError, Unauthorized
 from serve_app.api import responses
@@ -119,13 +119,20 @@ async def _turn(
     if isinstance(message, WsFrame | BinaryFrame):
         frame = await service.analyze(session_id, message.frame, message.timestamp, "websocket")
         body = responses.analyzed(session_id, frame, message.include_landmarks)
-        await websocket.send_json({"type": "analysis", **body.model_dump(mode="json")})
+        await websocket.send_text(typed("analysis", body))
         return session_id, False
     caller.require_key("ending a session")
     ended = responses.ended(await service.end_session(session_id))
     await websocket.send_json({"type": "session_ended", **ended.model_dump(mode="json")})
     await websocket.close(code=1000)
     return session_id, True
+
+
+def typed(kind: str, body: BaseModel) -> str:
+    """``{"type": kind, ...body}`` as JSON text, the body serialised once by pydantic (a frame's
+    answer is the hot path: no dict of it, no second encoder)."""
+    rest = body.model_dump_json()
+    return f'{{"type":{json.dumps(kind)}' + ("," + rest[1:] if rest != "{}" else "}")
 
 
 async def _send_error(websocket: WebSocket, service: IntegrityService, error: IntegrityError) -> None:
