@@ -309,9 +309,10 @@ class ObjectLane:
         for session_id, watch in list(self._watch.items()):
             while watch.results and watch.results[0] < cutoff - self.config.carry_s:
                 watch.results.popleft()
-            if watch.last_frame < cutoff:
+            if watch.last_frame < cutoff:  # no frame for a minute here: ended elsewhere or expired
                 del self._watch[session_id]
                 self._latest.pop(session_id, None)
+                self._late.pop(session_id, None)
 
     def stats(self) -> ObjectLaneStats:
         now = self.monotonic()
