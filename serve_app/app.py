@@ -57,6 +57,8 @@ def _options(
             )
     if args.memory_mb is not None:
         actor["memory"] = args.memory_mb * 1024 * 1024
+    if args.resources:
+        actor["resources"] = dict(args.resources)
     scaling = args.autoscaling
     return {
         "ray_actor_options": actor,

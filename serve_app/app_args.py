@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat
 
 from integrity.core.paths import CONFIGS, RISK_CONFIG
 from serve_app.cluster import THROUGHPUT_OPTIMIZED
@@ -33,6 +33,11 @@ class DeploymentArgs(BaseModel):
     num_cpus: float = Field(0.25, ge=0)
     num_gpus: float = Field(0.0, ge=0, description="Applied only when the cluster has GPUs.")
     memory_mb: int | None = Field(None, ge=1)
+    resources: dict[str, NonNegativeFloat] = Field(
+        default_factory=dict,
+        description='Custom Ray resources each replica asks for (e.g. {"worker": 0.01}): replicas are '
+        "placed only on nodes that offer them (`ray start --resources`, a KubeRay group's rayStartParams).",
+    )
     max_ongoing_requests: int = Field(8, ge=1)
     max_queued_requests: int = Field(
         -1,

@@ -22,7 +22,7 @@ RAY_MODULES = (
     "tests/browser/",
     "tests/serve_app/test_cli.py",
 )
-OWN_CLUSTERS = ("tests/serve_app/test_main.py", "tests/serve_app/test_direct_ingress.py")
+OWN_CLUSTERS = ("tests/serve_app/test_main.py", "tests/serve_app/test_direct_ingress.py", "tests/cluster/")
 
 
 def scope_of(nodeid: str) -> str:

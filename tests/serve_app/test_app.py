@@ -38,6 +38,17 @@ def test_gpu_share_applies_only_on_a_cluster_with_gpus() -> None:
     assert (scaling["min_replicas"], scaling["initial_replicas"], scaling["max_replicas"]) == (0, 1, 3)
 
 
+def test_custom_resources_place_replicas_only_on_nodes_that_offer_them() -> None:
+    pinned = DeploymentArgs(num_cpus=0.5, resources={"face_slot": 1, "worker": 0.01})
+    actor = _options(pinned, gpus_available=0.0, name="face")["ray_actor_options"]
+    assert actor == {"num_cpus": 0.5, "resources": {"face_slot": 1.0, "worker": 0.01}}
+    assert "resources" not in _options(DeploymentArgs(), 0.0, "face")["ray_actor_options"]  # none: anywhere
+    args = AppArgs.model_validate({"ingress": {"resources": {"head": 0.01}}})
+    assert args.ingress.resources == {"head": 0.01}
+    with pytest.raises(ValidationError):
+        DeploymentArgs(resources={"worker": -1})
+
+
 def test_builder_wires_four_deployments_with_their_own_scaling() -> None:
     args = app_args_from(REPO_ROOT / "serve_config.yaml")
     args = args.model_copy(update={"settings": {**args.settings, "gaze_placement": "separate"}})
