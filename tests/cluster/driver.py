@@ -156,7 +156,7 @@ class Driver:
         with a soft affinity to that node: the case where the node lost holds the shards (as when an
         ingress replica on a worker node created them). Soft: Ray restarts them elsewhere when the
         node is gone. Ray places a soft-affine actor elsewhere now and then (on some nodes of a
-        one-machine cluster, nearly always): such a shard is stopped and created again, up to 6
+        one-machine cluster, nearly always): such a shard is stopped and created again, up to 12
         times, then the next node is tried."""
         tried: dict[str, list[int]] = {}
         for node in nodes:
@@ -179,7 +179,7 @@ class Driver:
 
         spec = AppSpec.from_args(self.args)
         there = NodeAffinitySchedulingStrategy(self.nodes[node].node_id, soft=True)
-        for attempt in range(1, 7):
+        for attempt in range(1, 13):
             handle = SessionShard.options(  # type: ignore[attr-defined]
                 name=name,
                 namespace=NAMESPACE,
@@ -245,6 +245,7 @@ class Driver:
                     self.cluster.remove_node(node, allow_graceful=False)
             if self.cluster.head_node is not None:
                 self.cluster.remove_node(self.cluster.head_node, allow_graceful=False)
+            self.cluster.shutdown()  # no node left to stop: forgets the address it wrote under /tmp/ray
 
 
 def main() -> None:
