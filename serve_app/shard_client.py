@@ -147,8 +147,14 @@ class SessionShards:
         try:
             return await unwrap(send(self.handle(index)))
         except RayActorError as exc:
-            # The shard exited (idle) or was lost for good: resolve the name again.
-            handle = self.handle(index, refresh=True)
-            if retry is Retry.NEVER:
-                raise SessionStoreUnavailable("the session store restarted during the call; retry") from exc
+            lost = exc
+        # The shard exited (idle), was lost for good, or cannot be reached: resolve the name again.
+        handle = self.handle(index, refresh=True)
+        if retry is Retry.NEVER:
+            raise SessionStoreUnavailable("the session store restarted during the call; retry") from lost
+        try:
             return await unwrap(send(handle))
+        except RayActorError as exc:
+            # Still unreachable: its node is lost and Ray has not yet declared it dead (~15 s by
+            # default), so the actor is neither alive nor restarted. Refused like any store outage.
+            raise SessionStoreUnavailable("the session store is unreachable; retry") from exc

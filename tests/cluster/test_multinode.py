@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.cluster.harness import ClusterApp, Placement, Stream, cluster_app, replicas_on
@@ -78,6 +79,19 @@ def outcomes(stream: Stream, since: float) -> dict[tuple[int, str | None], int]:
     return dict(Counter((a.status, a.code) for a in stream.answers if a.sent_at >= since))
 
 
+def start_session(url: str) -> tuple[int, str | None, float]:
+    """Ask for a new session: (status, error code, seconds); -1 when no answer came in time."""
+    began = time.monotonic()
+    try:
+        response = httpx.post(url + "/start-session", json={"candidate_id": "newcomer"}, timeout=30)
+    except httpx.HTTPError as exc:
+        return -1, type(exc).__name__, time.monotonic() - began
+    code = None if response.status_code == 200 else response.json().get("code")
+    if response.status_code == 503:
+        assert int(response.headers["retry-after"]) >= 1
+    return response.status_code, code, time.monotonic() - began
+
+
 def settled(placement: Placement, lost: str) -> bool:
     """Two face replicas running again, none on the lost node; every shard alive elsewhere."""
     faces = replicas_on(placement, "face")
@@ -135,7 +149,9 @@ def test_replicas_spread_over_nodes_and_a_lost_worker_loses_no_session_nor_event
         )
 
         face_back = shards_back = None
+        newcomers: list[tuple[int, str | None, float]] = []  # new sessions asked for meanwhile
         while True:
+            newcomers.append(start_session(app.url))
             placement = app.placement()
             now = time.monotonic() - kill_at
             faces_now = replicas_on(placement, "face")
@@ -159,6 +175,9 @@ def test_replicas_spread_over_nodes_and_a_lost_worker_loses_no_session_nor_event
             stream.stop()
 
     print(f"after: {after['replicas']}; shards {after['shards']}")
+    print(f"new sessions asked for during the failover: {Counter((st, code) for st, code, _ in newcomers)}")
+    assert all(st in (200, 503) for st, _, _ in newcomers), newcomers  # never a 500, never a hang
+    assert all(seconds < REFUSAL_BOUND_S for st, _, seconds in newcomers if st == 503), newcomers
     first_200 = []
     for stream in streams:
         answers = stream.answers
