@@ -47,7 +47,10 @@ class Retry(Enum):
 def shard_fingerprint(settings: Settings, config: RiskConfig) -> str:
     """Changes whenever the code version or anything the shards are built from changes."""
     options = settings.shard_options
-    material = "|".join([__version__, options.model_dump_json(), config.model_dump_json()])
+    # The shard count too: sessions are placed by hash modulo the count, so another count is
+    # another set of shards (sessions in memory would otherwise be looked for in the wrong one).
+    count = str(settings.session_shards)
+    material = "|".join([__version__, count, options.model_dump_json(), config.model_dump_json()])
     return hashlib.sha1(material.encode(), usedforsecurity=False).hexdigest()[:10]
 
 

@@ -30,6 +30,7 @@ def test_fingerprint_changes_with_what_the_shards_are_built_from() -> None:
     assert base == shard_fingerprint(Settings(), config)
     assert base != shard_fingerprint(Settings(session_expire_seconds=5), config)
     assert base != shard_fingerprint(Settings(use_redis=True), config)
+    assert base != shard_fingerprint(Settings(session_shards=Settings().session_shards + 1), config)
 
 
 async def test_errors_cross_the_actor_boundary_as_themselves(ray_session: None) -> None:
