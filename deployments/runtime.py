@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import cv2
 
@@ -25,7 +26,7 @@ def lower_priority(nice: int) -> None:
     if nice <= 0:
         return
     try:
-        threads = [int(t) for t in os.listdir("/proc/self/task")]
+        threads = [int(t.name) for t in Path("/proc/self/task").iterdir()]
     except OSError:  # not Linux: the process's own nice
         os.nice(nice)
         return

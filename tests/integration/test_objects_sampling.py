@@ -72,7 +72,8 @@ def test_a_phone_shown_for_three_seconds_raises_phone_detected_with_sampling_on(
     assert "not_due" in states
     coverage = summary["objects"]
     print(
-        f"\nphone at {phone['timestamp'] - shown_from:+.2f} s of its window; objects {coverage}; frames: {states}"
+        f"\nphone at {phone['timestamp'] - shown_from:+.2f} s of its window; objects {coverage}; "
+        f"frames: {states}"
     )
     assert coverage["analyses"] < len(frames) and coverage["share"] >= 0.8, coverage
     assert all(a["details"]["models"]["objects"]["available"] for a in answers)
