@@ -152,6 +152,20 @@ class NeutralCache:
 
 
 @dataclass(slots=True)
+class _Frame:
+    """One frame on its way through the pipeline: what it came with and what its plan said."""
+
+    session_id: str
+    data: bytes
+    timestamp: float | None  # the client's
+    plan: FramePlan | None  # None: the calibration came from the cache (no plan call)
+    neutral: GazeNeutral
+    received: float  # server clock at receipt
+    started: float  # perf_counter at receipt
+    timings: dict[str, float]
+
+
+@dataclass(slots=True)
 class FrameResult:
     """Everything one frame produced; the transport maps it to its response schema."""
 
@@ -247,61 +261,38 @@ class FramePipeline:
             neutral = plan.neutral
         if self.frames is not None:
             self.frames.take(session_id)
-        timings: dict[str, float] = {"prepare": ms_since(started)}
-        if self.objects is None:
-            return await self._run_whole(
-                session_id, data, timestamp, plan, neutral, received, started, timings
-            )
-        return await self._run_sampled(
-            self.objects, session_id, data, timestamp, plan, neutral, received, started, timings
+        frame = _Frame(
+            session_id, data, timestamp, plan, neutral, received, started, {"prepare": ms_since(started)}
         )
+        if self.objects is None:
+            return await self._run_whole(frame)
+        return await self._run_sampled(self.objects, frame)
 
-    async def _run_whole(
-        self,
-        session_id: str,
-        data: bytes,
-        timestamp: float | None,
-        plan: FramePlan | None,
-        neutral: GazeNeutral,
-        received: float,
-        started: float,
-        timings: dict[str, float],
-    ) -> FrameResult:
+    async def _run_whole(self, frame: _Frame) -> FrameResult:
         """Every frame waits for its own object analysis (sampling off: offline replays)."""
+        data, timings = frame.data, frame.timings
         objects_task = asyncio.ensure_future(self._objects(data))
         try:
-            face, gaze = await self._face_and_gaze(data, neutral, timings)
+            face, gaze = await self._face_and_gaze(data, frame.neutral, timings)
         except BaseException:
             objects_task.cancel()
             raise
-        timings["gaze_done"] = ms_since(started)
+        timings["gaze_done"] = ms_since(frame.started)
         objects = await objects_task
-        timings["objects_done"] = ms_since(started)
+        timings["objects_done"] = ms_since(frame.started)
         if self.person_faces is not None and objects.status.available:
             face = await self._relook(data, face, objects)
-            timings["relook_done"] = ms_since(started)
+            timings["relook_done"] = ms_since(frame.started)
         models = {"face": ModelStatus(available=True), "gaze": gaze_status(gaze), "objects": objects.status}
-        facts = self._facts(face, gaze, objects, models, plan, timestamp, received)
-        outcome = await self._record(session_id, facts, timings)
-        return self._result(
-            session_id, face, gaze, objects, models, outcome, plan, neutral, received, timestamp, timings
-        )
+        facts = self._facts(frame, face, gaze, objects, models)
+        outcome = await self._record(frame.session_id, facts, timings)
+        return self._result(frame, face, gaze, objects, models, outcome)
 
-    async def _run_sampled(
-        self,
-        lane: ObjectLane,
-        session_id: str,
-        data: bytes,
-        timestamp: float | None,
-        plan: FramePlan | None,
-        neutral: GazeNeutral,
-        received: float,
-        started: float,
-        timings: dict[str, float],
-    ) -> FrameResult:
+    async def _run_sampled(self, lane: ObjectLane, frame: _Frame) -> FrameResult:
         """Objects off the frame's path: a due frame's analysis runs beside it and is booked when it
         arrives; the frame is judged with the session's latest fresh result (persons) and answered
         without waiting."""
+        session_id, data, timestamp, timings = frame.session_id, frame.data, frame.timestamp, frame.timings
         booked: asyncio.Future[BookedFrame] = asyncio.get_running_loop().create_future()
         booked.add_done_callback(_retrieve)
         missing = self.analyzers.objects.missing()
@@ -309,8 +300,8 @@ class FramePipeline:
         try:
             if missing is None:
                 sampled = await lane.on_arrival(session_id, data, timestamp, booked)
-            face, gaze = await self._face_and_gaze(data, neutral, timings)
-            timings["gaze_done"] = ms_since(started)
+            face, gaze = await self._face_and_gaze(data, frame.neutral, timings)
+            timings["gaze_done"] = ms_since(frame.started)
             if missing is None:
                 sampled = lane.on_face(session_id, data, timestamp, face, gaze, booked, sampled)
             latest = lane.latest(session_id)
@@ -319,7 +310,7 @@ class FramePipeline:
             )
             if self.person_faces is not None and latest is not None:
                 face = await self._relook(data, face, latest.analysis)
-                timings["relook_done"] = ms_since(started)
+                timings["relook_done"] = ms_since(frame.started)
             object_status = missing or ModelStatus(
                 available=True, detail=_sampling_detail(sampled, latest, lane)
             )
@@ -328,7 +319,7 @@ class FramePipeline:
                 "gaze": gaze_status(gaze),
                 "objects": object_status,
             }
-            facts = self._facts(face, gaze, None, models, plan, timestamp, received)
+            facts = self._facts(frame, face, gaze, None, models)
             facts.persons = latest.persons() if latest is not None else None
             facts.objects_shed = sampled.shed
             outcome = await self._record(session_id, facts, timings)
@@ -340,9 +331,7 @@ class FramePipeline:
         booked.set_result(
             BookedFrame(facts.model_copy(update={"timestamp": outcome.timestamp, "gaze": judged}), face, gaze)
         )
-        result = self._result(
-            session_id, face, gaze, objects, models, outcome, plan, neutral, received, timestamp, timings
-        )
+        result = self._result(frame, face, gaze, objects, models, outcome)
         now = self.monotonic()
         result.objects_sampled = sampled
         if latest is not None:
@@ -353,15 +342,14 @@ class FramePipeline:
 
     @staticmethod
     def _facts(
+        frame: _Frame,
         face: FaceAnalysis,
         gaze: GazeAnalysis | None,
         objects: ObjectAnalysis | None,
         models: dict[str, ModelStatus],
-        plan: FramePlan | None,
-        timestamp: float | None,
-        received: float,
     ) -> FrameFacts:
         unavailable = {name: s.detail or "unavailable" for name, s in models.items() if not s.available}
+        plan = frame.plan
         if plan is not None:
             return FrameFacts.of(
                 plan.timestamp,
@@ -373,9 +361,15 @@ class FramePipeline:
                 client_timestamp=plan.client_timestamp,
             )
         # Booked at this receipt time, the client's stamp under the session's clock rules.
-        provisional = received if timestamp is None else timestamp
+        provisional = frame.received if frame.timestamp is None else frame.timestamp
         return FrameFacts.of(
-            provisional, face, gaze, objects, unavailable, received_at=received, client_timestamp=timestamp
+            provisional,
+            face,
+            gaze,
+            objects,
+            unavailable,
+            received_at=frame.received,
+            client_timestamp=frame.timestamp,
         )
 
     async def _record(self, session_id: str, facts: FrameFacts, timings: dict[str, float]) -> FrameOutcome:
@@ -394,25 +388,24 @@ class FramePipeline:
 
     @staticmethod
     def _result(
-        session_id: str,
+        frame: _Frame,
         face: FaceAnalysis,
         gaze: GazeAnalysis | None,
         objects: ObjectAnalysis,
         models: dict[str, ModelStatus],
         outcome: FrameOutcome,
-        plan: FramePlan | None,
-        neutral: GazeNeutral,
-        received: float,
-        timestamp: float | None,
-        timings: dict[str, float],
     ) -> FrameResult:
+        plan = frame.plan
         if plan is None:
             plan = FramePlan(
-                timestamp=outcome.timestamp, received_at=received, client_timestamp=timestamp, neutral=neutral
+                timestamp=outcome.timestamp,
+                received_at=frame.received,
+                client_timestamp=frame.timestamp,
+                neutral=frame.neutral,
             )
         # The session's judgement of the gaze (a look down told from a blink by its duration).
         judged = outcome.gaze if outcome.gaze is not None else gaze
-        return FrameResult(plan, face, judged, objects, models, outcome, timings)
+        return FrameResult(plan, face, judged, objects, models, outcome, frame.timings)
 
     async def _face_and_gaze(
         self, data: bytes, neutral: GazeNeutral, timings: dict[str, float]
