@@ -153,6 +153,7 @@ class ObjectLane:
         self._late: dict[str, list[LateEvent]] = {}
         self._watch: dict[str, _Watch] = {}
         self._events: deque[tuple[float, str]] = deque()  # (monotonic, "started" | "shed" | "triggered")
+        self._swept = float("-inf")  # monotonic time of the last sweep of stale sessions
 
     # -- per frame ------------------------------------------------------------------------------------
     def _time(self, frame_time: float | None) -> float:
@@ -306,6 +307,10 @@ class ObjectLane:
         cutoff = now - STATS_WINDOW_S
         while self._events and self._events[0][0] < cutoff:
             self._events.popleft()
+        # The sessions' sweep walks every session: at most once a second, not on every analysis.
+        if now - self._swept < 1.0:
+            return
+        self._swept = now
         for session_id, watch in list(self._watch.items()):
             while watch.results and watch.results[0] < cutoff - self.config.carry_s:
                 watch.results.popleft()
