@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +26,8 @@ from integrity.vision.person_faces import PersonFaceAnalyzer, persons_without_fa
 from serve_app.pipeline import Analyzers
 from serve_app.remote import unwrap
 from serve_app.spec import AppSpec
+
+logger = logging.getLogger(__name__)
 
 
 def _primary_inputs(
@@ -88,9 +91,10 @@ class RemoteFaceGaze:
 
 
 class RemoteObjects:
-    """Objects over its deployment. A replica without a model (no weights) answers "unavailable" at
-    once; that answer is kept ``recheck_s`` and given without the hop, then asked again (a
-    redeployed replica may have the weights)."""
+    """Objects over its deployment. Whether the deployment has a model is asked once per
+    ``recheck_s`` (a redeployed replica may have the weights): a replica without one is not sampled
+    at all, so no session counts analyses that could never look (and two sessions with the same
+    frames count the same, whichever came first)."""
 
     def __init__(
         self, handle: Any, recheck_s: float = 30.0, clock: Callable[[], float] = time.monotonic
@@ -98,30 +102,35 @@ class RemoteObjects:
         self.handle = handle
         self.recheck_s = recheck_s
         self.clock = clock
-        self._unavailable: tuple[ModelStatus, float] | None = None
+        self._model: ModelStatus | None = None
+        self._checked = float("-inf")
 
     async def analyze(self, data: bytes) -> ObjectAnalysis:
-        if self._unavailable is not None:
-            status, at = self._unavailable
-            if self.clock() - at < self.recheck_s:
-                return ObjectAnalysis(status=status)
-            self._unavailable = None
+        missing = await self.missing()
+        if missing is not None:
+            return ObjectAnalysis(status=missing)
         result: ObjectAnalysis = await unwrap(self.handle.analyze.remote(data))
-        if not result.status.available:  # no model, or only this frame failed (e.g. not decodable)?
-            model = await self.status()
-            if not model.available:
-                self._unavailable = (model, self.clock())
+        if not result.status.available:  # no model after all, or only this frame failed (not decodable)?
+            await self._check()
         return result
 
     async def status(self) -> ModelStatus:
         result: ModelStatus = await unwrap(self.handle.status.remote())
         return result
 
-    def missing(self) -> ModelStatus | None:
-        if self._unavailable is None:
-            return None
-        status, at = self._unavailable
-        return status if self.clock() - at < self.recheck_s else None
+    async def missing(self) -> ModelStatus | None:
+        if self.clock() - self._checked >= self.recheck_s:
+            await self._check()
+        model = self._model
+        return model if model is not None and not model.available else None
+
+    async def _check(self) -> None:
+        self._checked = self.clock()
+        try:
+            self._model = await self.status()
+        except Exception:  # overloaded or restarting: unknown, so the frames are sampled as usual
+            logger.warning("the objects deployment did not say whether it has a model", exc_info=True)
+            self._model = None
 
 
 class RemotePersonFaces:
@@ -198,7 +207,7 @@ class LocalObjects:
     async def status(self) -> ModelStatus:
         return self.detector.status
 
-    def missing(self) -> ModelStatus | None:
+    async def missing(self) -> ModelStatus | None:
         return None if self.detector.status.available else self.detector.status
 
 

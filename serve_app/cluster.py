@@ -44,15 +44,19 @@ DIRECT_INGRESS_MIN_HTTP_PORT = "RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT"
 # every 10-15 s) and Serve's reactions (autoscaling waits seconds anyway) while idling for less CPU
 # (docs/SCALING.md).
 IDLE_ENV = {"RAY_SERVE_CONTROL_LOOP_INTERVAL_S": "0.5", "RAY_SERVE_METRICS_EXPORT_INTERVAL_MS": "1000"}
+# Serve kills a proxy not ready within 5 s of starting and starts another; on a busy small node the
+# first one needs longer, and each restart only adds to the load that made it slow.
+SLOW_NODE_ENV = {"RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S": "30"}
+CLUSTER_ENV = {**IDLE_ENV, **SLOW_NODE_ENV}
 
 
 def serve_cluster_env(settings: Settings) -> dict[str, str]:
     """Environment of a local Ray cluster for these settings (set it before ``ray.init``)."""
     if not settings.direct_ingress:
-        return {**IDLE_ENV, DIRECT_INGRESS: "0"}
+        return {**CLUSTER_ENV, DIRECT_INGRESS: "0"}
     port = settings.api_port
     return {
-        **IDLE_ENV,
+        **CLUSTER_ENV,
         DIRECT_INGRESS: "1",
         # One port per node: the node's ingress replica (the builder allows one per node) takes
         # API_PORT; Serve's proxy, still started on the head node, listens on PROXY_PORT.

@@ -77,10 +77,12 @@ class LatestObjects:
     analysis: ObjectAnalysis
     frame_time: float  # the analysed frame's stream time
     received: float  # monotonic receipt of the analysed frame
+    sampled_at: float  # the time sampling ran on (the frame's own timestamp in a trusted replay)
     triggers: tuple[str, ...] = ()
 
-    def age(self, now: float) -> float:
-        return max(0.0, now - self.received)
+    def age(self, at: float) -> float:
+        """Its age at ``at``, on the clock sampling runs on (``ObjectLane.clock``)."""
+        return max(0.0, at - self.sampled_at)
 
     def persons(self) -> list[Box]:
         return [o.box for o in self.analysis.objects if o.label == PERSON_LABEL]
@@ -156,9 +158,10 @@ class ObjectLane:
         self._swept = float("-inf")  # monotonic time of the last sweep of stale sessions
 
     # -- per frame ------------------------------------------------------------------------------------
-    def _time(self, frame_time: float | None) -> float:
-        """The time sampling runs on: the frames' own timestamps in a trusted replay, else the
-        replica's monotonic clock (a live client's timestamps must not decide how often it is watched)."""
+    def clock(self, frame_time: float | None) -> float:
+        """The time sampling runs on: the frames' own timestamps in a trusted replay (however slowly
+        the replay is processed), else the replica's monotonic clock (a live client's timestamps
+        must not decide how often it is watched)."""
         if self.replay and frame_time is not None:
             return frame_time
         return self.monotonic()
@@ -173,7 +176,7 @@ class ObjectLane:
             self._watch[session_id] = _Watch(now, now)
         else:
             watch.last_frame = now
-        at = self._time(frame_time)
+        at = self.clock(frame_time)
         if self.replay:
             # A replay runs faster than its recording did: its next frame waits for the session's
             # analysis in flight, which live would have been booked before that frame arrived.
@@ -195,7 +198,7 @@ class ObjectLane:
         sampled: Sampled,
     ) -> Sampled:
         """After the face stage: a frame not yet sampled is, at once, on a trigger."""
-        at = self._time(frame_time)
+        at = self.clock(frame_time)
         found = self.sampler.trigger(session_id, at, face, gaze)
         if sampled.started or sampled.shed or not found:
             return sampled
@@ -217,7 +220,7 @@ class ObjectLane:
         self._note(now, "started")
         if why:
             self._note(now, "triggered")
-        task = asyncio.ensure_future(self._analyse(session_id, data, booked, now, tuple(why)))
+        task = asyncio.ensure_future(self._analyse(session_id, data, booked, now, at, tuple(why)))
         self._tasks[session_id] = task
         task.add_done_callback(lambda _: self._finished(session_id, task))
         return Sampled(started=True, triggers=why)
@@ -233,6 +236,7 @@ class ObjectLane:
         data: bytes,
         booked: asyncio.Future[BookedFrame],
         received: float,
+        at: float,
         why: tuple[str, ...],
     ) -> None:
         analysis = await self._objects(data)
@@ -252,7 +256,7 @@ class ObjectLane:
         if not outcome.booked:
             return
         if analysis.status.available:
-            self._latest[session_id] = LatestObjects(analysis, outcome.timestamp, received, why)
+            self._latest[session_id] = LatestObjects(analysis, outcome.timestamp, received, at, why)
             watch = self._watch.get(session_id)
             if watch is not None:
                 watch.results.append(received)
@@ -275,10 +279,10 @@ class ObjectLane:
         return ObjectAnalysis(status=ModelStatus(available=False, detail=detail))
 
     # -- what the answers carry -----------------------------------------------------------------------
-    def latest(self, session_id: str) -> LatestObjects | None:
-        """The session's latest result, while it is fresh (``carry_s``)."""
+    def latest(self, session_id: str, frame_time: float | None) -> LatestObjects | None:
+        """The session's latest result, while it is fresh (``carry_s``) at this frame."""
         latest = self._latest.get(session_id)
-        if latest is None or latest.age(self.monotonic()) > self.config.carry_s:
+        if latest is None or latest.age(self.clock(frame_time)) > self.config.carry_s:
             return None
         return latest
 

@@ -68,7 +68,7 @@ class AsyncObjectAnalyzer(Protocol):
 
     async def status(self) -> ModelStatus: ...
 
-    def missing(self) -> ModelStatus | None:
+    async def missing(self) -> ModelStatus | None:
         """The model's status when it is known to be unavailable (no weights): nothing to sample."""
         ...
 
@@ -295,7 +295,7 @@ class FramePipeline:
         session_id, data, timestamp, timings = frame.session_id, frame.data, frame.timestamp, frame.timings
         booked: asyncio.Future[BookedFrame] = asyncio.get_running_loop().create_future()
         booked.add_done_callback(_retrieve)
-        missing = self.analyzers.objects.missing()
+        missing = await self.analyzers.objects.missing()
         sampled = Sampled()
         try:
             if missing is None:
@@ -304,7 +304,7 @@ class FramePipeline:
             timings["gaze_done"] = ms_since(frame.started)
             if missing is None:
                 sampled = lane.on_face(session_id, data, timestamp, face, gaze, booked, sampled)
-            latest = lane.latest(session_id)
+            latest = lane.latest(session_id, timestamp)
             objects = (
                 latest.analysis if latest is not None else ObjectAnalysis(status=ModelStatus(available=True))
             )
@@ -332,11 +332,10 @@ class FramePipeline:
             BookedFrame(facts.model_copy(update={"timestamp": outcome.timestamp, "gaze": judged}), face, gaze)
         )
         result = self._result(frame, face, gaze, objects, models, outcome)
-        now = self.monotonic()
         result.objects_sampled = sampled
         if latest is not None:
             result.objects_frame_time = latest.frame_time
-            result.objects_age_s = round(latest.age(now), 3)
+            result.objects_age_s = round(latest.age(lane.clock(timestamp)), 3)
         result.late_events = lane.take_late(session_id)
         return result
 

@@ -114,6 +114,9 @@ def ray_session() -> Iterator[None]:
     """One local Ray instance for the whole test session (it costs ~5-12 s to start)."""
     import ray
 
+    from serve_app.cluster import SLOW_NODE_ENV
+
+    os.environ.update(SLOW_NODE_ENV)  # read by Serve's controller, started by this Ray
     ray.init(
         address="local",
         num_cpus=4,  # logical CPUs: the replicas ask for fractions, several apps may be up in turn

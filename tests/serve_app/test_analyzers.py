@@ -36,12 +36,27 @@ async def test_a_replica_without_a_model_is_not_asked_again_until_the_recheck() 
     now = [0.0]
     handle = ObjectsHandle(NO_WEIGHTS, ObjectAnalysis(status=NO_WEIGHTS))
     objects = RemoteObjects(handle, recheck_s=30.0, clock=lambda: now[0])
+    assert await objects.missing() == NO_WEIGHTS  # known before any frame is sampled
     for _ in range(5):
         assert (await objects.analyze(b"jpeg")).status == NO_WEIGHTS
-    assert handle.analyze.calls == 1  # then answered here, as "not looked at"
+    assert handle.analyze.calls == 0 and handle.status.calls == 1  # answered here, as "not looked at"
+    handle.model = ModelStatus(available=True)  # redeployed with the weights
+    handle.analyze = Method(lambda data: ObjectAnalysis(status=handle.model))
     now[0] = 31.0
+    assert await objects.missing() is None
     await objects.analyze(b"jpeg")
-    assert handle.analyze.calls == 2
+    assert handle.analyze.calls == 1 and handle.status.calls == 2
+
+
+async def test_a_status_that_cannot_be_asked_leaves_the_frames_sampled() -> None:
+    def refuse() -> ModelStatus:
+        raise RuntimeError("objects deployment overloaded")
+
+    handle = ObjectsHandle(ModelStatus(available=True), ObjectAnalysis(status=ModelStatus(available=True)))
+    handle.status = Method(refuse)
+    objects = RemoteObjects(handle)
+    assert await objects.missing() is None
+    assert (await objects.analyze(b"jpeg")).status.available
 
 
 async def test_one_frames_failure_is_not_remembered() -> None:
@@ -51,3 +66,4 @@ async def test_one_frames_failure_is_not_remembered() -> None:
     for _ in range(3):
         assert (await objects.analyze(b"jpeg")).status == failed
     assert handle.analyze.calls == 3
+    assert await objects.missing() is None

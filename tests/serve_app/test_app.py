@@ -8,8 +8,8 @@ from pydantic import ValidationError
 from serve_app.app import _options, build_app
 from serve_app.app_args import AppArgs, Autoscaling, DeploymentArgs, app_args_from
 from serve_app.cluster import (
+    CLUSTER_ENV,
     DIRECT_INGRESS,
-    IDLE_ENV,
     THROUGHPUT_OPTIMIZED,
     direct_ingress_active,
     serve_cluster_env,
@@ -85,7 +85,7 @@ def test_direct_ingress_puts_the_ingress_replica_on_the_api_port_and_the_proxy_b
         Settings(api_port=8000, direct_ingress=True, proxy_port=8000)
 
     proxied = Settings(api_port=8000, direct_ingress=False)
-    assert serve_cluster_env(proxied) == {**IDLE_ENV, DIRECT_INGRESS: "0"}
+    assert serve_cluster_env(proxied) == {**CLUSTER_ENV, DIRECT_INGRESS: "0"}
     assert proxied.serve_proxy_port == 8000
 
 

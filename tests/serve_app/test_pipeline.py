@@ -107,7 +107,7 @@ class Objects:
     async def status(self) -> ModelStatus:
         return ModelStatus(available=True)
 
-    def missing(self) -> ModelStatus | None:
+    async def missing(self) -> ModelStatus | None:
         return None
 
 
