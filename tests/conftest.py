@@ -109,14 +109,17 @@ def free_port() -> int:
     raise RuntimeError("no free port found in 21000-32000")
 
 
+# serve_app.cluster.SLOW_NODE_ENV (a test checks they agree): tests.integrity imports this module,
+# and the domain library's tests may not import serve_app.
+RAY_SLOW_NODE_ENV = {"RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S": "30"}
+
+
 @pytest.fixture(scope="session")
 def ray_session() -> Iterator[None]:
     """One local Ray instance for the whole test session (it costs ~5-12 s to start)."""
     import ray
 
-    from serve_app.cluster import SLOW_NODE_ENV
-
-    os.environ.update(SLOW_NODE_ENV)  # read by Serve's controller, started by this Ray
+    os.environ.update(RAY_SLOW_NODE_ENV)  # read by Serve's controller, started by this Ray
     ray.init(
         address="local",
         num_cpus=4,  # logical CPUs: the replicas ask for fractions, several apps may be up in turn

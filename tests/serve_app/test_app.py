@@ -10,11 +10,13 @@ from serve_app.app_args import AppArgs, Autoscaling, DeploymentArgs, app_args_fr
 from serve_app.cluster import (
     CLUSTER_ENV,
     DIRECT_INGRESS,
+    SLOW_NODE_ENV,
     THROUGHPUT_OPTIMIZED,
     direct_ingress_active,
     serve_cluster_env,
 )
 from serve_app.settings import REPO_ROOT, Settings
+from tests.conftest import RAY_SLOW_NODE_ENV
 
 
 def test_checked_in_serve_config_is_valid() -> None:
@@ -87,6 +89,10 @@ def test_direct_ingress_puts_the_ingress_replica_on_the_api_port_and_the_proxy_b
     proxied = Settings(api_port=8000, direct_ingress=False)
     assert serve_cluster_env(proxied) == {**CLUSTER_ENV, DIRECT_INGRESS: "0"}
     assert proxied.serve_proxy_port == 8000
+
+
+def test_the_tests_ray_gets_the_slow_node_settings_the_service_gets() -> None:
+    assert RAY_SLOW_NODE_ENV == SLOW_NODE_ENV
 
 
 def test_direct_ingress_is_read_as_serve_reads_it() -> None:
