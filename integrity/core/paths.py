@@ -9,6 +9,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = REPO_ROOT / "configs"
 MODELS = REPO_ROOT / "models"
 RISK_CONFIG = CONFIGS / "risk_engine.yaml"
+IDENTITY_CONFIG = CONFIGS / "identity.yaml"
 
 
 def dlib_models_dir() -> Path:
