@@ -18,6 +18,7 @@ import ray
 from ray.exceptions import AsyncioActorExit
 
 from integrity.session.host import SessionHost, ShardOptions, ShardStats
+from integrity.session.policy import EffectivePolicy
 from integrity.session.record import ReviewDecision, SessionRecord
 from integrity.session.risk.config import RiskConfig
 from integrity.session.state import (
@@ -77,9 +78,14 @@ class SessionShard:
         return await self.host.sweep()
 
     async def create(
-        self, session_id: str, candidate_id: str, metadata: dict[str, Any], timestamp: float | None
+        self,
+        session_id: str,
+        candidate_id: str,
+        metadata: dict[str, Any],
+        timestamp: float | None,
+        policy: EffectivePolicy | None = None,
     ) -> SessionState:
-        return await self._touch().create(session_id, candidate_id, metadata, timestamp)
+        return await self._touch().create(session_id, candidate_id, metadata, timestamp, policy)
 
     async def get(self, session_id: str) -> SessionState:
         return await self._touch().get(session_id)

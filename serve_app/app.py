@@ -102,7 +102,14 @@ def build_app(args: AppArgs) -> Application:
         gaze_app = gaze.bind(spec.gaze_config, args.gaze.cv_threads)
     objects_app = objects.bind(*spec.object_model, args.objects.cv_threads, args.objects.nice)
     return ingress.bind(
-        face_app, gaze_app, objects_app, settings, spec.risk_config, spec.relook, spec.objects_config.sampling
+        face_app,
+        gaze_app,
+        objects_app,
+        settings,
+        spec.risk_config,
+        spec.relook,
+        spec.objects_config.sampling,
+        args.policy_config,
     )
 
 

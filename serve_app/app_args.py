@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat
 
-from integrity.core.paths import CONFIGS, RISK_CONFIG
+from integrity.core.paths import CONFIGS, POLICY_CONFIG, RISK_CONFIG
 from serve_app.cluster import THROUGHPUT_OPTIMIZED
 
 
@@ -99,6 +99,9 @@ class AppArgs(BaseModel):
     gaze_config: Path = CONFIGS / "gaze.yaml"
     objects_config: Path = CONFIGS / "objects.yaml"
     risk_config: Path = Field(RISK_CONFIG, description="Event table, debounce, decay, verdicts, behaviour.")
+    policy_config: Path = Field(
+        POLICY_CONFIG, description="Interview policies: stakes, allowances, profiles (read again on change)."
+    )
     settings: dict[str, Any] = Field(
         default_factory=dict, description="Overrides of the environment settings (lower-case names)."
     )

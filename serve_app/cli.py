@@ -302,6 +302,10 @@ def parser() -> argparse.ArgumentParser:
         "--config", type=Path, default=REPO_ROOT / "serve_config.yaml", help="application args (config files)"
     )
     analyze.add_argument("--quiet", action="store_true", help="no progress bar")
+    commands.add_parser(
+        "key-id",
+        help="print the id of the API key read from stdin (configs/policy.yaml's api_keys, the logs)",
+    )
     return top
 
 
@@ -366,6 +370,15 @@ def main(argv: list[str] | None = None) -> int:
     options = parser().parse_args(argv)
     if options.command == "analyze":
         return run_analyze(options)
+    if options.command == "key-id":
+        from serve_app.api.auth import key_id
+
+        key = sys.stdin.readline().strip()
+        if not key:
+            print("integrity key-id: give the API key on stdin", file=sys.stderr)
+            return 2
+        print(key_id(key))
+        return 0
     return 2  # pragma: no cover (argparse requires a command)
 
 

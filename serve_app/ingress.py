@@ -8,11 +8,14 @@ service, so handlers reach it through a dependency, not through globals.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 from ray import serve
 
+from integrity.core.paths import POLICY_CONFIG
+from integrity.session.policy import PolicyFile
 from integrity.session.risk.config import RiskConfig
 from integrity.vision.object_mapping import PersonRelookConfig
 from integrity.vision.object_sampling import ObjectSamplingConfig
@@ -38,6 +41,7 @@ class IntegrityIngress:
         risk_config: RiskConfig,
         person_relook: PersonRelookConfig | None = None,
         object_sampling: ObjectSamplingConfig | None = None,
+        policy_config: Path = POLICY_CONFIG,
     ) -> None:
         logging.basicConfig(level=settings.log_level.upper())
         port = direct_ingress_port()
@@ -51,6 +55,7 @@ class IntegrityIngress:
             remote_analyzers(face, gaze, objects, person_relook),
             SessionShards(settings, risk_config),
             object_sampling=object_sampling,
+            policies=PolicyFile(risk_config, policy_config),
         )
 
     def __serve_build_asgi_app__(self) -> FastAPI:

@@ -38,6 +38,7 @@ def local_service(
         clock=clock,
         monotonic=monotonic,
         object_sampling=spec.objects_config.sampling,
+        policies=spec.policies(),
     )
 
 

@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from integrity.session.host import Clock, SessionHost, ShardStats
+from integrity.session.policy import EffectivePolicy
 from integrity.session.record import ReviewDecision, SessionRecord
 from integrity.session.risk.config import RiskConfig
 from integrity.session.state import (
@@ -35,9 +36,14 @@ class LocalSessions:
         self.host = SessionHost(settings.shard_options, config, clock=clock, monotonic=monotonic)
 
     async def create(
-        self, session_id: str, candidate_id: str, metadata: dict[str, Any], timestamp: float | None
+        self,
+        session_id: str,
+        candidate_id: str,
+        metadata: dict[str, Any],
+        timestamp: float | None,
+        policy: EffectivePolicy | None = None,
     ) -> SessionState:
-        return await self.host.create(session_id, candidate_id, metadata, timestamp)
+        return await self.host.create(session_id, candidate_id, metadata, timestamp, policy)
 
     async def take_start(self, key_id: str) -> None:
         await self.host.take_start(key_id)

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from integrity import __version__
-from integrity.core.errors import Overloaded, TooManySessions
+from integrity.core.errors import InvalidPolicy, Overloaded, TooManySessions
 from integrity.core.results import ModelStatus
 from integrity.core.timing import ms_since
 from integrity.evidence.report import render_report
 from integrity.evidence.store import EvidenceStore
+from integrity.session.policy import EffectivePolicy, PolicyFile, PolicyRequest, UnknownProfile
 from integrity.session.rate_limit import Rate
 from integrity.session.record import ReviewDecision, SessionRecord
 from integrity.session.state import EndOutcome, SessionState
@@ -41,7 +42,12 @@ class SessionBackend(SessionEngine, Protocol):
     """Where sessions live: the shard actors (``SessionShards``) or this process (``LocalSessions``)."""
 
     async def create(
-        self, session_id: str, candidate_id: str, metadata: dict[str, Any], timestamp: float | None
+        self,
+        session_id: str,
+        candidate_id: str,
+        metadata: dict[str, Any],
+        timestamp: float | None,
+        policy: EffectivePolicy | None = None,
     ) -> SessionState: ...
 
     async def take_start(self, key_id: str) -> None: ...
@@ -94,10 +100,14 @@ class IntegrityService:
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         object_sampling: ObjectSamplingConfig | None = None,
+        policies: PolicyFile | None = None,
     ) -> None:
         """``clock`` (server time: receipt stamps, evidence retention) and ``monotonic`` (rates,
         caches) are the real ones but in tests that move time themselves. ``object_sampling``:
-        objects off the frame's path (configs/objects.yaml ``sampling``; None: its defaults)."""
+        objects off the frame's path (configs/objects.yaml ``sampling``; None: its defaults).
+        ``policies``: the interview policies (configs/policy.yaml; None: sessions judged by the event
+        table as it is, and a policy asked for is refused)."""
+        self.policies = policies
         if object_sampling is None:
             object_sampling = ObjectSamplingConfig()
         self.settings = settings
@@ -131,8 +141,15 @@ class IntegrityService:
 
     # -- sessions ---------------------------------------------------------------------------------
     async def start_session(
-        self, candidate_id: str, metadata: dict[str, Any], timestamp: float | None, key_id: str = "open"
-    ) -> str:
+        self,
+        candidate_id: str,
+        metadata: dict[str, Any],
+        timestamp: float | None,
+        key_id: str = "open",
+        policy: PolicyRequest | None = None,
+    ) -> tuple[str, EffectivePolicy | None]:
+        """Open a session under its interview's policy; returns its id and the policy resolved."""
+        effective = self._policy(policy, key_id)
         if self.inflight >= self.settings.max_inflight_frames * self.settings.start_session_headroom:
             raise Overloaded("the service is busy with open sessions' frames; try again shortly")
         limit = self.settings.max_concurrent_sessions
@@ -140,9 +157,19 @@ class IntegrityService:
             raise TooManySessions(f"the service holds its limit of {limit} open sessions; try again later")
         if key_id != "open":
             await self.shards.take_start(key_id)
-        state = await self.shards.create(str(uuid.uuid4()), candidate_id, metadata, timestamp)
+        state = await self.shards.create(str(uuid.uuid4()), candidate_id, metadata, timestamp, effective)
         self.metrics.sessions_started.inc()
-        return state.session_id
+        return state.session_id, state.policy
+
+    def _policy(self, policy: PolicyRequest | None, key_id: str) -> EffectivePolicy | None:
+        if self.policies is None:
+            if policy is not None:
+                raise InvalidPolicy("this service has no interview policies configured")
+            return None
+        try:
+            return self.policies.resolve(policy, key_id)
+        except UnknownProfile as exc:
+            raise InvalidPolicy(str(exc)) from exc
 
     async def resume_session(self, session_id: str) -> str:
         """Check that the session is open (raises otherwise) and return its id."""

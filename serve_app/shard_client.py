@@ -20,6 +20,7 @@ from deployments.sessions import SessionShard
 from integrity import __version__
 from integrity.core.errors import SessionStoreUnavailable
 from integrity.session.host import ShardStats
+from integrity.session.policy import EffectivePolicy
 from integrity.session.record import ReviewDecision, SessionRecord
 from integrity.session.risk.config import RiskConfig
 from integrity.session.state import (
@@ -84,13 +85,18 @@ class SessionShards:
 
     # -- one method per actor call --------------------------------------------------------------
     async def create(
-        self, session_id: str, candidate_id: str, metadata: dict[str, Any], timestamp: float | None
+        self,
+        session_id: str,
+        candidate_id: str,
+        metadata: dict[str, Any],
+        timestamp: float | None,
+        policy: EffectivePolicy | None = None,
     ) -> SessionState:
         # Safe to resend: the id is new, so a create that half-happened is simply overwritten.
         return await self._call(
             self.index_of(session_id),
             Retry.ONCE,
-            lambda h: h.create.remote(session_id, candidate_id, metadata, timestamp),
+            lambda h: h.create.remote(session_id, candidate_id, metadata, timestamp, policy),
         )
 
     async def take_start(self, key_id: str) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from integrity.session.policy import PolicyFile
 from integrity.session.risk.config import RiskConfig
 from integrity.vision.face import FaceConfig
 from integrity.vision.gaze import GazeConfig
@@ -57,6 +58,10 @@ class AppSpec:
     def from_file(cls, config: Path, **overrides: Any) -> AppSpec:
         """From a Serve config file's first application (defaults where the file is absent)."""
         return cls.from_args(app_args_from(config) if config.is_file() else AppArgs(), **overrides)
+
+    def policies(self) -> PolicyFile:
+        """The interview policies over this spec's event table (the file read again when it changes)."""
+        return PolicyFile(self.risk_config, self.args.policy_config)
 
     @property
     def relook(self) -> PersonRelookConfig:

@@ -38,6 +38,14 @@ class Severity(StrEnum):
 _SEVERITY_RANK = {Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3, Severity.CRITICAL: 4}
 
 
+class Treatment(StrEnum):
+    """How an interview's policy has the risk engine treat an event (configs/policy.yaml)."""
+
+    COUNT = "count"  # raised, with its risk (the event table's)
+    REPORT = "report"  # raised for the reviewer, without risk; never backs an accusation
+    OFF = "off"  # not raised at all
+
+
 class Verdict(StrEnum):
     CLEAN = "CLEAN"
     SUSPICIOUS = "SUSPICIOUS"

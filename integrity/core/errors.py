@@ -46,6 +46,12 @@ class BadMessage(IntegrityError):
     code = "bad_message"
 
 
+class InvalidPolicy(IntegrityError):
+    """A policy that names what the service does not have (an unknown profile)."""
+
+    code = "invalid_policy"
+
+
 class SessionNotFound(IntegrityError):
     code = "session_not_found"
 

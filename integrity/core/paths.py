@@ -9,6 +9,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = REPO_ROOT / "configs"
 MODELS = REPO_ROOT / "models"
 RISK_CONFIG = CONFIGS / "risk_engine.yaml"
+POLICY_CONFIG = CONFIGS / "policy.yaml"
 IDENTITY_CONFIG = CONFIGS / "identity.yaml"
 
 

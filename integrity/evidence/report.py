@@ -162,6 +162,8 @@ def describe(event: EventRecord) -> str:
         text = ""
     if not text:
         text = f"{event.type} was raised."
+    if "policy" in ev:
+        text += f" Allowed by the interview's policy ({ev['policy']})."
     if "held_s" in ev:
         text += (
             f" The condition held {_num(ev, 'held_s')} s over {_num(ev, 'frames')} frame(s) before it was "
@@ -303,6 +305,17 @@ def _when(ts: float | None) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def _policy(record: SessionRecord) -> str:
+    """The interview's rules the session was judged under."""
+    if record.policy is None:
+        return '<p class="small">Judged under: the event table as configured (no interview policy).</p>'
+    policy = record.policy
+    return (
+        f'<p class="small"><b>Judged under:</b> {esc(policy.description)}. '
+        f"Set by: {esc('; '.join(policy.set_by))}.</p>"
+    )
+
+
 def _verdict_box(title: str, verdict: str | None, reason: str | None, peak: float | None) -> str:
     if verdict is None:
         return (
@@ -363,6 +376,7 @@ def render_report(
         f"with at least one event of severity {esc(record.rules.cheating_min_severity)} or worse. "
         f"{len(record.events)} event(s) raised; reviews: {confirmed} confirmed, {dismissed} dismissed. The "
         "reviewed verdict replays the same rules without the dismissed events.</p>",
+        _policy(record),
         "<h2>Risk over time</h2>",
         chart(record, origin, numbers),
         "<h2>Models</h2><table>",

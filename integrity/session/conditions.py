@@ -126,13 +126,17 @@ def face_observations(facts: FrameFacts, static: Suppressed | None = None) -> di
 LOOKED_AT = "looked_at"  # the observation's kind when only objects the candidate looks at count
 
 
-def object_observations(facts: FrameFacts, static: Suppressed | None = None) -> dict[EventType, Observation]:
+def object_observations(
+    facts: FrameFacts, static: Suppressed | None = None, allowed: frozenset[str] = frozenset()
+) -> dict[EventType, Observation]:
     """Object events: unknown while the object model is unavailable, never "no phone".
 
     Only sure objects carry an event (configs/objects.yaml); of those, static background, the room
     and weak classes not looked at are left out. An observation carries its objects' boxes, so the
     risk engine follows one object through a run (``consistency``); it is of kind ``looked_at`` when
     it holds only because the candidate's gaze goes to background objects (their own debounce).
+    Objects whose label the interview's policy allows (``allowed``: a book in an open-book
+    interview) are not counted, and are named in the evidence.
     """
     analysis = frame_objects(facts)
     if analysis is None:
@@ -146,7 +150,7 @@ def object_observations(facts: FrameFacts, static: Suppressed | None = None) -> 
         counted = [
             (i, o)
             for i, o in enumerate(found)
-            if o.event is event_type and i not in suppressed and i not in ignored
+            if o.event is event_type and i not in suppressed and i not in ignored and o.label not in allowed
         ]
         counted.sort(key=lambda pair: pair[1].confidence, reverse=True)
         evidence: dict[str, object] = {"objects": len(counted)}
@@ -156,6 +160,9 @@ def object_observations(facts: FrameFacts, static: Suppressed | None = None) -> 
         skipped = [hit.evidence() for i, hit in sorted(ignored.items()) if found[i].event is event_type]
         if skipped:
             evidence["not_counted"] = skipped
+        permitted = sorted({o.label for o in found if o.event is event_type and o.label in allowed})
+        if permitted:
+            evidence["allowed_by_policy"] = permitted
         kind = None
         if counted:
             best = counted[0][1]
@@ -178,9 +185,12 @@ def object_observations(facts: FrameFacts, static: Suppressed | None = None) -> 
     return observations
 
 
-def frame_observations(facts: FrameFacts, static: Suppressed | None = None) -> dict[EventType, Observation]:
-    """All face and object conditions of the frame; ``static``: its detections learned as background."""
-    return {**face_observations(facts, static), **object_observations(facts, static)}
+def frame_observations(
+    facts: FrameFacts, static: Suppressed | None = None, allowed: frozenset[str] = frozenset()
+) -> dict[EventType, Observation]:
+    """All face and object conditions of the frame; ``static``: its detections learned as background;
+    ``allowed``: object labels the interview's policy allows."""
+    return {**face_observations(facts, static), **object_observations(facts, static, allowed)}
 
 
 PHONE_EVENTS = (EventType.PHONE_DETECTED, EventType.PHONE_PARTIAL_DETECTED)

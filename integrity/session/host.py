@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from integrity.session.manager import SessionManager
+from integrity.session.policy import EffectivePolicy
 from integrity.session.rate_limit import Rate, RateLimiter
 from integrity.session.record import ReviewDecision, SessionRecord
 from integrity.session.risk.config import RiskConfig
@@ -113,9 +114,14 @@ class SessionHost:
         return await self.manager.count() == 0 and not self.store.holds_records()
 
     async def create(
-        self, session_id: str, candidate_id: str, metadata: dict[str, Any], timestamp: float | None
+        self,
+        session_id: str,
+        candidate_id: str,
+        metadata: dict[str, Any],
+        timestamp: float | None,
+        policy: EffectivePolicy | None = None,
     ) -> SessionState:
-        return await self.manager.create(candidate_id, metadata, timestamp, session_id)
+        return await self.manager.create(candidate_id, metadata, timestamp, session_id, policy)
 
     async def take_start(self, key_id: str) -> None:
         """Admit one new session for this API key under the per-key rate, or raise RateLimited."""

@@ -15,6 +15,7 @@ import uuid
 import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from integrity.core.errors import EventNotFound, SessionEnded, SessionExpired, SessionNotFound
@@ -28,6 +29,7 @@ from integrity.session.conditions import (
     with_gaze,
 )
 from integrity.session.object_watch import ObjectCoverage
+from integrity.session.policy import EffectivePolicy
 from integrity.session.record import (
     RecordStatus,
     Review,
@@ -58,6 +60,20 @@ Clock = Callable[[], float]
 RECORD_RETENTION_S = 30 * 86400.0
 
 
+# What of a policy changes the rules (not its name or where it came from).
+JUDGED_BY = {"risk_scale", "suspicious_threshold", "cheating_threshold", "treatments", "allowed_labels"}
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """What a session is judged by: the event table and verdict rules of its policy."""
+
+    config: RiskConfig
+    engine: RiskEngine
+    judge: Judge
+    allowed_labels: frozenset[str] = frozenset()
+
+
 class SessionManager:
     def __init__(
         self,
@@ -74,6 +90,8 @@ class SessionManager:
         self.config = config
         self.engine = RiskEngine(config)
         self.judge = Judge(config)
+        self._default = Rules(config, self.engine, self.judge)
+        self._rules: dict[str, Rules] = {}  # per policy (a few profiles in use at any time)
         self.behaviour = BehaviourTracker(config.behaviour)
         self.background = BackgroundLearner(config.background)
         self.expire_seconds = expire_seconds
@@ -90,6 +108,20 @@ class SessionManager:
         async with lock:
             yield
 
+    def rules(self, policy: EffectivePolicy | None) -> Rules:
+        """The rules a session's policy judges it by (None: the event table as it is)."""
+        if policy is None:
+            return self._default
+        key = policy.model_dump_json(include=JUDGED_BY)
+        rules = self._rules.get(key)
+        if rules is None:
+            if len(self._rules) >= 256:  # policies are few; a flood of variants must not grow this
+                self._rules.clear()
+            config = policy.risk_config(self.config)
+            rules = Rules(config, RiskEngine(config), Judge(config), frozenset(policy.allowed_labels))
+            self._rules[key] = rules
+        return rules
+
     # -- lifecycle --------------------------------------------------------------------------------
     async def create(
         self,
@@ -97,6 +129,7 @@ class SessionManager:
         metadata: dict[str, Any] | None = None,
         timestamp: float | None = None,
         session_id: str | None = None,
+        policy: EffectivePolicy | None = None,
     ) -> SessionState:
         now = self.clock()
         state = SessionState(
@@ -106,6 +139,7 @@ class SessionManager:
             created_at=now,
             last_activity=now,
             clock_origin=timestamp,
+            policy=policy,
         )
         await self.store.save(state)
         return state
@@ -198,20 +232,21 @@ class SessionManager:
         facts = facts.model_copy(update={"timestamp": ts})
         if state.clock_origin is None:
             state.clock_origin = ts
+        rules = self.rules(state.policy)
         static = learn_background(self.background, state.background, facts, ts)  # photos, bookshelves
-        observations = frame_observations(facts, static)
+        observations = frame_observations(facts, static, rules.allowed_labels)
         gaze = facts.gaze if facts.faces > 0 else None
         behaviour, snapshot, judged = self.behaviour.update(state.behaviour, gaze, ts)
         observations = with_gaze(observations | behaviour, judged)
         # A frame analysed whole observes every lane; one whose objects are analysed apart (sampled,
         # booked by record_objects when they arrive) says nothing about objects.
         lanes = tuple(Lane) if facts.objects is not None else (Lane.FRAMES,)
-        events = self.engine.observe(state.risk, ts, observations, lanes)
+        events = rules.engine.observe(state.risk, ts, observations, lanes)
         if facts.objects is not None:
             state.objects.book(ts, self._fresh_s, facts.objects.status.available)
         if facts.objects_shed:
             state.objects.shed += 1
-        self._track_risk(state, ts, events)
+        self._track_risk(rules, state, ts, events)
 
         state.last_ts = ts
         state.frames += 1
@@ -222,12 +257,12 @@ class SessionManager:
         state.unavailable.update(facts.unavailable)
         await self.store.save(state)
 
-        score = self.engine.score_at(state.risk, ts)
-        verdict, _ = self.judge.verdict(state.risk, score)
+        score = rules.engine.score_at(state.risk, ts)
+        verdict, _ = rules.judge.verdict(state.risk, score)
         return FrameOutcome(
             risk_score=score,
             peak_risk_score=state.risk.peak,
-            cheating=self.judge.is_cheating(state.risk, score),
+            cheating=rules.judge.is_cheating(state.risk, score),
             verdict=verdict,
             events=events,
             timestamp=ts,
@@ -249,6 +284,7 @@ class SessionManager:
             raise ValueError("record_objects needs the frame's object analysis")
         async with self._exclusive(session_id):
             state = await self._active(session_id)
+            rules = self.rules(state.policy)
             ts = facts.timestamp
             if state.last_ts is not None:
                 ts = min(ts, state.last_ts)  # never ahead of the frames booked
@@ -258,23 +294,23 @@ class SessionManager:
             if booked:
                 objects = facts.objects.objects if available else None
                 static = self.background.update(state.background, ts, None, objects, None, looking(facts))
-                observations = with_gaze(object_observations(facts, static), facts.gaze)
-                events = self.engine.observe(state.risk, ts, observations, (Lane.OBJECTS,))
+                observations = with_gaze(object_observations(facts, static, rules.allowed_labels), facts.gaze)
+                events = rules.engine.observe(state.risk, ts, observations, (Lane.OBJECTS,))
                 if events:
-                    self._track_risk(state, ts, events)
+                    self._track_risk(rules, state, ts, events)
                 if not available:
                     state.unavailable["objects"] = facts.objects.status.detail or "unavailable"
                 await self.store.save(state)
             judged_at = self._judged_at(state, self.clock())
-            score = self.engine.score_at(state.risk, judged_at)
-            verdict, _ = self.judge.verdict(state.risk, score)
+            score = rules.engine.score_at(state.risk, judged_at)
+            verdict, _ = rules.judge.verdict(state.risk, score)
             return ObjectOutcome(
                 booked=booked,
                 timestamp=ts,
                 events=events,
                 risk_score=score,
                 peak_risk_score=state.risk.peak,
-                cheating=self.judge.is_cheating(state.risk, score),
+                cheating=rules.judge.is_cheating(state.risk, score),
                 verdict=verdict,
                 objects=self._object_coverage(state),
             )
@@ -302,7 +338,8 @@ class SessionManager:
         # The record holds the session's figures (duration, counts, attention, risk, verdict); the
         # summary repeats them and adds what only the end reports. The final risk goes out unrounded
         # (the record keeps it to 3 decimals), as the verdict basis reads it.
-        final = self.engine.score_at(state.risk, self._judged_at(state, now))
+        rules = self.rules(state.policy)
+        final = rules.engine.score_at(state.risk, self._judged_at(state, now))
         summary = SessionSummary(
             candidate_id=record.candidate_id,
             metadata=record.metadata,
@@ -320,10 +357,11 @@ class SessionManager:
             models_unavailable=state.unavailable,
             behaviour=record.behaviour,
             coverage=self._coverage(state),
-            verdict_basis=self.judge.basis(state.risk, final),
+            verdict_basis=rules.judge.basis(state.risk, final),
             clock=state.clock.model_copy(),
             static_background=[t for t in state.background.tracks if t.static_since is not None],
             objects=self._object_coverage(state),
+            policy=state.policy,
         )
         return EndOutcome(
             session_id=session_id,
@@ -398,9 +436,10 @@ class SessionManager:
         await self.store.save_record(record)
         return record
 
-    def _track_risk(self, state: SessionState, ts: float, events: list[EventRecord]) -> None:
+    @staticmethod
+    def _track_risk(rules: Rules, state: SessionState, ts: float, events: list[EventRecord]) -> None:
         """Sample the risk for the record's chart (both sides of a jump when the frame raised events)."""
-        risk = self.engine.score_at(state.risk, ts)
+        risk = rules.engine.score_at(state.risk, ts)
         before = None
         if events:
             first = events[0]
@@ -416,13 +455,14 @@ class SessionManager:
         self, state: SessionState, status: RecordStatus, ended_at: float | None = None
     ) -> SessionRecord:
         now = self.clock() if ended_at is None else ended_at
-        score = self.engine.score_at(state.risk, self._judged_at(state, now))
-        verdict, reason = self.judge.verdict(state.risk, score)
+        rules = self.rules(state.policy)
+        score = rules.engine.score_at(state.risk, self._judged_at(state, now))
+        verdict, reason = rules.judge.verdict(state.risk, score)
         if state.last_ts is not None and state.clock_origin is not None:
             duration = state.last_ts - state.clock_origin
         else:
             duration = now - state.created_at
-        params = self.config.risk
+        params = rules.config.risk
         record = SessionRecord(
             session_id=state.session_id,
             status=status,
@@ -456,6 +496,7 @@ class SessionManager:
             ),
             behaviour=self.behaviour.snapshot(state.behaviour),
             objects=self._object_coverage(state),
+            policy=state.policy,
             kept_until=None if ended_at is None else ended_at + self.record_retention_s,
         )
         return self._with_reviews(record)
@@ -471,9 +512,10 @@ class SessionManager:
                 }
             )
         dismissed = {i for i, r in record.reviews.items() if r.decision == "dismissed"}
-        replayed = self.engine.replay(e for e in record.events if e.id not in dismissed)
+        rules = self.rules(record.policy)
+        replayed = rules.engine.replay(e for e in record.events if e.id not in dismissed)
         end = record.stream_end if record.stream_end is not None else (record.ended_at or self.clock())
-        verdict, reason = self.judge.verdict(replayed, self.engine.score_at(replayed, end))
+        verdict, reason = rules.judge.verdict(replayed, rules.engine.score_at(replayed, end))
         if dismissed:
             reason = f"{reason} (without {len(dismissed)} dismissed event(s))"
         return record.model_copy(

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from integrity.core.enums import Severity, Verdict
 from integrity.session.behaviour.tracker import BehaviourSnapshot
 from integrity.session.object_watch import ObjectCoverage
+from integrity.session.policy import EffectivePolicy
 from integrity.session.risk.models import EventRecord
 
 ReviewDecision = Literal["confirmed", "dismissed"]
@@ -125,6 +126,7 @@ class SessionRecord(BaseModel):
     objects: ObjectCoverage | None = Field(
         None, description="how well the session was watched for objects (object analyses are sampled)"
     )
+    policy: EffectivePolicy | None = Field(None, description="the interview's rules it was judged under")
     kept_until: float | None = Field(None, description="server time after which the record is deleted")
 
     def event(self, event_id: str) -> EventRecord | None:

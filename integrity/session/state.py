@@ -12,6 +12,7 @@ from integrity.core.results import Box, FaceAnalysis, GazeAnalysis, GazeNeutral,
 from integrity.session.background import BackgroundState, BackgroundTrack
 from integrity.session.behaviour.tracker import BehaviourSnapshot, BehaviourState
 from integrity.session.object_watch import ObjectCoverage, ObjectWatch
+from integrity.session.policy import EffectivePolicy
 from integrity.session.record import Review, RiskSeries
 from integrity.session.risk.models import Coverage, EventRecord, RiskState
 from integrity.session.risk.verdict import VerdictBasis
@@ -60,6 +61,7 @@ class SessionState(BaseModel):
     background: BackgroundState = Field(
         default_factory=BackgroundState, description="static background faces and objects learned so far"
     )
+    policy: EffectivePolicy | None = Field(None, description="the interview's rules; None: the event table")
 
 
 class FramePlan(BaseModel):
@@ -217,6 +219,7 @@ class SessionSummary(BaseModel):
     objects: ObjectCoverage | None = Field(
         None, description="how well the session was watched for objects (object analyses are sampled)"
     )
+    policy: EffectivePolicy | None = Field(None, description="the interview's rules it was judged under")
 
 
 class EndOutcome(BaseModel):

@@ -23,6 +23,11 @@ from serve_app.tokens import SessionTokens
 CallerKind = Literal["open", "key", "session"]
 
 
+def key_id(key: str) -> str:
+    """What names an API key in limits, logs and configs/policy.yaml: never the key itself."""
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+
 @dataclass(frozen=True, slots=True)
 class Caller:
     kind: CallerKind
@@ -53,7 +58,7 @@ class Authenticator:
         for key in self._keys:  # no early exit: the time taken does not depend on which key
             if hmac.compare_digest(given, key):
                 matched = key
-        return None if matched is None else hashlib.sha256(matched).hexdigest()[:12]
+        return None if matched is None else key_id(matched.decode())
 
     def identify(self, api_key: str | None, bearer: str | None) -> Caller:
         if self.open:

@@ -24,6 +24,7 @@ HTTP_STATUS: dict[type[errors.IntegrityError], int] = {
     errors.InvalidBase64: 400,
     errors.NotAnImage: 400,
     errors.BadMessage: 400,
+    errors.InvalidPolicy: 422,
     errors.Unauthorized: 401,
     errors.Forbidden: 403,
     errors.SessionNotFound: 404,

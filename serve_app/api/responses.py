@@ -7,6 +7,7 @@ from typing import Literal
 
 from integrity.core.enums import GazeDirection
 from integrity.core.results import ModelStatus
+from integrity.session.policy import EffectivePolicy
 from integrity.session.record import SessionRecord
 from integrity.session.risk.models import EventRecord
 from integrity.session.state import EndOutcome
@@ -29,9 +30,15 @@ from serve_app.pipeline import FrameResult
 from serve_app.service import AnalyzedFrame, Health, RecordView
 
 
-def started(session_id: str, session_token: str) -> StartSessionResponse:
+def started(
+    session_id: str, session_token: str, policy: EffectivePolicy | None = None
+) -> StartSessionResponse:
     return StartSessionResponse(
-        session_id=session_id, message="Session started", timestamp=time.time(), session_token=session_token
+        session_id=session_id,
+        message="Session started",
+        timestamp=time.time(),
+        session_token=session_token,
+        policy=policy,
     )
 
 

@@ -24,6 +24,7 @@ from integrity.core.enums import EventType, FaceCheck, FaceDetector, GazeDirecti
 from integrity.core.results import Box, DetectedObject, GazeAnalysis, ModelStatus
 from integrity.session.behaviour.tracker import BehaviourSnapshot
 from integrity.session.object_watch import ObjectCoverage
+from integrity.session.policy import EffectivePolicy, PolicyRequest
 from integrity.session.record import Review, ReviewDecision, SessionRecord
 from integrity.session.risk.models import Coverage, EventRecord
 from integrity.session.state import ClockState, SessionSummary
@@ -94,6 +95,12 @@ class StartSessionRequest(_Request):
     timestamp: Timestamp = Field(
         None, description="Client clock (seconds) at the start; frames are timed against the same clock."
     )
+    policy: PolicyRequest | None = Field(
+        None,
+        description="The interview's rules: a profile, stakes, allowances (unknown keys: 422). Absent: "
+        "the API key's default profile, else the service's.",
+        examples=[{"stakes": "high", "notes_allowed": True}],
+    )
 
     @property
     def metadata_or_empty(self) -> dict[str, Any]:
@@ -108,6 +115,9 @@ class StartSessionResponse(BaseModel):
         description="Hand this to the candidate's browser: it may send frames for this session only "
         "(Authorization: Bearer <token>, or ?access_token= on the WebSocket), never start, end or read.",
         examples=["st1.NmYxYzdmMGUtM2I1ZS00YThlfDE3NjQwOTM2MDA.q1Yx..."],
+    )
+    policy: EffectivePolicy | None = Field(
+        None, description="The rules the session is judged under, resolved (in the summary and record too)."
     )
 
 
@@ -326,6 +336,7 @@ class WsStart(_Request):
     candidate_id: str = Field(min_length=1, max_length=256, pattern=NOT_BLANK)
     metadata: dict[str, Any] = Field(default_factory=dict)
     timestamp: Timestamp = None
+    policy: PolicyRequest | None = None
 
 
 class WsResume(_Request):

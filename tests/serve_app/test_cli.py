@@ -3,6 +3,7 @@ recordings one by one and spread over Ray."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -109,3 +110,17 @@ def test_nothing_to_analyze(tmp_path: Path) -> None:
     assert main(["analyze", str(tmp_path)]) == 2
     with pytest.raises(SystemExit):
         main(["analyze", str(tmp_path / "missing.mp4")])
+
+
+def test_key_id_names_a_key_as_the_service_does(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """configs/policy.yaml's api_keys are keyed by this id: it must be the one the service computes."""
+    from serve_app.api.auth import Authenticator
+    from serve_app.tokens import SessionTokens
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("k-123456\n"))
+    assert main(["key-id"]) == 0
+    printed = capsys.readouterr().out.strip()
+    caller = Authenticator(("other", "k-123456"), SessionTokens(b"s" * 32, 60.0)).identify("k-123456", None)
+    assert printed == caller.key_id and "k-123456" not in printed

@@ -8,11 +8,13 @@
  * @typedef {import("./schema.js").AnalyzeFrameRequest} AnalyzeFrameRequest
  * @typedef {import("./schema.js").EndSessionRequest} EndSessionRequest
  * @typedef {import("./schema.js").ReviewRequest} ReviewRequest
+ * @typedef {import("./schema.js").PolicyRequest} PolicyRequest
  */
 
 /**
  * @param {string} candidateId
- * @param {{metadata?: Record<string, unknown> | null, timestamp?: number | null}} [options]
+ * @param {{metadata?: Record<string, unknown> | null, timestamp?: number | null, policy?: PolicyRequest | null}} [options]
+ *   policy: the interview's rules (a profile, stakes, allowances); unknown keys are refused (422)
  * @returns {StartSessionRequest}
  */
 export function startBody(candidateId, options = {}) {
@@ -20,6 +22,7 @@ export function startBody(candidateId, options = {}) {
   const body = { candidate_id: candidateId };
   if (options.metadata != null) body.metadata = options.metadata;
   if (options.timestamp != null) body.timestamp = options.timestamp;
+  if (options.policy != null) body.policy = options.policy;
   return body;
 }
 

@@ -73,7 +73,7 @@ export class InterviewClient {
    * Open a session. Resolves to {session_id, session_token?, message, timestamp}; hand
    * `session_token` to the candidate's browser (it may send frames for this session only).
    * @param {string} candidateId
-   * @param {{metadata?: object, timestamp?: number}} [options]
+   * @param {{metadata?: object, timestamp?: number, policy?: object}} [options]
    */
   async startSession(candidateId, options = {}) {
     return this._request("POST", "/start-session", startBody(candidateId, options));

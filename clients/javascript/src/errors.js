@@ -32,6 +32,8 @@ export class InterviewApiError extends InterviewError {
 export class InvalidBase64Error extends InterviewApiError {}
 export class NotAnImageError extends InterviewApiError {}
 export class BadMessageError extends InterviewApiError {}
+/** 422 invalid_policy: the policy names a profile the service does not have. */
+export class InvalidPolicyError extends InterviewApiError {}
 export class UnauthorizedError extends InterviewApiError {}
 export class ForbiddenError extends InterviewApiError {}
 export class SessionNotFoundError extends InterviewApiError {}
@@ -67,6 +69,7 @@ export const ERROR_CLASSES = Object.freeze({
   invalid_base64: InvalidBase64Error,
   not_an_image: NotAnImageError,
   bad_message: BadMessageError,
+  invalid_policy: InvalidPolicyError,
   unauthorized: UnauthorizedError,
   forbidden: ForbiddenError,
   session_not_found: SessionNotFoundError,

@@ -9,6 +9,7 @@ import type {
   FaceSummary,
   GazeDirection,
   HealthResponse,
+  PolicyRequest,
   ReviewRequest,
   ReviewResponse,
   SessionRecordResponse,
@@ -47,6 +48,7 @@ export class InterviewApiError extends InterviewError {
 export class InvalidBase64Error extends InterviewApiError {}
 export class NotAnImageError extends InterviewApiError {}
 export class BadMessageError extends InterviewApiError {}
+export class InvalidPolicyError extends InterviewApiError {}
 export class UnauthorizedError extends InterviewApiError {}
 export class ForbiddenError extends InterviewApiError {}
 export class SessionNotFoundError extends InterviewApiError {}
@@ -141,7 +143,7 @@ export class InterviewClient {
   readonly accessToken: string | null;
   startSession(
     candidateId: string,
-    options?: { metadata?: Record<string, unknown>; timestamp?: number }
+    options?: { metadata?: Record<string, unknown>; timestamp?: number; policy?: PolicyRequest }
   ): Promise<StartSessionResponse>;
   analyzeFrame(sessionId: string, frame: Frame, options?: number | FrameOptions): Promise<AnalyzeFrameResponse>;
   analyzeFrameFromCanvas(
@@ -181,7 +183,7 @@ export class InterviewStream {
   onclose: ((event: { code?: number; reason?: string }) => void) | null;
   start(
     candidateId: string,
-    options?: { metadata?: Record<string, unknown>; timestamp?: number }
+    options?: { metadata?: Record<string, unknown>; timestamp?: number; policy?: PolicyRequest }
   ): Promise<StartSessionResponse>;
   resume(sessionId: string): Promise<string>;
   /** Bytes or a Blob: JSON with the frame in base64, or with `binary: true` the bytes themselves... */

@@ -190,6 +190,26 @@ export interface DetectedObject {
   event?: EventType | null;
 }
 
+/**
+ * The policy a session is judged under, resolved into numbers (in the start answer, the
+ * summary, the record and the report).
+ */
+export interface EffectivePolicy {
+  profile: string;
+  stakes: Stakes;
+  /** every allowance (Allowance), true or false */
+  allowances: Record<string, boolean>;
+  /** where it came from, in order: service default, API key, request */
+  set_by: string[];
+  risk_scale: number;
+  suspicious_threshold: number;
+  cheating_threshold: number;
+  /** per event, by kind ('' for every kind): reported or not raised */
+  treatments?: Record<string, Record<string, PolicyTreatment>>;
+  /** object labels not counted */
+  allowed_labels?: string[];
+}
+
 export interface EndSessionRequest {
   session_id: string;
 }
@@ -599,6 +619,34 @@ export interface ObjectWatchHealth {
   max_inflight: number;
 }
 
+/**
+ * An interview's policy as a caller asks for it: a profile, and stakes or allowances over it.
+ * Unknown keys are errors (a misspelt allowance must not silently leave the default).
+ */
+export interface PolicyRequest {
+  /** a profile of configs/policy.yaml */
+  profile?: string | null;
+  /** low, standard or high: event weights and thresholds */
+  stakes?: Stakes | null;
+  /** looking down at paper notes, reading them */
+  notes_allowed?: boolean | null;
+  /** books in view and read */
+  open_book?: boolean | null;
+  /** a second monitor or laptop in use */
+  second_screen_allowed?: boolean | null;
+  /** a phone in view (reported, no risk) */
+  phone_allowed?: boolean | null;
+  /** other faces in view (reported, no risk) */
+  others_present_allowed?: boolean | null;
+}
+
+/** An interview policy's treatment of an event (of one kind, or of all: ``kind`` None). */
+export interface PolicyTreatment {
+  treatment: Treatment;
+  /** the allowance that asks for it (said in the event's evidence) */
+  because: string;
+}
+
 export interface RecordedEvent {
   /**
    * stable within the session: ev0001, ev0002, ... in the order raised
@@ -709,6 +757,8 @@ export interface SessionRecordResponse {
   behaviour?: BehaviourSnapshot | null;
   /** how well the session was watched for objects (object analyses are sampled) */
   objects?: ObjectCoverage | null;
+  /** the interview's rules it was judged under */
+  policy?: EffectivePolicy | null;
   /** server time after which the record is deleted */
   kept_until?: number | null;
 }
@@ -740,9 +790,13 @@ export interface SessionSummary {
   static_background?: BackgroundTrack[];
   /** how well the session was watched for objects (object analyses are sampled) */
   objects?: ObjectCoverage | null;
+  /** the interview's rules it was judged under */
+  policy?: EffectivePolicy | null;
 }
 
 export type Severity = "low" | "medium" | "high" | "critical";
+
+export type Stakes = "low" | "standard" | "high";
 
 export interface StartSessionRequest {
   candidate_id: string;
@@ -750,6 +804,11 @@ export interface StartSessionRequest {
   metadata?: Record<string, unknown> | null;
   /** Client clock (seconds) at the start; frames are timed against the same clock. */
   timestamp?: number | null;
+  /**
+   * The interview's rules: a profile, stakes, allowances (unknown keys: 422). Absent: the API key's
+   * default profile, else the service's.
+   */
+  policy?: PolicyRequest | null;
 }
 
 export interface StartSessionResponse {
@@ -762,7 +821,12 @@ export interface StartSessionResponse {
    * Bearer <token>, or ?access_token= on the WebSocket), never start, end or read.
    */
   session_token: string;
+  /** The rules the session is judged under, resolved (in the summary and record too). */
+  policy?: EffectivePolicy | null;
 }
+
+/** How an interview's policy has the risk engine treat an event (configs/policy.yaml). */
+export type Treatment = "count" | "report" | "off";
 
 export interface ValidationErrorResponse {
   /** The first problem, in words. */

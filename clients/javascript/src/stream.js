@@ -108,7 +108,7 @@ export class InterviewStream {
   /**
    * Start a new session on this connection; resolves to {session_id, session_token?, message, timestamp}.
    * @param {string} candidateId
-   * @param {{metadata?: object, timestamp?: number}} [options]
+   * @param {{metadata?: object, timestamp?: number, policy?: object}} [options]
    */
   async start(candidateId, options = {}) {
     const message = { action: "start", ...startBody(candidateId, options) };

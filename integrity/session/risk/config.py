@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from integrity.core.config import ConfigSection, read_mapping
-from integrity.core.enums import OBJECT_EVENTS, EventType, Severity
+from integrity.core.enums import OBJECT_EVENTS, EventType, Severity, Treatment
 from integrity.core.paths import RISK_CONFIG
 from integrity.session.background import BackgroundConfig
 from integrity.session.behaviour.config import BehaviourConfig
@@ -109,6 +109,13 @@ class Consistency(ConfigSection):
     min_px: float = Field(4.0, ge=0, description="tolerances never below this many pixels (small boxes)")
 
 
+class PolicyTreatment(ConfigSection):
+    """An interview policy's treatment of an event (of one kind, or of all: ``kind`` None)."""
+
+    treatment: Treatment
+    because: str = Field(description="the allowance that asks for it (said in the event's evidence)")
+
+
 class EventRule(ConfigSection):
     """One row of the event table, with the debounce defaults filled in."""
 
@@ -148,6 +155,12 @@ class EventRule(ConfigSection):
         "once their episode has lasted this long (EYES_OFF_SCREEN's down: a glance at the keyboard)",
     )
 
+    treatments: dict[str, PolicyTreatment] = Field(
+        default_factory=dict,
+        description="set by the interview's policy, never in the event table: by kind, '' for every "
+        "kind (integrity/session/policy.py); absent: counted",
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _removed(cls, data: Any) -> Any:
@@ -156,6 +169,10 @@ class EventRule(ConfigSection):
 
     def min_duration(self, kind: str | None) -> float:
         return self.min_duration_by_kind.get(kind or "", self.min_duration_s)
+
+    def treatment(self, kind: str | None) -> PolicyTreatment | None:
+        """The policy's treatment of this event of this kind; None: counted as the table says."""
+        return self.treatments.get(kind or "") or self.treatments.get("")
 
 
 class RiskConfig(ConfigSection):

@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 
-from integrity.core.enums import EventType
+from integrity.core.enums import EventType, Treatment
 from integrity.session.observation import Evidence, Observation
 from integrity.session.risk.config import EventRule, Lane, RiskConfig
 from integrity.session.risk.debounce import track
@@ -192,6 +192,8 @@ class RiskEngine:
         lane: Lane = Lane.FRAMES,
     ) -> None:
         """Ongoing risk for the time since the lane's previous observation, when it saw the episode too."""
+        if episode.no_risk:
+            return
         rules = [self.config.events[t] for t in positive]
         rule = max(rules, key=lambda r: r.ongoing_risk_per_min)
         if rule.ongoing_risk_per_min <= 0 or previous is None or episode.last_true != previous:
@@ -255,13 +257,19 @@ class RiskEngine:
         """A debounced condition: a new event, or the open episode of its cause extended (upgraded)."""
         key = self.config.cause(rule.type)
         episode = state.episodes.get(key)
+        policy = rule.treatment(kind)
         if episode is None:
+            if policy is not None and policy.treatment is Treatment.OFF:
+                return None  # the interview allows it: not raised
             start = ts - float(evidence.get("held_s", 0.0))
-            risk_after = rule.risk_after_by_kind.get(kind or "")
+            no_risk = policy is not None and policy.treatment is Treatment.REPORT
+            risk_after = None if no_risk else rule.risk_after_by_kind.get(kind or "")
             deferred = risk_after is not None and ts - start < risk_after
             if deferred:
                 evidence = {**evidence, "risk_after_s": risk_after}
-            new = self._fire(state, rule, ts, evidence, risk=0.0 if deferred else None)
+            if no_risk and policy is not None:
+                evidence = {**evidence, "policy": f"{policy.because}: reported without risk"}
+            new = self._fire(state, rule, ts, evidence, risk=0.0 if deferred or no_risk else None)
             state.episodes[key] = Episode(
                 event_id=new.id,
                 type=rule.type,
@@ -270,6 +278,7 @@ class RiskEngine:
                 kind=kind,
                 pending_risk=rule.risk_increase if deferred else 0.0,
                 risk_after_s=risk_after,
+                no_risk=no_risk,
             )
             new.duration_s = round(ts - start, 3)
             return new
@@ -277,7 +286,9 @@ class RiskEngine:
         record = state.event(episode.event_id)
         if record is None:
             return None
-        if rule.type is not record.type and rule.severity.rank > record.severity.rank:
+        upgrade = rule.type is not record.type and rule.severity.rank > record.severity.rank
+        if upgrade and policy is None:  # one the policy reports or allows never upgrades the episode
+            episode.no_risk = False
             return self._upgrade(state, record, episode, rule, evidence)
         seen = record.evidence.setdefault("also", [])
         if rule.type is not record.type and str(rule.type) not in seen:

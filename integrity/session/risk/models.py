@@ -46,6 +46,7 @@ class Episode(BaseModel):
     kind: str | None = None  # the kind that opened it: a look down after a look aside is a new look
     pending_risk: float = 0.0  # risk the event carries once the episode lasts risk_after_s
     risk_after_s: float | None = None
+    no_risk: bool = False  # reported without risk (the interview's policy): no ongoing risk either
 
 
 class Coverage(BaseModel):

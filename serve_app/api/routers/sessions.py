@@ -27,10 +27,10 @@ async def start_session(
     candidate's browser, its `session_token`)."""
     caller.require_key("starting a session")
     check_metadata(body.metadata_or_empty, service.settings.max_metadata_bytes)
-    session_id = await service.start_session(
-        body.candidate_id, body.metadata_or_empty, body.timestamp, caller.key_id
+    session_id, policy = await service.start_session(
+        body.candidate_id, body.metadata_or_empty, body.timestamp, caller.key_id, body.policy
     )
-    return responses.started(session_id, tokens.issue(session_id))
+    return responses.started(session_id, tokens.issue(session_id), policy)
 
 
 @router.post("/end-session", response_model=EndSessionResponse)

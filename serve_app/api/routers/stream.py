@@ -102,11 +102,11 @@ async def _turn(
     if isinstance(message, WsStart):
         caller.require_key("starting a session")
         check_metadata(message.metadata, service.settings.max_metadata_bytes)
-        new_id = await service.start_session(
-            message.candidate_id, message.metadata, message.timestamp, caller.key_id
+        new_id, policy = await service.start_session(
+            message.candidate_id, message.metadata, message.timestamp, caller.key_id, message.policy
         )
         tokens: SessionTokens = websocket.app.state.auth.tokens
-        opened = responses.started(new_id, tokens.issue(new_id))
+        opened = responses.started(new_id, tokens.issue(new_id), policy)
         await websocket.send_json({"type": "session_started", **opened.model_dump(mode="json")})
         return new_id, False
     if isinstance(message, WsResume):

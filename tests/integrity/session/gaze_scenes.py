@@ -18,6 +18,7 @@ import numpy as np
 from integrity.core.paths import REPO_ROOT
 from integrity.core.results import EyeIris, HeadPose, ModelStatus, ObjectAnalysis
 from integrity.session.manager import SessionManager
+from integrity.session.policy import EffectivePolicy
 from integrity.session.risk.config import RiskConfig
 from integrity.session.state import EndOutcome, FrameFacts
 from integrity.session.store import MemoryStore
@@ -105,13 +106,14 @@ async def play(
     script: Iterable[tuple[float, Look | None]],
     objects: Callable[[float], ObjectAnalysis] = lambda t: no_objects(),
     seed: int = 7,
+    policy: EffectivePolicy | None = None,
 ) -> EndOutcome:
-    """Run the script through a real session: plan (the neutral), judge, record, end."""
+    """Run the script through a real session (under ``policy``): plan (the neutral), judge, record, end."""
     clock = FakeClock()
     start = clock.now
     rng = np.random.default_rng(seed)
     manager = SessionManager(MemoryStore(), RiskConfig.load(), expire_seconds=3600, clock=clock)
-    sid = (await manager.create("scenario")).session_id
+    sid = (await manager.create("scenario", policy=policy)).session_id
     for t, look in script:
         clock.now = start + t
         plan = await manager.plan_frame(sid, None)

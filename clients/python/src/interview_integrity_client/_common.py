@@ -26,6 +26,7 @@ from interview_integrity_client.models import (
     EndSessionResponse,
     ErrorResponse,
     HealthResponse,
+    PolicyRequest,
     ReviewDecision,
     ReviewRequest,
     ReviewResponse,
@@ -180,13 +181,18 @@ def auth_headers(api_key: str | None, session_token: str | None) -> dict[str, st
 
 
 def start_body(
-    candidate_id: str, metadata: dict[str, Any] | None, timestamp: float | None
+    candidate_id: str,
+    metadata: dict[str, Any] | None,
+    timestamp: float | None,
+    policy: PolicyRequest | None = None,
 ) -> StartSessionRequest:
     body: StartSessionRequest = {"candidate_id": candidate_id}
     if metadata is not None:
         body["metadata"] = metadata
     if timestamp is not None:
         body["timestamp"] = timestamp
+    if policy is not None:
+        body["policy"] = policy
     return body
 
 

@@ -53,6 +53,7 @@ from interview_integrity_client.models import (
     AnalyzeFrameResponse,
     EndSessionResponse,
     HealthResponse,
+    PolicyRequest,
     ReviewDecision,
     ReviewResponse,
     SessionRecord,
@@ -94,8 +95,9 @@ class AsyncInterviewClient:
         candidate_id: str,
         metadata: dict[str, Any] | None = None,
         timestamp: float | None = None,
+        policy: PolicyRequest | None = None,
     ) -> StartSessionResponse:
-        return await self._call(START_SESSION, start_body(candidate_id, metadata, timestamp))
+        return await self._call(START_SESSION, start_body(candidate_id, metadata, timestamp, policy))
 
     async def analyze_frame(
         self,
@@ -224,8 +226,9 @@ class AsyncInterviewStream:
         candidate_id: str,
         metadata: dict[str, Any] | None = None,
         timestamp: float | None = None,
+        policy: PolicyRequest | None = None,
     ) -> StartSessionResponse:
-        body = {"action": "start", **start_body(candidate_id, metadata, timestamp)}
+        body = {"action": "start", **start_body(candidate_id, metadata, timestamp, policy)}
         started = StartSessionResponse.model_validate(await self._request(body, "session_started"))
         self.session_id = started.session_id
         return started

@@ -46,6 +46,7 @@ from interview_integrity_client.models import (
     AnalyzeFrameResponse,
     EndSessionResponse,
     HealthResponse,
+    PolicyRequest,
     ReviewDecision,
     ReviewResponse,
     SessionRecord,
@@ -95,10 +96,11 @@ class InterviewClient:
         candidate_id: str,
         metadata: dict[str, Any] | None = None,
         timestamp: float | None = None,
+        policy: PolicyRequest | None = None,
     ) -> StartSessionResponse:
         """Open a session: ``session_id`` (and ``session_token`` to hand to the candidate's browser).
         ``timestamp``: your clock (seconds) at the start, if you will time the frames with it."""
-        return self._call(START_SESSION, start_body(candidate_id, metadata, timestamp))
+        return self._call(START_SESSION, start_body(candidate_id, metadata, timestamp, policy))
 
     def analyze_frame(
         self,
@@ -231,8 +233,9 @@ class InterviewStream:
         candidate_id: str,
         metadata: dict[str, Any] | None = None,
         timestamp: float | None = None,
+        policy: PolicyRequest | None = None,
     ) -> StartSessionResponse:
-        body = {"action": "start", **start_body(candidate_id, metadata, timestamp)}
+        body = {"action": "start", **start_body(candidate_id, metadata, timestamp, policy)}
         started = StartSessionResponse.model_validate(self._request(body, "session_started"))
         self.session_id = started.session_id
         return started

@@ -55,6 +55,10 @@ class BadMessageError(InterviewApiError):
     """400 ``bad_message``: metadata too large, or a malformed WebSocket message."""
 
 
+class InvalidPolicyError(InterviewApiError):
+    """422 ``invalid_policy``: the policy names a profile the service does not have."""
+
+
 class UnauthorizedError(InterviewApiError):
     """401 ``unauthorized``: no valid API key or session token."""
 
@@ -135,6 +139,7 @@ ERROR_CLASSES: dict[str, type[InterviewApiError]] = {
     "invalid_base64": InvalidBase64Error,
     "not_an_image": NotAnImageError,
     "bad_message": BadMessageError,
+    "invalid_policy": InvalidPolicyError,
     "unauthorized": UnauthorizedError,
     "forbidden": ForbiddenError,
     "session_not_found": SessionNotFoundError,

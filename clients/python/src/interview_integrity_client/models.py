@@ -286,6 +286,33 @@ class ObjectCoverage(_Body):
     last_result_at: float | None = None
 
 
+Stakes = Literal["low", "standard", "high"]
+Treatment = Literal["count", "report", "off"]
+
+
+class PolicyTreatment(_Body):
+    treatment: Treatment
+    because: str
+    """The allowance that asks for it."""
+
+
+class EffectivePolicy(_Body):
+    """The rules a session is judged under, resolved (start answer, summary, record)."""
+
+    profile: str
+    stakes: Stakes
+    allowances: dict[str, bool]
+    set_by: list[str]
+    """Where it came from, in order: service default, API key default, request."""
+    risk_scale: float
+    suspicious_threshold: float
+    cheating_threshold: float
+    treatments: dict[EventType, dict[str, PolicyTreatment]] = Field(default_factory=dict)
+    """Per event, by kind (``""``: every kind): reported without risk, or not raised."""
+    allowed_labels: list[str] = Field(default_factory=list)
+    """Object labels not counted."""
+
+
 class ObjectResultInfo(_Body):
     """Which object result an answer's ``objects`` show, and what was done with this frame."""
 
@@ -386,6 +413,8 @@ class StartSessionResponse(_Body):
     """Server time, Unix seconds."""
     session_token: str | None = None
     """Hand this to the candidate's browser: it may send frames for this session only."""
+    policy: EffectivePolicy | None = None
+    """The interview's rules, resolved."""
 
 
 class AnalyzeFrameResponse(_Body):
@@ -430,6 +459,8 @@ class SessionSummary(_Body):
     clock: ClockState | None = None
     static_background: list[BackgroundTrack] = Field(default_factory=list)
     objects: ObjectCoverage | None = None
+    policy: EffectivePolicy | None = None
+    """The interview's rules the session was judged under."""
 
 
 class EndSessionResponse(_Body):
@@ -498,6 +529,8 @@ class SessionRecord(_Body):
     rules: VerdictRules
     behaviour: BehaviourSnapshot | None = None
     objects: ObjectCoverage | None = None
+    policy: EffectivePolicy | None = None
+    """The interview's rules the session was judged under."""
     kept_until: float | None = None
     """Server time after which the record is deleted (``None`` while open)."""
 
@@ -550,10 +583,23 @@ class ValidationErrorResponse(_Body):
 
 
 # -- requests -------------------------------------------------------------------------------------
+class PolicyRequest(TypedDict, total=False):
+    """An interview's rules: a profile of the service's, stakes, allowances (unknown keys: 422)."""
+
+    profile: str
+    stakes: Stakes
+    notes_allowed: bool
+    open_book: bool
+    second_screen_allowed: bool
+    phone_allowed: bool
+    others_present_allowed: bool
+
+
 class StartSessionRequest(TypedDict):
     candidate_id: str
     metadata: NotRequired[dict[str, Any]]
     timestamp: NotRequired[float]
+    policy: NotRequired[PolicyRequest]
 
 
 class AnalyzeFrameRequest(TypedDict):
