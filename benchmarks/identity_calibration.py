@@ -33,6 +33,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from integrity.core.identity import IdentityMatch, distance, judge, mean_descriptor
 from integrity.core.paths import IDENTITY_CONFIG, REPO_ROOT, dlib_models_dir
 from integrity.core.results import HeadPose
 from integrity.vision.face import FaceAnalyzer, FaceConfig
@@ -40,10 +41,6 @@ from integrity.vision.identity import (
     FaceDescriber,
     FaceDescription,
     IdentityConfig,
-    IdentityMatch,
-    distance,
-    judge,
-    mean_descriptor,
     unusable_because,
 )
 from integrity.vision.imaging import BGRImage

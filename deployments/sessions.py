@@ -18,6 +18,7 @@ import ray
 from ray.exceptions import AsyncioActorExit
 
 from integrity.session.host import SessionHost, ShardOptions, ShardStats
+from integrity.session.identity_watch import IdentityCheck
 from integrity.session.policy import EffectivePolicy
 from integrity.session.record import ReviewDecision, SessionRecord
 from integrity.session.risk.config import RiskConfig
@@ -26,6 +27,7 @@ from integrity.session.state import (
     FrameFacts,
     FrameOutcome,
     FramePlan,
+    IdentityOutcome,
     ObjectOutcome,
     SessionState,
 )
@@ -101,6 +103,9 @@ class SessionShard:
 
     async def record_objects(self, session_id: str, facts: FrameFacts) -> ObjectOutcome:
         return await self._touch().record_objects(session_id, facts)
+
+    async def record_identity(self, session_id: str, check: IdentityCheck) -> IdentityOutcome:
+        return await self._touch().record_identity(session_id, check)
 
     async def end(self, session_id: str) -> EndOutcome:
         return await self._touch().end(session_id)

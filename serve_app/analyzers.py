@@ -9,17 +9,21 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from integrity.core.geometry import Box
+from integrity.core.paths import dlib_models_dir
 from integrity.core.results import (
     EyePatch,
     FaceAnalysis,
     GazeAnalysis,
     GazeNeutral,
+    HeadPose,
     MeshReading,
     ModelStatus,
     ObjectAnalysis,
 )
 from integrity.vision.face import FaceAnalyzer
 from integrity.vision.gaze import GazeAnalyzer
+from integrity.vision.identity import FaceDescriber, FaceDescription
 from integrity.vision.object_mapping import PersonRelookConfig
 from integrity.vision.objects import ObjectAnalyzer
 from integrity.vision.person_faces import PersonFaceAnalyzer, persons_without_face
@@ -148,14 +152,35 @@ class RemotePersonFaces:
         return result
 
 
+class RemoteIdentity:
+    """The identity model over its deployment."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+
+    async def describe(self, data: bytes, box: Box, pose: HeadPose | None) -> FaceDescription:
+        result: FaceDescription = await unwrap(self.handle.describe.remote(data, box, pose))
+        return result
+
+    async def status(self) -> ModelStatus:
+        result: ModelStatus = await unwrap(self.handle.status.remote())
+        return result
+
+
 def remote_analyzers(
-    face: Any, gaze: Any | None, objects: Any, person_relook: PersonRelookConfig | None = None
+    face: Any,
+    gaze: Any | None,
+    objects: Any,
+    person_relook: PersonRelookConfig | None = None,
+    identity: Any | None = None,
 ) -> Analyzers:
     """``gaze`` None: gaze runs inside the face deployment (one call for both). ``person_relook``
-    (enabled): the second look for faces in person boxes, in the face deployment."""
+    (enabled): the second look for faces in person boxes, in the face deployment. ``identity``: the
+    identity deployment (None: no identity watch)."""
     relook = (
         RemotePersonFaces(face, person_relook) if person_relook is not None and person_relook.active else None
     )
+    watch = RemoteIdentity(identity) if identity is not None else None
     if gaze is None:
         return Analyzers(
             RemoteFace(face),
@@ -163,8 +188,11 @@ def remote_analyzers(
             RemoteObjects(objects),
             RemoteFaceGaze(face),
             relook,
+            watch,
         )
-    return Analyzers(RemoteFace(face), RemoteGaze(gaze), RemoteObjects(objects), person_faces=relook)
+    return Analyzers(
+        RemoteFace(face), RemoteGaze(gaze), RemoteObjects(objects), person_faces=relook, identity=watch
+    )
 
 
 # -- in-process -------------------------------------------------------------------------------------
@@ -224,14 +252,29 @@ class LocalPersonFaces:
         return await asyncio.to_thread(self.model.relook_frame, data, face, objects)
 
 
+class LocalIdentity:
+    def __init__(self, describer: FaceDescriber) -> None:
+        self.describer = describer
+
+    async def describe(self, data: bytes, box: Box, pose: HeadPose | None) -> FaceDescription:
+        return await asyncio.to_thread(self.describer.describe_frame, data, box, pose)
+
+    async def status(self) -> ModelStatus:
+        return self.describer.status
+
+
 def local_analyzers(
     face: FaceAnalyzer,
     gaze: GazeAnalyzer,
     objects: ObjectAnalyzer,
     person_faces: PersonFaceAnalyzer | None = None,
+    identity: FaceDescriber | None = None,
 ) -> Analyzers:
     relook = LocalPersonFaces(person_faces) if person_faces is not None else None
-    return Analyzers(LocalFace(face), LocalGaze(gaze), LocalObjects(objects), person_faces=relook)
+    watch = LocalIdentity(identity) if identity is not None else None
+    return Analyzers(
+        LocalFace(face), LocalGaze(gaze), LocalObjects(objects), person_faces=relook, identity=watch
+    )
 
 
 def build_local_analyzers(spec: AppSpec) -> Analyzers:
@@ -245,4 +288,7 @@ def build_local_analyzers(spec: AppSpec) -> Analyzers:
     objects.load()
     relook = spec.relook
     person_faces = PersonFaceAnalyzer.load(spec.settings.model_path, relook) if relook.active else None
-    return local_analyzers(face, gaze, objects, person_faces)
+    identity = (
+        FaceDescriber(dlib_models_dir(), spec.identity_config) if spec.identity_config.enabled else None
+    )
+    return local_analyzers(face, gaze, objects, person_faces, identity)

@@ -17,6 +17,7 @@ from ray.serve import Application, Deployment
 
 from deployments.face import FaceDeployment
 from deployments.gaze import GazeDeployment
+from deployments.identity import IdentityDeployment
 from deployments.objects import ObjectDeployment
 from serve_app.app_args import AppArgs, DeploymentArgs
 from serve_app.cluster import DIRECT_INGRESS, direct_ingress_active
@@ -101,6 +102,10 @@ def build_app(args: AppArgs) -> Application:
         gaze = _deployment(GazeDeployment).options(**_options(args.gaze, gpus, "gaze", env))
         gaze_app = gaze.bind(spec.gaze_config, args.gaze.cv_threads)
     objects_app = objects.bind(*spec.object_model, args.objects.cv_threads, args.objects.nice)
+    identity_app = None
+    if spec.identity_config.enabled:
+        identity = _deployment(IdentityDeployment).options(**_options(args.identity, gpus, "identity", env))
+        identity_app = identity.bind(spec.identity_config, args.identity.cv_threads, args.identity.nice)
     return ingress.bind(
         face_app,
         gaze_app,
@@ -110,6 +115,8 @@ def build_app(args: AppArgs) -> Application:
         spec.relook,
         spec.objects_config.sampling,
         args.policy_config,
+        identity_app,
+        spec.identity_config,
     )
 
 

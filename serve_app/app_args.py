@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat
 
-from integrity.core.paths import CONFIGS, POLICY_CONFIG, RISK_CONFIG
+from integrity.core.paths import CONFIGS, IDENTITY_CONFIG, POLICY_CONFIG, RISK_CONFIG
 from serve_app.cluster import THROUGHPUT_OPTIMIZED
 
 
@@ -95,9 +95,13 @@ class AppArgs(BaseModel):
     objects: DeploymentArgs = Field(
         default_factory=lambda: DeploymentArgs(num_cpus=0.25, max_ongoing_requests=4, nice=10)
     )
+    identity: DeploymentArgs = Field(
+        default_factory=lambda: DeploymentArgs(num_cpus=0.25, max_ongoing_requests=2, nice=10)
+    )
     face_config: Path = CONFIGS / "face.yaml"
     gaze_config: Path = CONFIGS / "gaze.yaml"
     objects_config: Path = CONFIGS / "objects.yaml"
+    identity_config: Path = Field(IDENTITY_CONFIG, description="The identity watch (IDENTITY_CHANGED).")
     risk_config: Path = Field(RISK_CONFIG, description="Event table, debounce, decay, verdicts, behaviour.")
     policy_config: Path = Field(
         POLICY_CONFIG, description="Interview policies: stakes, allowances, profiles (read again on change)."

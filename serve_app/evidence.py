@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 
 from integrity.core.errors import EvidenceNotFound
 from integrity.core.results import FaceAnalysis, GazeAnalysis, ObjectAnalysis
-from integrity.evidence.render import render_evidence, thumbnail
+from integrity.evidence.render import render_evidence, render_identity, thumbnail
 from integrity.evidence.report import caption
 from integrity.evidence.store import EvidenceStore
 from integrity.session.risk.models import EventRecord
@@ -79,6 +79,26 @@ class EvidenceRecorder:
         for event in events:
             jpeg = render_evidence(data, event.type, caption(event), face, gaze, objects)
             self.store.put(session_id, event.id, jpeg)
+
+    async def capture_identity(
+        self, session_id: str, events: Iterable[EventRecord], enrolled: bytes | None, now: bytes | None
+    ) -> dict[str, str]:
+        """IDENTITY_CHANGED's evidence: the enrolment's face crop beside the new one; event id -> URL."""
+        raised = [e for e in events if e.id]
+        if not raised or now is None:
+            return {}
+
+        def store() -> None:
+            for event in raised:
+                self.store.put(session_id, event.id, render_identity(enrolled, now, caption(event)))
+
+        try:
+            await asyncio.to_thread(store)
+        except Exception:
+            logger.exception("evidence of %s could not be stored", [e.id for e in raised])
+            return {}
+        self.maybe_sweep()
+        return {e.id: self.url_for(session_id, e.id) for e in raised}
 
     async def image(self, session_id: str, event_id: str) -> bytes:
         self.maybe_sweep()

@@ -17,6 +17,7 @@ from ray import serve
 from integrity.core.paths import POLICY_CONFIG
 from integrity.session.policy import PolicyFile
 from integrity.session.risk.config import RiskConfig
+from integrity.vision.identity import IdentityConfig
 from integrity.vision.object_mapping import PersonRelookConfig
 from integrity.vision.object_sampling import ObjectSamplingConfig
 from serve_app.analyzers import remote_analyzers
@@ -42,7 +43,10 @@ class IntegrityIngress:
         person_relook: PersonRelookConfig | None = None,
         object_sampling: ObjectSamplingConfig | None = None,
         policy_config: Path = POLICY_CONFIG,
+        identity: Any | None = None,
+        identity_config: IdentityConfig | None = None,
     ) -> None:
+        """``identity``: the identity deployment (None: no identity watch)."""
         logging.basicConfig(level=settings.log_level.upper())
         port = direct_ingress_port()
         if port is not None and not reuse_address_for_direct_ingress():  # see serve_app/cluster.py
@@ -52,10 +56,11 @@ class IntegrityIngress:
                 logger.warning("waited %.0f s for port %s to be free (TIME_WAIT)", waited, port)
         self.service = IntegrityService(
             settings,
-            remote_analyzers(face, gaze, objects, person_relook),
+            remote_analyzers(face, gaze, objects, person_relook, identity),
             SessionShards(settings, risk_config),
             object_sampling=object_sampling,
             policies=PolicyFile(risk_config, policy_config),
+            identity=identity_config,
         )
 
     def __serve_build_asgi_app__(self) -> FastAPI:

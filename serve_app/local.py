@@ -39,6 +39,7 @@ def local_service(
         monotonic=monotonic,
         object_sampling=spec.objects_config.sampling,
         policies=spec.policies(),
+        identity=spec.identity_config,
     )
 
 

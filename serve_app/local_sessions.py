@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from integrity.session.host import Clock, SessionHost, ShardStats
+from integrity.session.identity_watch import IdentityCheck
 from integrity.session.policy import EffectivePolicy
 from integrity.session.record import ReviewDecision, SessionRecord
 from integrity.session.risk.config import RiskConfig
@@ -18,6 +19,7 @@ from integrity.session.state import (
     FrameFacts,
     FrameOutcome,
     FramePlan,
+    IdentityOutcome,
     ObjectOutcome,
     SessionState,
 )
@@ -59,6 +61,9 @@ class LocalSessions:
 
     async def record_objects(self, session_id: str, facts: FrameFacts) -> ObjectOutcome:
         return await self.host.record_objects(session_id, facts)
+
+    async def record_identity(self, session_id: str, check: IdentityCheck) -> IdentityOutcome:
+        return await self.host.record_identity(session_id, check)
 
     async def end(self, session_id: str) -> EndOutcome:
         return await self.host.end(session_id)

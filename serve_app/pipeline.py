@@ -36,10 +36,13 @@ from integrity.core.errors import (
 )
 from integrity.core.results import FaceAnalysis, GazeAnalysis, GazeNeutral, ModelStatus, ObjectAnalysis
 from integrity.core.timing import ms_since
+from integrity.session.identity_watch import IdentityCheck
 from integrity.session.rate_limit import Rate, RateLimiter
-from integrity.session.state import FrameFacts, FrameOutcome, FramePlan, ObjectOutcome
+from integrity.session.state import FrameFacts, FrameOutcome, FramePlan, IdentityOutcome, ObjectOutcome
+from integrity.vision.identity import IdentityConfig
 from integrity.vision.imaging import ImageDecodeError
 from integrity.vision.object_sampling import ObjectSamplingConfig
+from serve_app.identity_lane import IdentityEvidence, IdentityLane, IdentityModel
 from serve_app.object_lane import BookedFrame, EvidenceSink, FrameNotBooked, LateEvent, ObjectLane, Sampled
 
 logger = logging.getLogger(__name__)
@@ -98,6 +101,8 @@ class SessionEngine(Protocol):
 
     async def record_objects(self, session_id: str, facts: FrameFacts) -> ObjectOutcome: ...
 
+    async def record_identity(self, session_id: str, check: IdentityCheck) -> IdentityOutcome: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Analyzers:
@@ -106,6 +111,7 @@ class Analyzers:
     objects: AsyncObjectAnalyzer
     face_gaze: AsyncFaceGazeAnalyzer | None = None  # set: face and gaze in one call (``gaze`` serves status)
     person_faces: AsyncPersonFaceAnalyzer | None = None  # set: a second look in person boxes without a face
+    identity: IdentityModel | None = None  # set: the identity watch (IDENTITY_CHANGED)
 
 
 SESSION_GONE = (SessionNotFound, SessionEnded, SessionExpired)
@@ -201,6 +207,8 @@ class FramePipeline:
         replay: bool = False,
         evidence: EvidenceSink | None = None,
         frames_busy: Callable[[], bool] | None = None,
+        identity: IdentityConfig | None = None,
+        identity_evidence: IdentityEvidence | None = None,
     ) -> None:
         """``cache_size`` 0 plans every frame (two session calls per frame, the former behaviour).
         ``frame_rate``: the per-session frame rate, enforced here for frames that skip the plan (the
@@ -210,7 +218,9 @@ class FramePipeline:
         ``object_sampling`` (enabled): objects off the frame's path (``serve_app.object_lane``), on
         the frames' timestamps when ``replay``; ``evidence`` stores the images of the events object
         results raise; while ``frames_busy`` says the frames queue, due analyses are shed. Disabled or
-        None: every frame waits for its own object analysis."""
+        None: every frame waits for its own object analysis. ``identity`` (enabled, with the
+        analyzers' identity model): the identity watch (``serve_app.identity_lane``), its events'
+        images stored by ``identity_evidence``."""
         self.person_faces = person_faces if person_faces is not None else analyzers.person_faces
         self.analyzers = analyzers
         self.sessions = sessions
@@ -233,6 +243,17 @@ class FramePipeline:
                 monotonic=monotonic,
                 frames_busy=frames_busy,
             )
+        self.identity: IdentityLane | None = None
+        if identity is not None and identity.enabled and analyzers.identity is not None:
+            self.identity = IdentityLane(
+                analyzers.identity,
+                sessions.record_identity,
+                identity,
+                replay=replay,
+                evidence=identity_evidence,
+                monotonic=monotonic,
+                frames_busy=frames_busy,
+            )
 
     def forget(self, session_id: str) -> None:
         """The session ended (or went away): its next frame on this pipeline is planned again."""
@@ -241,6 +262,8 @@ class FramePipeline:
             self.frames.forget(session_id)
         if self.objects is not None:
             self.objects.forget(session_id)
+        if self.identity is not None:
+            self.identity.forget(session_id)
 
     async def run(self, session_id: str, data: bytes, timestamp: float | None) -> FrameResult:
         """Analyse one validated frame (encoded bytes) for an open session and book it.
@@ -264,9 +287,17 @@ class FramePipeline:
         frame = _Frame(
             session_id, data, timestamp, plan, neutral, received, started, {"prepare": ms_since(started)}
         )
+        identity = self.identity
+        if identity is not None:
+            await identity.before(session_id)
         if self.objects is None:
-            return await self._run_whole(frame)
-        return await self._run_sampled(self.objects, frame)
+            result = await self._run_whole(frame)
+        else:
+            result = await self._run_sampled(self.objects, frame)
+        if identity is not None:
+            identity.after(session_id, data, timestamp, result.face, result.gaze, result.outcome.timestamp)
+            result.late_events += identity.take_late(session_id)
+        return result
 
     async def _run_whole(self, frame: _Frame) -> FrameResult:
         """Every frame waits for its own object analysis (sampling off: offline replays)."""

@@ -24,6 +24,7 @@ from integrity.session.policy import EffectivePolicy, PolicyFile, PolicyRequest,
 from integrity.session.rate_limit import Rate
 from integrity.session.record import ReviewDecision, SessionRecord
 from integrity.session.state import EndOutcome, SessionState
+from integrity.vision.identity import IdentityConfig
 from integrity.vision.object_sampling import ObjectSamplingConfig
 from serve_app.evidence import EvidenceRecorder
 from serve_app.frames import decode_frame
@@ -101,6 +102,7 @@ class IntegrityService:
         monotonic: Callable[[], float] = time.monotonic,
         object_sampling: ObjectSamplingConfig | None = None,
         policies: PolicyFile | None = None,
+        identity: IdentityConfig | None = None,
     ) -> None:
         """``clock`` (server time: receipt stamps, evidence retention) and ``monotonic`` (rates,
         caches) are the real ones but in tests that move time themselves. ``object_sampling``:
@@ -133,6 +135,8 @@ class IntegrityService:
             replay=settings.trust_client_time,
             evidence=self.evidence.capture_events,
             frames_busy=self._frames_queueing,
+            identity=identity,
+            identity_evidence=self.evidence.capture_identity,
         )
         self._yield_at = max(1, round(settings.max_inflight_frames * object_sampling.yield_share))
         self.started = time.time()
@@ -179,6 +183,8 @@ class IntegrityService:
         lane = self.pipeline.objects
         if lane is not None:  # what the frames already sent raise belongs in the summary
             await lane.drain(session_id, self.settings.objects_drain_s)
+        if self.pipeline.identity is not None:
+            await self.pipeline.identity.drain(session_id, self.settings.objects_drain_s)
         self.pipeline.forget(session_id)
         outcome = await self.shards.end(session_id)
         self.metrics.sessions_ended.inc(tags={"verdict": str(outcome.verdict)})

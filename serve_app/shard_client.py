@@ -20,6 +20,7 @@ from deployments.sessions import SessionShard
 from integrity import __version__
 from integrity.core.errors import SessionStoreUnavailable
 from integrity.session.host import ShardStats
+from integrity.session.identity_watch import IdentityCheck
 from integrity.session.policy import EffectivePolicy
 from integrity.session.record import ReviewDecision, SessionRecord
 from integrity.session.risk.config import RiskConfig
@@ -28,6 +29,7 @@ from integrity.session.state import (
     FrameFacts,
     FrameOutcome,
     FramePlan,
+    IdentityOutcome,
     ObjectOutcome,
     SessionState,
 )
@@ -119,6 +121,11 @@ class SessionShards:
     async def record_objects(self, session_id: str, facts: FrameFacts) -> ObjectOutcome:
         return await self._call(
             self.index_of(session_id), Retry.NEVER, lambda h: h.record_objects.remote(session_id, facts)
+        )
+
+    async def record_identity(self, session_id: str, check: IdentityCheck) -> IdentityOutcome:
+        return await self._call(
+            self.index_of(session_id), Retry.NEVER, lambda h: h.record_identity.remote(session_id, check)
         )
 
     async def end(self, session_id: str) -> EndOutcome:

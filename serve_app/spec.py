@@ -17,6 +17,7 @@ from integrity.session.policy import PolicyFile
 from integrity.session.risk.config import RiskConfig
 from integrity.vision.face import FaceConfig
 from integrity.vision.gaze import GazeConfig
+from integrity.vision.identity import IdentityConfig
 from integrity.vision.object_mapping import ObjectsConfig, PersonRelookConfig
 from serve_app.app_args import AppArgs, app_args_from
 from serve_app.settings import Settings
@@ -30,6 +31,7 @@ class AppSpec:
     face_config: FaceConfig
     gaze_config: GazeConfig
     objects_config: ObjectsConfig
+    identity_config: IdentityConfig
 
     @classmethod
     def from_args(cls, args: AppArgs | dict[str, Any] | None = None, **overrides: Any) -> AppSpec:
@@ -52,6 +54,7 @@ class AppSpec:
             face_config=FaceConfig.load(args.face_config),
             gaze_config=GazeConfig.load(args.gaze_config),
             objects_config=ObjectsConfig.load(args.objects_config),
+            identity_config=IdentityConfig.load(args.identity_config),
         )
 
     @classmethod

@@ -86,6 +86,24 @@ def render_evidence(
     return encode_jpeg(image, quality)
 
 
+def render_identity(
+    enrolled: bytes | None, now: bytes, caption: Sequence[str], side: int = 240, quality: int = QUALITY
+) -> bytes:
+    """IDENTITY_CHANGED: the enrolment's face crop and the new one side by side, under a caption
+    (an empty grey square where the enrolment's crop is missing)."""
+    tiles = []
+    for jpeg, label, color in ((enrolled, "enrolled", GREEN), (now, "now", RED)):
+        tile = None if jpeg is None else cv2.imdecode(np.frombuffer(jpeg, dtype=np.uint8), cv2.IMREAD_COLOR)
+        tile = np.full((side, side, 3), 90, np.uint8) if tile is None else cv2.resize(tile, (side, side))
+        cv2.rectangle(tile, (0, 0), (side - 1, side - 1), color, 2)
+        _label(tile, label, (4, side - 8), color)
+        tiles.append(tile)
+    band = np.full((side // 2, 2 * side, 3), 30, np.uint8)
+    image = np.ascontiguousarray(np.vstack([band, np.hstack(tiles)]))
+    _caption(image, caption)
+    return encode_jpeg(image, quality)
+
+
 def thumbnail(jpeg: bytes, max_side: int = THUMBNAIL_SIDE, quality: int = 75) -> bytes:
     """A smaller JPEG of an evidence image (for the report)."""
     image = cv2.imdecode(np.frombuffer(jpeg, dtype=np.uint8), cv2.IMREAD_COLOR)

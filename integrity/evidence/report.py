@@ -150,6 +150,11 @@ DESCRIBE: dict[EventType, Callable[[Evidence], str]] = {
     EventType.WHISPERING: _whispering,
     EventType.READING_PATTERN: _reading,
     EventType.STRESS_HIGH: _stress,
+    EventType.IDENTITY_CHANGED: lambda ev: (
+        f"The face in front of the camera is {_num(ev, 'distance', 2)} from the candidate enrolled at the "
+        f"start (another person from {_num(ev, 'different_from', 2)}; the same below "
+        f"{_num(ev, 'same_below', 2)}; dlib's threshold {_num(ev, 'threshold', 2)})."
+    ),
 }
 
 

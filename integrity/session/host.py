@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from integrity.session.identity_watch import IdentityCheck
 from integrity.session.manager import SessionManager
 from integrity.session.policy import EffectivePolicy
 from integrity.session.rate_limit import Rate, RateLimiter
@@ -25,6 +26,7 @@ from integrity.session.state import (
     FrameFacts,
     FrameOutcome,
     FramePlan,
+    IdentityOutcome,
     ObjectOutcome,
     SessionState,
 )
@@ -141,6 +143,9 @@ class SessionHost:
 
     async def record_objects(self, session_id: str, facts: FrameFacts) -> ObjectOutcome:
         return await self.manager.record_objects(session_id, facts)
+
+    async def record_identity(self, session_id: str, check: IdentityCheck) -> IdentityOutcome:
+        return await self.manager.record_identity(session_id, check)
 
     async def end(self, session_id: str) -> EndOutcome:
         outcome = await self.manager.end(session_id)

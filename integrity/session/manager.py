@@ -18,7 +18,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from integrity.core.enums import EventType
 from integrity.core.errors import EventNotFound, SessionEnded, SessionExpired, SessionNotFound
+from integrity.core.identity import IdentityMatch, IdentityRules
 from integrity.session.background import BackgroundLearner
 from integrity.session.behaviour.tracker import BehaviourTracker
 from integrity.session.conditions import (
@@ -28,6 +30,7 @@ from integrity.session.conditions import (
     object_observations,
     with_gaze,
 )
+from integrity.session.identity_watch import IdentityCheck, IdentityState, book_check
 from integrity.session.object_watch import ObjectCoverage
 from integrity.session.policy import EffectivePolicy
 from integrity.session.record import (
@@ -49,6 +52,7 @@ from integrity.session.state import (
     FrameOutcome,
     FramePlan,
     GoneReason,
+    IdentityOutcome,
     ObjectOutcome,
     SessionState,
     SessionSummary,
@@ -83,8 +87,11 @@ class SessionManager:
         clock: Clock = time.time,
         record_retention_s: float = RECORD_RETENTION_S,
         trust_client_time: bool = False,
+        identity: IdentityRules | None = None,
     ) -> None:
+        """``identity``: how identity checks are judged (None: configs/identity.yaml's rules)."""
         self.trust_client_time = trust_client_time
+        self.identity = identity if identity is not None else IdentityRules.rules_of()
         self.store = store
         self.record_retention_s = record_retention_s
         self.config = config
@@ -161,7 +168,9 @@ class SessionManager:
         return state
 
     async def get(self, session_id: str) -> SessionState:
-        return await self._active(session_id)
+        """The open session, without its identity enrolment (descriptors stay in the store)."""
+        state = await self._active(session_id)
+        return state.model_copy(update={"identity": IdentityState()})
 
     # -- frames -----------------------------------------------------------------------------------
     async def plan_frame(self, session_id: str, timestamp: float | None) -> FramePlan:
@@ -315,6 +324,44 @@ class SessionManager:
                 objects=self._object_coverage(state),
             )
 
+    async def record_identity(self, session_id: str, check: IdentityCheck) -> IdentityOutcome:
+        """Book an identity check that ran apart from its frame, at the frame's stream time: enrol
+        with it, or judge it against the enrolment (IDENTITY_CHANGED on its own lane)."""
+        async with self._exclusive(session_id):
+            state = await self._active(session_id)
+            rules = self.rules(state.policy)
+            ts = check.timestamp
+            if state.last_ts is not None:
+                ts = min(ts, state.last_ts)
+            check = check.model_copy(update={"timestamp": ts})
+            booked = state.identity.last_at is None or ts >= state.identity.last_at
+            reading, observations = book_check(state.identity, check, self.identity)
+            events: list[EventRecord] = []
+            if booked:
+                if observations:
+                    events = rules.engine.observe(state.risk, ts, observations, (Lane.IDENTITY,))
+                    if events:
+                        self._track_risk(rules, state, ts, events)
+                await self.store.save(state)
+            judged_at = self._judged_at(state, self.clock())
+            score = rules.engine.score_at(state.risk, judged_at)
+            verdict, _ = rules.judge.verdict(state.risk, score)
+            return IdentityOutcome(
+                booked=booked,
+                timestamp=ts,
+                reading=reading,
+                events=events,
+                # Someone else, not yet an event: the second check at once, on the next frame.
+                confirm=reading.match is IdentityMatch.DIFFERENT
+                and rules.config.cause(EventType.IDENTITY_CHANGED) not in state.risk.episodes,
+                enrol_crop=state.identity.enrol_crop if events else None,
+                identity=state.identity.summary(self.identity),
+                risk_score=score,
+                peak_risk_score=state.risk.peak,
+                cheating=rules.judge.is_cheating(state.risk, score),
+                verdict=verdict,
+            )
+
     @property
     def _fresh_s(self) -> float:
         return self.config.risk.objects_fresh_s
@@ -362,6 +409,7 @@ class SessionManager:
             static_background=[t for t in state.background.tracks if t.static_since is not None],
             objects=self._object_coverage(state),
             policy=state.policy,
+            identity=state.identity.summary(self.identity),
         )
         return EndOutcome(
             session_id=session_id,
@@ -497,6 +545,7 @@ class SessionManager:
             behaviour=self.behaviour.snapshot(state.behaviour),
             objects=self._object_coverage(state),
             policy=state.policy,
+            identity=state.identity.summary(self.identity),
             kept_until=None if ended_at is None else ended_at + self.record_retention_s,
         )
         return self._with_reviews(record)

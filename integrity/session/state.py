@@ -11,6 +11,7 @@ from integrity.core.enums import Verdict
 from integrity.core.results import Box, FaceAnalysis, GazeAnalysis, GazeNeutral, ObjectAnalysis
 from integrity.session.background import BackgroundState, BackgroundTrack
 from integrity.session.behaviour.tracker import BehaviourSnapshot, BehaviourState
+from integrity.session.identity_watch import IdentityReading, IdentityState, IdentitySummary
 from integrity.session.object_watch import ObjectCoverage, ObjectWatch
 from integrity.session.policy import EffectivePolicy
 from integrity.session.record import Review, RiskSeries
@@ -62,6 +63,9 @@ class SessionState(BaseModel):
         default_factory=BackgroundState, description="static background faces and objects learned so far"
     )
     policy: EffectivePolicy | None = Field(None, description="the interview's rules; None: the event table")
+    identity: IdentityState = Field(
+        default_factory=IdentityState, description="the enrolment and checks (descriptors: never sent out)"
+    )
 
 
 class FramePlan(BaseModel):
@@ -192,6 +196,22 @@ class ObjectOutcome(BaseModel):
     objects: ObjectCoverage
 
 
+class IdentityOutcome(BaseModel):
+    """The session's answer to an identity check booked apart from its frame (``record_identity``)."""
+
+    booked: bool
+    timestamp: float
+    reading: IdentityReading
+    events: list[EventRecord] = Field(default_factory=list)
+    confirm: bool = Field(False, description="the check found someone else: check the next frame at once")
+    enrol_crop: bytes | None = Field(None, repr=False, description="with an event: the enrolment's crop")
+    identity: IdentitySummary
+    risk_score: float
+    peak_risk_score: float
+    cheating: bool
+    verdict: Verdict
+
+
 class SessionSummary(BaseModel):
     candidate_id: str
     metadata: dict[str, Any]
@@ -220,6 +240,7 @@ class SessionSummary(BaseModel):
         None, description="how well the session was watched for objects (object analyses are sampled)"
     )
     policy: EffectivePolicy | None = Field(None, description="the interview's rules it was judged under")
+    identity: IdentitySummary | None = Field(None, description="the identity watch (no descriptor)")
 
 
 class EndOutcome(BaseModel):

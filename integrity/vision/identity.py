@@ -18,23 +18,18 @@ Calibration on the shared fixtures: ``python -m benchmarks.identity_calibration`
 
 from __future__ import annotations
 
-import math
 import threading
 import time
-from collections.abc import Sequence
-from enum import StrEnum
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 import cv2
 import dlib
-import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from integrity.core.checksums import sha256_of
-from integrity.core.config import ConfigSection, read_mapping
 from integrity.core.geometry import Box, overlap_of_smaller
-from integrity.core.paths import IDENTITY_CONFIG
+from integrity.core.identity import IdentityRules
 from integrity.core.results import HeadPose, ModelStatus
 from integrity.core.timing import ms_since
 from integrity.vision.face import BoxMap
@@ -48,44 +43,18 @@ CHIP_PX = 150  # the ResNet's input: dlib's aligned face chip...
 CHIP_PADDING = 0.25  # ...with dlib's default padding around the face (what the model was trained on)
 
 
-class IdentityMatch(StrEnum):
-    SAME = "same"
-    DIFFERENT = "different"
-    UNSURE = "unsure"  # in the grey zone: cannot tell, never reported as a different person
+class IdentityConfig(IdentityRules):
+    """configs/identity.yaml: the match rules, and the model's own settings."""
 
-
-class IdentityConfig(ConfigSection):
-    """configs/identity.yaml."""
-
-    enabled: bool = True
-    threshold: float = Field(0.6, gt=0, lt=2)
-    unsure_below: float = Field(0.5, gt=0, lt=2)
-    unsure_above: float = Field(0.7, gt=0, lt=2)
     min_face_px: int = Field(60, ge=20)
     max_yaw_deg: float = Field(25.0, gt=0, le=90)
     max_pitch_deg: float = Field(20.0, gt=0, le=90)
-    enrol_samples: int = Field(5, ge=1)
-    interval_s: float = Field(2.0, gt=0)
-    jitter: float = Field(0.25, ge=0, lt=1)
-    """The caller spreads its periodic checks by +- this fraction of ``interval_s`` (so sessions that
-    started together do not all check in the same instant); the describer itself does not read it."""
     crop_px: int = Field(112, ge=32, le=512)
     box: BoxMap = BoxMap(scale=1.0, dx=0.01, dy=-0.02)
     hog_align: bool = True
     hog_box_px: int = Field(100, ge=80)
     hog_margin: float = Field(0.5, ge=0.2)
     hog_min_overlap: float = Field(0.5, gt=0, le=1)
-
-    @model_validator(mode="after")
-    def _grey_zone_around_threshold(self) -> Self:
-        if not self.unsure_below <= self.threshold <= self.unsure_above:
-            zone = f"[{self.unsure_below}, {self.unsure_above})"
-            raise ValueError(f"the grey zone {zone} must hold the threshold {self.threshold}")
-        return self
-
-    @classmethod
-    def load(cls, path: Path = IDENTITY_CONFIG) -> Self:
-        return cls.model_validate(read_mapping(path))
 
 
 class FaceDescription(BaseModel):
@@ -127,31 +96,6 @@ def unusable_because(face_px: int, pose: HeadPose | None, config: IdentityConfig
         if abs(pose.pitch) > config.max_pitch_deg:
             return f"head tilted {abs(pose.pitch):.0f}° > {config.max_pitch_deg:.0f}°"
     return None
-
-
-def distance(a: Sequence[float], b: Sequence[float]) -> float:
-    """Euclidean distance between two descriptors (dlib's convention: < 0.6 is one person)."""
-    if len(a) != len(b):
-        raise ValueError(f"descriptors of different lengths: {len(a)} and {len(b)}")
-    return math.dist(a, b)
-
-
-def mean_descriptor(samples: Sequence[Sequence[float]]) -> list[float]:
-    """The element-wise mean of several descriptors of one face: the enrolment."""
-    if not samples:
-        raise ValueError("no descriptors to average")
-    if len({len(s) for s in samples}) != 1:
-        raise ValueError("descriptors of different lengths")
-    return [float(v) for v in np.mean(np.asarray(samples, dtype=np.float64), axis=0)]
-
-
-def judge(d: float, config: IdentityConfig) -> IdentityMatch:
-    """SAME below the grey zone, DIFFERENT at or above it, UNSURE inside it."""
-    if d < config.unsure_below:
-        return IdentityMatch.SAME
-    if d >= config.unsure_above:
-        return IdentityMatch.DIFFERENT
-    return IdentityMatch.UNSURE
 
 
 class FaceDescriber:

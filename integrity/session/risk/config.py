@@ -17,13 +17,17 @@ from integrity.session.behaviour.config import BehaviourConfig
 
 class Lane(StrEnum):
     """Who observes a condition, on its own schedule: every frame (faces, gaze), or the object
-    analyses, which are sampled and booked when they arrive (at their frame's time)."""
+    analyses and identity checks, which are sampled and booked when they arrive (at their frame's
+    time)."""
 
     FRAMES = "frames"
     OBJECTS = "objects"
+    IDENTITY = "identity"
 
     @classmethod
     def of(cls, event_type: EventType) -> Lane:
+        if event_type is EventType.IDENTITY_CHANGED:
+            return cls.IDENTITY
         return cls.OBJECTS if event_type in OBJECT_EVENTS else cls.FRAMES
 
 
@@ -44,6 +48,13 @@ class RiskParams(ConfigSection):
         gt=0,
         description="an object analysis covers the session this long after its frame: object results "
         "further apart leave the time between them not watched for objects (object coverage)",
+    )
+
+    identity_fresh_s: float = Field(
+        6.0,
+        gt=0,
+        description="identity checks run every few seconds (configs/identity.yaml interval_s): checks "
+        "further apart leave the time between them not watched for identity",
     )
 
     @model_validator(mode="after")
@@ -188,6 +199,8 @@ class RiskConfig(ConfigSection):
 
     def max_gap(self, lane: Lane) -> float:
         """Observations of one lane further apart than this leave the time between them unwatched."""
+        if lane is Lane.IDENTITY:
+            return self.risk.identity_fresh_s
         return self.risk.objects_fresh_s if lane is Lane.OBJECTS else self.risk.coverage_max_gap_s
 
     def cause(self, event_type: EventType) -> str:

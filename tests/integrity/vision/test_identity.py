@@ -22,6 +22,7 @@ from benchmarks.identity_calibration import (
     photo_samples,
 )
 from integrity.core.geometry import Box
+from integrity.core.identity import IdentityMatch, distance, judge, mean_descriptor
 from integrity.core.paths import IDENTITY_CONFIG, MODELS, dlib_models_dir
 from integrity.core.results import HeadPose
 from integrity.vision.face import FaceAnalyzer, FaceConfig
@@ -30,10 +31,6 @@ from integrity.vision.identity import (
     FaceDescriber,
     FaceDescription,
     IdentityConfig,
-    IdentityMatch,
-    distance,
-    judge,
-    mean_descriptor,
 )
 from integrity.vision.model_files import missing
 from integrity.vision.video import frames_at

@@ -27,6 +27,8 @@ SEED_TABLE = {
     EventType.STRESS_HIGH: (Severity.LOW, 5),
 }
 
+LATER_EVENTS = {EventType.IDENTITY_CHANGED: (Severity.CRITICAL, 40)}  # issue 24
+
 YES = Observation(value=True, evidence={"measured": 1})
 NO = Observation(value=False)
 UNKNOWN = Observation(value=None)
@@ -45,7 +47,8 @@ def make_config(**risk: Any) -> RiskConfig:
                 "clear_s": 1.0,
             },
             "events": {
-                t.value: {"severity": s.value, "risk_increase": r} for t, (s, r) in SEED_TABLE.items()
+                t.value: {"severity": s.value, "risk_increase": r}
+                for t, (s, r) in (SEED_TABLE | LATER_EVENTS).items()
             },
         }
     )
@@ -84,6 +87,7 @@ def test_shipped_config_holds_the_seed_event_table() -> None:
         EventType.PHONE_PARTIAL_DETECTED: (Severity.MEDIUM, 20),
         EventType.WHISPERING: (Severity.LOW, 0),
         EventType.STRESS_HIGH: (Severity.LOW, 0),
+        EventType.IDENTITY_CHANGED: (Severity.CRITICAL, 40),  # issue 24
     }
     assert {t: (r.severity, r.risk_increase) for t, r in config.events.items()} == shipped
     # NO_FACE is debounced for about two seconds, as the product asks.
@@ -91,7 +95,8 @@ def test_shipped_config_holds_the_seed_event_table() -> None:
 
 
 def test_config_rejects_a_missing_event_and_disordered_thresholds() -> None:
-    raw = {"events": {t.value: {"severity": s.value, "risk_increase": r} for t, (s, r) in SEED_TABLE.items()}}
+    table = SEED_TABLE | LATER_EVENTS
+    raw = {"events": {t.value: {"severity": s.value, "risk_increase": r} for t, (s, r) in table.items()}}
     del raw["events"]["STRESS_HIGH"]
     with pytest.raises(ValueError, match="STRESS_HIGH"):
         RiskConfig.from_mapping(raw)
@@ -108,7 +113,10 @@ def test_config_refuses_the_removed_keys(section: str, key: str) -> None:
     naming the key, rather than reading as a cooldown that is not there."""
     raw: dict[str, Any] = {
         "debounce": {},
-        "events": {t.value: {"severity": s.value, "risk_increase": r} for t, (s, r) in SEED_TABLE.items()},
+        "events": {
+            t.value: {"severity": s.value, "risk_increase": r}
+            for t, (s, r) in (SEED_TABLE | LATER_EVENTS).items()
+        },
     }
     if section == "debounce":
         raw["debounce"][key] = 30.0
