@@ -6,6 +6,7 @@
     python benchmarks/load.py --url http://host:8000 --api-key KEY ...        # a running service
     python benchmarks/load.py --weights ../shared/models/yolov8n_int8.tflite  # any object model
     python benchmarks/load.py --no-objects                                    # no object model
+    python benchmarks/load.py --sessions 1 --fps 10 --no-identity             # no identity watch
 
 Sessions start staggered over the first second of their period and then send frames on schedule
 whether or not the previous answer came (open loop: a slow service does not slow the offered load).
@@ -346,6 +347,18 @@ async def recovery(client: httpx.AsyncClient, frame: bytes, limit_s: float = 30.
 
 
 # -- the object model ---------------------------------------------------------------------------------
+def identity_off() -> Path:
+    """configs/identity.yaml with the identity watch off (no identity deployment, no checks)."""
+    source = REPO / "configs" / "identity.yaml"
+    target = CACHE / "identity-off.yaml"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    text = source.read_text()
+    if "enabled: true" not in text:
+        raise SystemExit(f"{source} does not say `enabled: true`")
+    target.write_text(text.replace("enabled: true", "enabled: false", 1))
+    return target
+
+
 def object_model(weights: str | None, no_objects: bool) -> tuple[str, str]:
     """The ``yolo_model`` setting to run and how to name it: ``--weights``, none, the official weights
     where present, else the proxy (built once, then reused)."""
@@ -452,6 +465,9 @@ def main() -> None:
         help="object model file to run (.pt, .onnx, .tflite; default: the official weights, else a proxy)",
     )
     objects.add_argument("--no-objects", action="store_true", help="run without an object model")
+    parser.add_argument(
+        "--no-identity", action="store_true", help="run without the identity watch (its cost: compare)"
+    )
     options = parser.parse_args()
     for assignment in options.ray_env:
         name, _, value = assignment.partition("=")
@@ -472,7 +488,11 @@ def main() -> None:
             "yolo_model": yolo_model,
         }
         settings = {**overrides, **json.loads(options.settings)}
-        url = start_local(options.port, settings, json.loads(options.app_args))
+        app_args = json.loads(options.app_args)
+        if options.no_identity:
+            app_args["identity_config"] = str(identity_off())
+            tag += "; identity: off"
+        url = start_local(options.port, settings, app_args)
         processes = service_processes()
         status = httpx.get(f"{url}/health", timeout=30).json().get("models", {}).get("objects", {})
         if not options.no_objects and not status.get("available"):

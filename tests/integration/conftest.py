@@ -35,7 +35,12 @@ def running_app(port: int, **settings: Any) -> Iterator[httpx.Client]:
 
     settings = {**UNLIMITED, **settings}
     args = AppArgs(
-        ingress=small(0.25), face=small(0.5), gaze=small(0.25), objects=small(0.25), settings=settings
+        ingress=small(0.25),
+        face=small(0.5),
+        gaze=small(0.25),
+        objects=small(0.25),
+        identity=small(0.25),
+        settings=settings,
     )
     serve.run(build_app(args), name=APP_NAME, route_prefix="/")
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120)

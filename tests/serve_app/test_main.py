@@ -19,6 +19,8 @@ from tests.conftest import REPO, free_port
 
 pytestmark = pytest.mark.integration
 
+LOGS: dict[int, Path] = {}  # a server's pid -> its log, shown when it exits early
+
 
 @contextmanager
 def serving(tmp_path: Path, **extra_env: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
@@ -34,6 +36,7 @@ def serving(tmp_path: Path, **extra_env: str) -> Iterator[tuple[subprocess.Popen
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    LOGS[proc.pid] = tmp_path / "serve.log"
     try:
         yield proc, f"{scheme}://127.0.0.1:{port}"
     finally:
@@ -52,7 +55,10 @@ def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
 def wait_up(proc: subprocess.Popen[bytes], url: str, verify: str | bool = True) -> None:
     deadline = time.monotonic() + 180
     while True:
-        assert proc.poll() is None, "python -m serve_app exited early"
+        if proc.poll() is not None:
+            log = LOGS.get(proc.pid)
+            tail = log.read_text(errors="replace")[-4000:] if log is not None and log.is_file() else ""
+            raise AssertionError(f"python -m serve_app exited early ({proc.returncode}):\n{tail}")
         try:
             if httpx.get(url + "/health", timeout=5, verify=verify).status_code == 200:
                 return

@@ -293,7 +293,7 @@ export interface EventRecord {
   ongoing_to?: number | null;
 }
 
-export type EventType = "PHONE_DETECTED" | "PHONE_PARTIAL_DETECTED" | "MULTIPLE_FACES" | "EYES_OFF_SCREEN" | "LOOKING_AWAY" | "NO_FACE" | "SUSPICIOUS_OBJECT" | "WHISPERING" | "READING_PATTERN" | "STRESS_HIGH";
+export type EventType = "PHONE_DETECTED" | "PHONE_PARTIAL_DETECTED" | "MULTIPLE_FACES" | "EYES_OFF_SCREEN" | "LOOKING_AWAY" | "NO_FACE" | "SUSPICIOUS_OBJECT" | "WHISPERING" | "READING_PATTERN" | "STRESS_HIGH" | "IDENTITY_CHANGED";
 
 export interface EyeIris {
   side: "image_left" | "image_right";
@@ -509,6 +509,31 @@ export interface HealthResponse {
   /** This replica's object analyses, sampled apart from the frames (null: sampling off). */
   objects?: ObjectWatchHealth | null;
   version: string;
+}
+
+/** The session's identity watch in figures (answers, summary, record): no descriptor. */
+export interface IdentitySummary {
+  enrolled: boolean;
+  /** stream time the enrolment was complete */
+  enrolled_at?: number | null;
+  /** usable checks gathered toward the enrolment so far */
+  enrol_samples: number;
+  /** checks booked (enrolment included) */
+  checks: number;
+  /** @default 0 */
+  same?: number;
+  /** @default 0 */
+  unsure?: number;
+  /** @default 0 */
+  different?: number;
+  /**
+   * checks on a face too small or turned to describe
+   * @default 0
+   */
+  unusable?: number;
+  last_distance?: number | null;
+  unsure_below: number;
+  unsure_above: number;
 }
 
 /** Both eyes' iris positions and their confidence-weighted mean. */
@@ -759,6 +784,8 @@ export interface SessionRecordResponse {
   objects?: ObjectCoverage | null;
   /** the interview's rules it was judged under */
   policy?: EffectivePolicy | null;
+  /** the identity watch (no descriptor) */
+  identity?: IdentitySummary | null;
   /** server time after which the record is deleted */
   kept_until?: number | null;
 }
@@ -792,6 +819,8 @@ export interface SessionSummary {
   objects?: ObjectCoverage | null;
   /** the interview's rules it was judged under */
   policy?: EffectivePolicy | null;
+  /** the identity watch (no descriptor) */
+  identity?: IdentitySummary | null;
 }
 
 export type Severity = "low" | "medium" | "high" | "critical";

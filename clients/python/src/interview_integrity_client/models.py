@@ -34,6 +34,7 @@ EventType = Literal[
     "WHISPERING",
     "READING_PATTERN",
     "STRESS_HIGH",
+    "IDENTITY_CHANGED",
 ]
 FaceDetector = Literal["blazeface_full_range", "blazeface_short_range"]
 FaceCheck = Literal["landmarks", "hog", "short_range"]
@@ -313,6 +314,22 @@ class EffectivePolicy(_Body):
     """Object labels not counted."""
 
 
+class IdentitySummary(_Body):
+    """The identity watch (is the candidate enrolled at the start still there?): figures only."""
+
+    enrolled: bool
+    enrolled_at: float | None = None
+    enrol_samples: int
+    checks: int
+    same: int = 0
+    unsure: int = 0
+    different: int = 0
+    unusable: int = 0
+    last_distance: float | None = None
+    unsure_below: float
+    unsure_above: float
+
+
 class ObjectResultInfo(_Body):
     """Which object result an answer's ``objects`` show, and what was done with this frame."""
 
@@ -461,6 +478,7 @@ class SessionSummary(_Body):
     objects: ObjectCoverage | None = None
     policy: EffectivePolicy | None = None
     """The interview's rules the session was judged under."""
+    identity: IdentitySummary | None = None
 
 
 class EndSessionResponse(_Body):
@@ -531,6 +549,7 @@ class SessionRecord(_Body):
     objects: ObjectCoverage | None = None
     policy: EffectivePolicy | None = None
     """The interview's rules the session was judged under."""
+    identity: IdentitySummary | None = None
     kept_until: float | None = None
     """Server time after which the record is deleted (``None`` while open)."""
 
