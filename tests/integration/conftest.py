@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
@@ -29,8 +29,11 @@ def small(num_cpus: float) -> DeploymentArgs:
 
 
 @contextmanager
-def running_app(port: int, **settings: Any) -> Iterator[httpx.Client]:
-    """Deploy the application with these setting overrides; yield an HTTP client for it."""
+def running_app(
+    port: int, app_args: Mapping[str, Any] | None = None, **settings: Any
+) -> Iterator[httpx.Client]:
+    """Deploy the application with these setting overrides (and ``app_args``: other AppArgs
+    fields, e.g. a config file's path); yield an HTTP client for it."""
     from ray import serve
 
     settings = {**UNLIMITED, **settings}
@@ -41,6 +44,7 @@ def running_app(port: int, **settings: Any) -> Iterator[httpx.Client]:
         objects=small(0.25),
         identity=small(0.25),
         settings=settings,
+        **(app_args or {}),
     )
     serve.run(build_app(args), name=APP_NAME, route_prefix="/")
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120)

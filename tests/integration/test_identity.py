@@ -10,6 +10,7 @@ is one man talking, leaning in and back, touching his face for 53 s (nothing may
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import httpx
 import pytest
 import redis
 
-from integrity.core.paths import dlib_models_dir
+from integrity.core.paths import POLICY_CONFIG, dlib_models_dir
 from integrity.vision.face import FaceAnalyzer
 from integrity.vision.identity import FaceDescriber, IdentityConfig
 from integrity.vision.video import frames as video_frames
@@ -39,8 +40,17 @@ def redis_url(redis_server: RedisServer) -> str:
 
 
 @pytest.fixture(scope="module")
-def client(serve_port: int, redis_url: str, fixtures_dir: Path) -> Iterator[httpx.Client]:
-    with running_app(serve_port, use_redis=True, redis_url=redis_url) as http:
+def policy_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of configs/policy.yaml the running service reads (a test edits it)."""
+    path = tmp_path_factory.mktemp("policy") / "policy.yaml"
+    path.write_text(POLICY_CONFIG.read_text())
+    return path
+
+
+@pytest.fixture(scope="module")
+def client(serve_port: int, redis_url: str, policy_file: Path) -> Iterator[httpx.Client]:
+    args = {"policy_config": policy_file}
+    with running_app(serve_port, app_args=args, use_redis=True, redis_url=redis_url) as http:
         yield http
 
 
@@ -91,7 +101,7 @@ def test_a_different_man_sitting_down_is_one_identity_changed_within_3_s(
 
     # While the session is open its enrolment is in the session store, and only there...
     store = redis.Redis.from_url(redis_url)
-    raw = (store.get(f"iis:session:{run['id']}") or b"{}").decode()
+    raw = stored_text(store, f"iis:session:{run['id']}") or "{}"
     stored = json.loads(raw)
     assert len(stored["identity"]["enrolled"]) == 128
     marks = descriptor_marks(a01_descriptor)
@@ -102,14 +112,14 @@ def test_a_different_man_sitting_down_is_one_identity_changed_within_3_s(
     assert summary["identity"]["enrolled"] and summary["identity"]["different"] >= 2
     # ...and it is deleted with the session: no state left, the kept record has none.
     assert store.get(f"iis:session:{run['id']}") is None
-    record = store.get(f"iis:record:{run['id']}")
-    assert record is not None and b"enrolled_at" in record
+    record = stored_text(store, f"iis:record:{run['id']}")
+    assert record is not None and "enrolled_at" in record
 
     # No descriptor in any answer, the record, the report or the service's logs.
     texts = {
         "answers": json.dumps(run["answers"]),
         "end": json.dumps(ended),
-        "record": client.get(f"/sessions/{run['id']}").text + record.decode(),
+        "record": client.get(f"/sessions/{run['id']}").text + record,
         "report": client.get(f"/sessions/{run['id']}/report").text,
         "logs": ray_logs(),
     }
@@ -148,6 +158,35 @@ def test_the_candidate_stepping_away_and_coming_back_raises_no_identity_change(
     assert back  # frames after the return were answered (and checked at once: same >= 2)
 
 
+def stored_text(store: redis.Redis, key: str) -> str | None:
+    value = store.get(key)
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def test_policies_change_on_the_running_service_and_refuse_unknown_keys(
+    client: httpx.Client, policy_file: Path
+) -> None:
+    """Issue 24: a policy change needs no restart (the file is read again when it changes); a
+    running session keeps the policy it started under."""
+    before = client.post("/start-session", json={"candidate_id": "p1"}).json()
+    assert before["policy"]["profile"] == "standard" and before["policy"]["stakes"] == "standard"
+    text = policy_file.read_text()
+    policy_file.write_text(text.replace("default_profile: standard", "default_profile: final_round"))
+    deadline = time.monotonic() + 10
+    while True:
+        after = client.post("/start-session", json={"candidate_id": "p2"}).json()
+        if after["policy"]["profile"] == "final_round" or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    policy_file.write_text(text)
+    assert after["policy"]["profile"] == "final_round" and after["policy"]["stakes"] == "high"
+    kept = end(client, before["session_id"])["summary"]["policy"]
+    assert kept == before["policy"]  # judged under what it started with
+    end(client, after["session_id"])
+    typo = client.post("/start-session", json={"candidate_id": "p3", "policy": {"typo": 1}})
+    assert typo.status_code == 422 and typo.json()["code"] == "validation_error", typo.text
+
+
 def _jpeg(image: Any) -> bytes:
     ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])
     assert ok
@@ -166,6 +205,7 @@ def ray_logs() -> str:
     import ray
 
     node = ray._private.worker._global_node
+    assert node is not None, "Ray is not initialised"
     folder = Path(node.get_logs_dir_path())
     texts = []
     for path in folder.rglob("*"):

@@ -24,18 +24,18 @@ pytestmark = [pytest.mark.integration, pytest.mark.redis]
 
 
 @pytest.fixture(scope="module")
-def redis_settings(redis_server: RedisServer) -> dict[str, object]:
+def redis_settings(redis_server: RedisServer) -> dict[str, Any]:
     return {"use_redis": True, "redis_url": redis_server.url, "session_shards": 2}
 
 
 @pytest.fixture(scope="module")
-def client(serve_port: int, redis_settings: dict[str, object]) -> Iterator[httpx.Client]:
+def client(serve_port: int, redis_settings: dict[str, Any]) -> Iterator[httpx.Client]:
     with running_app(serve_port, **redis_settings) as http:
         yield http
 
 
 def test_session_survives_its_actor_being_killed(
-    client: httpx.Client, redis_settings: dict[str, object], fixture_bytes: dict[str, bytes]
+    client: httpx.Client, redis_settings: dict[str, Any], fixture_bytes: dict[str, bytes]
 ) -> None:
     two_faces = fixture_bytes["A03_two_faces_webcam.png"]
     session_id = start(client, "redis-candidate")
@@ -68,7 +68,7 @@ def test_session_survives_its_actor_being_killed(
     assert client.post("/end-session", json={"session_id": session_id}).json()["code"] == "session_ended"
 
 
-def shard_of(session_id: str, redis_settings: dict[str, object]) -> Any:
+def shard_of(session_id: str, redis_settings: dict[str, Any]) -> Any:
     settings = Settings(**{**UNLIMITED, **redis_settings})
     shards = SessionShards(settings, RiskConfig.load())
     actor: Any = ray.get_actor(shards.names[shards.index_of(session_id)], namespace=NAMESPACE)
@@ -76,7 +76,7 @@ def shard_of(session_id: str, redis_settings: dict[str, object]) -> Any:
 
 
 def test_sigkill_of_the_session_holder_loses_no_recorded_event(
-    client: httpx.Client, redis_settings: dict[str, object], fixture_bytes: dict[str, bytes]
+    client: httpx.Client, redis_settings: dict[str, Any], fixture_bytes: dict[str, bytes]
 ) -> None:
     session_id = start(client, "sigkill-candidate")
     frames = [(fixture_bytes["A03_two_faces_webcam.png"], t * 0.5) for t in range(5)]
