@@ -11,6 +11,17 @@
  * @typedef {import("./schema.js").PolicyRequest} PolicyRequest
  */
 
+// The page's measures sent with a frame (issue 25's wire format). Typed here until schema.d.ts,
+// regenerated from the service's OpenAPI, carries them; the intersection below then also checks
+// that these agree with the service's.
+/**
+ * @typedef {{rms_dbfs?: number | null, speech_prob?: number | null}} AudioFeatures
+ * @typedef {{visible?: boolean | null, focused?: boolean | null, fullscreen?: boolean | null,
+ *   screens?: number | null, hidden_ms?: number | null, blur_count?: number | null,
+ *   paste_count?: number | null}} ClientSignals
+ * @typedef {AnalyzeFrameRequest & {audio?: AudioFeatures, client?: ClientSignals}} AnalyzeFrameBody
+ */
+
 /**
  * @param {string} candidateId
  * @param {{metadata?: Record<string, unknown> | null, timestamp?: number | null, policy?: PolicyRequest | null}} [options]
@@ -29,14 +40,18 @@ export function startBody(candidateId, options = {}) {
 /**
  * @param {string} sessionId
  * @param {string} frame base64 (encodeFrame's output)
- * @param {{timestamp?: number | null, includeLandmarks?: boolean}} [options]
- * @returns {AnalyzeFrameRequest}
+ * @param {{timestamp?: number | null, includeLandmarks?: boolean, audio?: AudioFeatures | null, client?: ClientSignals | null}} [options]
+ *   audio, client: the page's measures over the interval since the previous frame (AudioMeter,
+ *   PageSignals); left out when not given, so a body without them is as it always was
+ * @returns {AnalyzeFrameBody}
  */
 export function analyzeBody(sessionId, frame, options = {}) {
-  /** @type {AnalyzeFrameRequest} */
+  /** @type {AnalyzeFrameBody} */
   const body = { session_id: sessionId, frame };
   if (options.timestamp != null) body.timestamp = options.timestamp;
   if (options.includeLandmarks) body.include_landmarks = true;
+  if (options.audio != null) body.audio = options.audio;
+  if (options.client != null) body.client = options.client;
   return body;
 }
 

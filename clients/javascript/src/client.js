@@ -83,8 +83,10 @@ export class InterviewClient {
    * Analyse one frame: base64 JPEG/PNG (a data URL is fine) or raw bytes.
    * @param {string} sessionId
    * @param {string|ArrayBuffer|ArrayBufferView} frame
-   * @param {number|{timestamp?: number, includeLandmarks?: boolean}} [options] the capture time in
-   *   seconds on any clock used consistently within the session (the server's clock when omitted)
+   * @param {number|{timestamp?: number, includeLandmarks?: boolean, audio?: object, client?: object}} [options]
+   *   timestamp: the capture time in seconds on any clock used consistently within the session (the
+   *   server's clock when omitted); audio, client: the page's measures since the previous frame
+   *   (AudioMeter.take(), PageSignals.take())
    */
   async analyzeFrame(sessionId, frame, options = {}) {
     const opts = typeof options === "number" ? { timestamp: options } : options || {};
@@ -93,13 +95,14 @@ export class InterviewClient {
 
   /**
    * Grab the current picture of a <video>/<canvas>/<img> as JPEG and analyse it (browser only).
-   * @param {{quality?: number, maxWidth?: number, timestamp?: number, includeLandmarks?: boolean}} [options]
+   * @param {{quality?: number, maxWidth?: number, timestamp?: number, includeLandmarks?: boolean, audio?: object, client?: object}} [options]
    *   timestamp defaults to the page's clock (performance.timeOrigin + performance.now(), in s)
    */
   async analyzeFrameFromCanvas(sessionId, source, options = {}) {
     const { frame } = await captureFrame(source, options);
     const timestamp = options.timestamp ?? defaultClock();
-    return this.analyzeFrame(sessionId, frame, { timestamp, includeLandmarks: options.includeLandmarks });
+    const { includeLandmarks, audio, client } = options;
+    return this.analyzeFrame(sessionId, frame, { timestamp, includeLandmarks, audio, client });
   }
 
   /** Close the session; resolves to {session_id, final_risk_score, verdict, total_violations,

@@ -113,7 +113,121 @@ export interface FrameOptions {
   /** Capture time in seconds on any clock used consistently within the session. */
   timestamp?: number;
   includeLandmarks?: boolean;
+  /** The microphone's features over the interval since the previous frame (AudioMeter.take()). */
+  audio?: AudioFeatures | null;
+  /** The page's signals over the interval since the previous frame (PageSignals.take()). */
+  client?: ClientSignals | null;
 }
+
+// -- the page's signals ---------------------------------------------------------------------------
+/** A frame's `audio`: measured by the page over the interval since the previous frame; never audio. */
+export interface AudioFeatures {
+  /** RMS level of the microphone over the interval, dBFS in [-120, 0]; null: not measured. */
+  rms_dbfs?: number | null;
+  /** How likely speech was present, 0..1; null: not measured. */
+  speech_prob?: number | null;
+}
+
+/** A frame's `client`: what the page saw over the interval since the previous frame; null: unknown. */
+export interface ClientSignals {
+  /** false if the page was hidden (Page Visibility API) at any time during the interval. */
+  visible?: boolean | null;
+  /** false if the window lost focus at any time during the interval. */
+  focused?: boolean | null;
+  /** Whether the page is in fullscreen now. */
+  fullscreen?: boolean | null;
+  /** 2 when window.screen.isExtended, 1 when not; null where the browser does not offer it. */
+  screens?: number | null;
+  /** Milliseconds the page was hidden during the interval. */
+  hidden_ms?: number | null;
+  /** Window blur events during the interval. */
+  blur_count?: number | null;
+  /** Paste events during the interval. */
+  paste_count?: number | null;
+}
+
+/** Something to take a frame's features from: an AudioMeter / PageSignals, or a function. */
+export type SignalSource<T> = { take(): T | null } | (() => T | null);
+
+export interface SpeechOptions {
+  /** The speech band in Hz (default [300, 3400]). */
+  band?: readonly number[];
+  /** At or below this level, no speech (default -70 dBFS). */
+  gateDbfs?: number;
+  /** From this level the level gate is fully open (default -50 dBFS). */
+  fullDbfs?: number;
+  /** The band's share of the energy that maps to 0 (default 0.5)... */
+  minBandShare?: number;
+  /** ...and to 1 (default 0.9). */
+  maxBandShare?: number;
+}
+
+export interface AudioMeterOptions extends Omit<SpeechOptions, "minBandShare" | "maxBandShare"> {
+  /** How often the analyser is read between takes, ms (default 50). */
+  intervalMs?: number;
+  /** The analyser's FFT size (default 2048). */
+  fftSize?: number;
+  AudioContext?: typeof AudioContext;
+  /** Stop the stream's tracks on stop() (fromMicrophone's own stream: true). */
+  stopTracks?: boolean;
+}
+
+/** The microphone's level and speech likelihood through an AnalyserNode; nothing played or sent. */
+export class AudioMeter {
+  constructor(stream: MediaStream, options?: AudioMeterOptions);
+  /** getUserMedia({audio}) (no automatic gain control) and a meter on it; stop() releases it. */
+  static fromMicrophone(options?: AudioMeterOptions & { constraints?: MediaTrackConstraints }): Promise<AudioMeter>;
+  readonly stream: MediaStream;
+  readonly context: AudioContext;
+  readonly analyser: AnalyserNode;
+  readonly stopped: boolean;
+  /** Whether readings are real: the context runs and a live, unmuted audio track feeds it. */
+  readonly running: boolean;
+  /** The level now, dBFS; null while it cannot be measured. */
+  level(): number | null;
+  /** The features since the previous take (null fields: not measured); starts a new interval. */
+  take(): { rms_dbfs: number | null; speech_prob: number | null };
+  stop(): void;
+}
+
+/** Visibility, focus, fullscreen, screens and paste, per interval between takes. */
+export class PageSignals {
+  constructor(options?: { window?: Window; document?: Document; now?: () => number });
+  readonly stopped: boolean;
+  /** Whether the page is in fullscreen now; null without the Fullscreen API. */
+  readonly fullscreen: boolean | null;
+  /** The signals since the previous take; resets the counters. */
+  take(): {
+    visible: boolean | null;
+    focused: boolean | null;
+    fullscreen: boolean | null;
+    screens: number | null;
+    hidden_ms: number | null;
+    blur_count: number;
+    paste_count: number;
+  };
+  /** Remove the listeners. */
+  stop(): void;
+}
+
+export const SPEECH_BAND: readonly [number, number];
+export const SILENCE_DBFS: number;
+/** RMS level of samples in [-1, 1], dBFS clamped to [-120, 0]; null for no samples. */
+export function rmsDbfs(samples: ArrayLike<number>): number | null;
+/** dBFS of a mean square amplitude, clamped to [-120, 0]. */
+export function powerToDbfs(meanSquare: number): number;
+/** 0..1: the speech band's share of the spectrum (dB per bin) times a level gate; null: level unknown. */
+export function speechProbability(
+  frequencyBins: ArrayLike<number>,
+  sampleRate: number,
+  fftSize: number,
+  level: number | null,
+  options?: SpeechOptions
+): number | null;
+/** One smoothing step: quick to rise, slower to fall. */
+export function smoothSpeech(previous: number | null, current: number | null, attack?: number, release?: number): number | null;
+/** An AudioMeter's / PageSignals' take(), or a function's result; null when there is none. */
+export function takeSignals<T>(from: SignalSource<T> | null | undefined): T | null;
 
 export interface StreamFrameOptions extends FrameOptions {
   /**
@@ -190,13 +304,27 @@ export class InterviewStream {
   sendFrame(frame: BinaryFrame, options?: number | StreamFrameOptions): Promise<AnalyzeFrameResponse>;
   /** ...a base64 string (or data URL): JSON only. */
   sendFrame(frame: Frame | Blob, options?: number | (FrameOptions & { binary?: false })): Promise<AnalyzeFrameResponse>;
-  sendCanvas(source: PictureSource, options?: CaptureOptions & { timestamp?: number }): Promise<AnalyzeFrameResponse>;
+  sendCanvas(
+    source: PictureSource,
+    options?: CaptureOptions & Pick<FrameOptions, "timestamp" | "audio" | "client">
+  ): Promise<AnalyzeFrameResponse>;
   end(): Promise<EndSessionResponse>;
   close(): void;
 }
 
 // -- the stream helper ----------------------------------------------------------------------------
-export type GrabbedFrame = Frame | Blob | { frame: string | Uint8Array; width?: number; height?: number };
+export type GrabbedFrame =
+  | Frame
+  | Blob
+  | {
+      frame: string | Uint8Array;
+      width?: number;
+      height?: number;
+      /** This frame's features (instead of taking from the streamer's audioMeter). */
+      audio?: AudioFeatures | null;
+      /** This frame's page signals (instead of taking from the streamer's pageSignals). */
+      client?: ClientSignals | null;
+    };
 export type StreamSource =
   | HTMLVideoElement
   | HTMLCanvasElement
@@ -238,6 +366,10 @@ export interface StreamVideoOptions {
    * strings still go as JSON.
    */
   binary?: boolean;
+  /** Taken from as each frame is sent: its `audio` (the interval since the previous frame sent). */
+  audioMeter?: SignalSource<AudioFeatures> | null;
+  /** Taken from as each frame is sent: its `client` (the interval since the previous frame sent). */
+  pageSignals?: SignalSource<ClientSignals> | null;
   reconnect?: Partial<ReconnectPolicy>;
   /** Seconds for the frames' timestamps (default: page time, Unix seconds). */
   clock?: () => number;

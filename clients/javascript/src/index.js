@@ -4,4 +4,15 @@ export { InterviewStream } from "./stream.js";
 export { FrameStreamer, DEFAULT_RECONNECT } from "./streamer.js";
 export { captureFrame, encodeFrame, encodeBinaryFrame, bytesToBase64 } from "./frames.js";
 export { wsUrl, defaultClock } from "./util.js";
+export {
+  AudioMeter,
+  PageSignals,
+  SILENCE_DBFS,
+  SPEECH_BAND,
+  powerToDbfs,
+  rmsDbfs,
+  smoothSpeech,
+  speechProbability,
+  takeSignals,
+} from "./signals.js";
 export * from "./errors.js";

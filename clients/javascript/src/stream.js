@@ -128,7 +128,8 @@ export class InterviewStream {
    * Analyse one frame (base64, data URL, bytes or a Blob); resolves to the analysis. Sent as JSON
    * with the frame in base64, or with `binary: true` as a binary message of the image's own bytes
    * (a third smaller, no base64 on either side; bytes or a Blob only).
-   * @param {number|{timestamp?: number, includeLandmarks?: boolean, binary?: boolean}} [options]
+   * `audio` and `client`: the page's measures since the previous frame (AudioMeter, PageSignals).
+   * @param {number|{timestamp?: number, includeLandmarks?: boolean, binary?: boolean, audio?: object|null, client?: object|null}} [options]
    */
   async sendFrame(frame, options = {}) {
     const opts = typeof options === "number" ? { timestamp: options } : options || {};
@@ -138,16 +139,23 @@ export class InterviewStream {
     const message = { action: "frame", frame: encodeFrame(bytes) };
     if (opts.timestamp != null) message.timestamp = opts.timestamp;
     if (opts.includeLandmarks) message.include_landmarks = true;
+    if (opts.audio != null) message.audio = opts.audio;
+    if (opts.client != null) message.client = opts.client;
     return this._send(message, "analysis");
   }
 
   /**
    * Grab a <video>/<canvas> picture as JPEG and send it (browser only); `binary`: as bytes.
-   * @param {{quality?: number, maxWidth?: number, timestamp?: number, binary?: boolean}} [options]
+   * @param {{quality?: number, maxWidth?: number, timestamp?: number, binary?: boolean, audio?: object|null, client?: object|null}} [options]
    */
   async sendCanvas(source, options = {}) {
     const { frame } = await captureFrame(source, options);
-    return this.sendFrame(frame, { timestamp: options.timestamp ?? defaultClock(), binary: !!options.binary });
+    return this.sendFrame(frame, {
+      timestamp: options.timestamp ?? defaultClock(),
+      binary: !!options.binary,
+      audio: options.audio,
+      client: options.client,
+    });
   }
 
   /** End the session; resolves to the summary. The server then closes the connection. */

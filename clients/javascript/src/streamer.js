@@ -4,6 +4,7 @@
 
 import { InterviewApiError, InterviewError } from "./errors.js";
 import { captureFrame, encodeFrame, sourceSize } from "./frames.js";
+import { takeSignals } from "./signals.js";
 import { defaultClock, sleep } from "./util.js";
 
 /** Errors after which the session cannot go on: stop instead of retrying. */
@@ -30,6 +31,12 @@ function isMediaStream(source) {
  * function returning (a promise of) a frame: base64, bytes, or {frame, width, height}.
  * `binary: true` sends each JPEG as a binary message of its bytes (no base64); frames a source
  * function gives as base64 strings still go as JSON.
+ *
+ * The page's measures go with each frame sent, over the interval since the previous one:
+ * `audioMeter` (an AudioMeter, or a function returning {rms_dbfs, speech_prob}) and `pageSignals`
+ * (a PageSignals, or a function returning the `client` object) are taken from as each frame is
+ * sent (a dropped tick takes nothing, so no interval is lost); a source function may instead
+ * return {frame, audio, client}. The streamer never stops them: they belong to the caller.
  *
  * States: idle → connecting → streaming ⇄ reconnecting → ending → ended; stopped (stop()) and
  * failed (a fatal error: the session ended or expired elsewhere, the token was refused, or the
@@ -201,10 +208,11 @@ export class FrameStreamer {
     }
     if (!grabbed || !stream || stream.closed || this._stream !== stream) return;
     const timestamp = this.clock();
+    const signals = this._signals(grabbed);
     this.stats.sent += 1;
     try {
       const binary = !!this.options.binary && typeof grabbed.frame !== "string";
-      const result = await stream.sendFrame(grabbed.frame, { timestamp, binary });
+      const result = await stream.sendFrame(grabbed.frame, { timestamp, binary, ...signals });
       this.stats.analysed += 1;
       this.lastResult = result;
       if (this.options.onAnalysis) this.options.onAnalysis(result);
@@ -221,6 +229,24 @@ export class FrameStreamer {
       }
       // A connection error: the close handler reconnects; the frame is lost, not retried.
     }
+  }
+
+  /** The frame's `audio` and `client`: the source's own, else taken from the options' sources. */
+  _signals(grabbed) {
+    const signals = {};
+    for (const [field, option] of [["audio", "audioMeter"], ["client", "pageSignals"]]) {
+      let value = grabbed[field];
+      if (value == null) {
+        try {
+          value = takeSignals(this.options[option]);
+        } catch (err) {
+          this._report(err); // the frame goes without it: unknown, not "fine"
+          value = null;
+        }
+      }
+      if (value != null) signals[field] = value;
+    }
+    return signals;
   }
 
   _onDrop() {

@@ -3,6 +3,11 @@
 // has a client method answering exactly the operation's type.
 import {
   type AnalyzeFrameResponse,
+  type AudioFeatures,
+  AudioMeter,
+  type ClientSignals,
+  PageSignals,
+  speechProbability,
   type EndSessionResponse,
   EvidenceNotFoundError,
   type Frame,
@@ -80,6 +85,29 @@ async function usage(video: HTMLVideoElement, camera: MediaStream): Promise<void
   });
   await streamer.start();
   const maxInFlight: number = streamer.stats.maxInFlight;
+
+  // The page's signals: a meter and the page's listeners, taken from as each frame is sent.
+  const meter = await AudioMeter.fromMicrophone({ intervalMs: 100 });
+  const page = new PageSignals();
+  const level: number | null = meter.level();
+  const audio: AudioFeatures = meter.take();
+  const signals: ClientSignals = page.take();
+  await client.analyzeFrame(started.session_id, "AAAA", { timestamp: 5, audio, client: signals });
+  await ws.sendFrame("AAAA", { audio: null, client: { visible: false, screens: null } });
+  const p: number | null = speechProbability(new Float32Array(1024), 48000, 2048, level);
+  const withSignals = client.streamVideo(camera, {
+    fps: 2,
+    candidateId: "c-3",
+    audioMeter: meter,
+    pageSignals: () => page.take(),
+  });
+  client.streamVideo(() => ({ frame: "AAAA", audio: { rms_dbfs: -30, speech_prob: 0.2 } }), { fps: 1, candidateId: "c-4" });
+  // @ts-expect-error the features are numbers
+  await client.analyzeFrame(started.session_id, "AAAA", { audio: { rms_dbfs: "loud" } });
+  withSignals.stop();
+  meter.stop();
+  page.stop();
+  void p;
   await streamer.end();
   void [token, width, verdict, maxInFlight, image, html];
 }
