@@ -2,9 +2,12 @@
 // → faces drawn over the video, gaze, attention, risk gauge, events, and the verdict after "end".
 // No build step: the client is the ES module in clients/javascript/src, served under ./client/.
 //
+// Each frame also carries what the page measured since the previous one: its visibility and
+// focus (always) and, with the microphone on, its level and speech likelihood (never the sound).
+//
 // Query parameters: candidate, token (API key or session token), session (resume this session,
-// e.g. one your backend started; then token is its session token), fps, autostart=1.
-import { InterviewApiError, InterviewClient } from "./client/index.js";
+// e.g. one your backend started; then token is its session token), fps, microphone=1, autostart=1.
+import { AudioMeter, InterviewApiError, InterviewClient, PageSignals } from "./client/index.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(window.location.search);
@@ -14,10 +17,14 @@ const apiUrl = new URL("..", window.location.href).href.replace(/\/$/, "");
 let streamer = null;
 let camera = null;
 let events = [];
+let meter = null; // the microphone's AudioMeter while it is on
+let levelTimer = null;
+let pageSignals = null;
 
 if (params.get("candidate")) $("candidate").value = params.get("candidate");
 if (params.get("token")) $("token").value = params.get("token");
 if (params.get("fps")) $("fps").value = params.get("fps");
+if (params.get("microphone") === "1") $("microphone").checked = true;
 
 function show(id, text) {
   $(id).textContent = text;
@@ -119,6 +126,51 @@ function showVerdict(summary) {
   );
 }
 
+function showLevel() {
+  const level = meter ? meter.level() : null;
+  $("audio-level").value = level ?? -120;
+  show("audio-dbfs", level == null ? (meter ? "not measured" : "-") : `${level.toFixed(1)} dBFS`);
+}
+
+async function microphoneOn() {
+  if (meter) return;
+  show("microphone-state", "microphone: asking");
+  try {
+    meter = await AudioMeter.fromMicrophone();
+  } catch (err) {
+    // Refused or missing: the frames go without audio (unknown), never with a made-up silence.
+    show("microphone-state", `microphone: off (${err.name === "NotAllowedError" ? "refused" : err.message || err})`);
+    $("microphone").checked = false;
+    return;
+  }
+  show("microphone-state", "microphone: on");
+  levelTimer = setInterval(showLevel, 200);
+  showLevel();
+}
+
+function microphoneOff() {
+  if (levelTimer) clearInterval(levelTimer);
+  levelTimer = null;
+  if (meter) meter.stop();
+  meter = null;
+  show("microphone-state", "microphone: off");
+  showLevel();
+}
+
+function showPageSignals(signals) {
+  const known = (value, yes, no) => (value == null ? `${yes}?` : value ? yes : no);
+  const parts = [known(signals.visible, "visible", "hidden"), known(signals.focused, "focused", "unfocused")];
+  if (signals.screens != null) parts.push(signals.screens > 1 ? "2+ screens" : "1 screen");
+  if (signals.paste_count) parts.push(`${signals.paste_count} paste`);
+  show("page-signals", parts.join(", "));
+}
+
+function stopSignals() {
+  microphoneOff();
+  if (pageSignals) pageSignals.stop();
+  pageSignals = null;
+}
+
 function stopCamera() {
   if (camera) for (const track of camera.getTracks()) track.stop();
   camera = null;
@@ -139,6 +191,8 @@ async function start(event) {
     video.srcObject = camera;
     await video.play().catch(() => {}); // muted: autoplay is allowed; the streamer waits for a picture
     $("stage").classList.add("live");
+    pageSignals = new PageSignals();
+    if ($("microphone").checked) await microphoneOn();
 
     const token = $("token").value.trim() || null;
     const client = new InterviewClient(apiUrl, { sessionToken: token });
@@ -149,6 +203,13 @@ async function start(event) {
       candidateId: $("candidate").value.trim() || "demo-candidate",
       sessionId: params.get("session") || undefined,
       metadata: { via: "demo page" },
+      // Functions, so that the microphone can be switched on and off while streaming.
+      audioMeter: () => (meter ? meter.take() : null),
+      pageSignals: () => {
+        const signals = pageSignals ? pageSignals.take() : null;
+        if (signals) showPageSignals(signals);
+        return signals;
+      },
       onAnalysis,
       onState: (state) => show("state", state),
       onDrop: (dropped) => show("dropped", String(dropped)),
@@ -160,6 +221,7 @@ async function start(event) {
   } catch (err) {
     showError(err);
     show("state", "failed");
+    stopSignals();
     stopCamera();
     streamer = null;
     $("start").disabled = false;
@@ -176,6 +238,7 @@ async function end() {
     showError(err);
   } finally {
     streamer = null;
+    stopSignals();
     stopCamera();
     $("overlay").replaceChildren();
     $("start").disabled = false;
@@ -184,7 +247,13 @@ async function end() {
 
 $("controls").addEventListener("submit", start);
 $("end").addEventListener("click", end);
+$("microphone").addEventListener("change", () => {
+  if (!streamer) return; // taken into account at the next start
+  if ($("microphone").checked) microphoneOn();
+  else microphoneOff();
+});
 window.addEventListener("pagehide", () => {
   if (streamer) streamer.stop(); // the session stays open (resumable) until it ends or expires
+  stopSignals();
 });
 if (params.get("autostart") === "1") start();
