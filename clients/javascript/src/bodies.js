@@ -11,11 +11,10 @@
  * @typedef {import("./schema.js").PolicyRequest} PolicyRequest
  */
 
-// The page's measures sent with a frame (issue 25's wire format). Typed here until schema.d.ts,
-// regenerated from the service's OpenAPI, carries them; the intersection below then also checks
-// that these agree with the service's.
+// The page's measures sent with a frame (issue 25's wire format), typed here as well as in
+// schema.d.ts (generated from the service's OpenAPI): the intersection below checks they agree.
 /**
- * @typedef {{rms_dbfs?: number | null, speech_prob?: number | null}} AudioFeatures
+ * @typedef {{rms_dbfs: number, speech_prob: number}} AudioFeatures
  * @typedef {{visible?: boolean | null, focused?: boolean | null, fullscreen?: boolean | null,
  *   screens?: number | null, hidden_ms?: number | null, blur_count?: number | null,
  *   paste_count?: number | null}} ClientSignals

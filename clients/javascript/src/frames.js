@@ -38,9 +38,10 @@ export async function blobBytes(blob) {
 /**
  * A binary WebSocket frame message (docs/API.md, WS /ws/stream): the JPEG/PNG bytes as they are
  * when there is nothing to add (a frame now, no client timestamp), else "IFR1", the header's length
- * (2 bytes, big-endian), the UTF-8 JSON header ({timestamp, include_landmarks}) and the image.
+ * (2 bytes, big-endian), the UTF-8 JSON header ({timestamp, include_landmarks, audio, client}) and
+ * the image. audio, client: the page's measures since the previous frame, as in a JSON frame.
  * @param {ArrayBuffer|ArrayBufferView} image
- * @param {{timestamp?: number, includeLandmarks?: boolean}} [options]
+ * @param {{timestamp?: number, includeLandmarks?: boolean, audio?: object|null, client?: object|null}} [options]
  * @returns {Uint8Array}
  */
 export function encodeBinaryFrame(image, options = {}) {
@@ -55,6 +56,8 @@ export function encodeBinaryFrame(image, options = {}) {
     header.timestamp = options.timestamp;
   }
   if (options.includeLandmarks) header.include_landmarks = true;
+  if (options.audio != null) header.audio = options.audio;
+  if (options.client != null) header.client = options.client;
   if (Object.keys(header).length === 0) return bytes;
   const json = new TextEncoder().encode(JSON.stringify(header));
   const message = new Uint8Array(6 + json.length + bytes.length);

@@ -120,12 +120,15 @@ export interface FrameOptions {
 }
 
 // -- the page's signals ---------------------------------------------------------------------------
-/** A frame's `audio`: measured by the page over the interval since the previous frame; never audio. */
+/**
+ * A frame's `audio`: measured by the page over the interval since the previous frame; never audio.
+ * Both or nothing: a frame whose interval could not be measured goes without `audio` (unknown).
+ */
 export interface AudioFeatures {
-  /** RMS level of the microphone over the interval, dBFS in [-120, 0]; null: not measured. */
-  rms_dbfs?: number | null;
-  /** How likely speech was present, 0..1; null: not measured. */
-  speech_prob?: number | null;
+  /** RMS level of the microphone over the interval, dBFS in [-120, 0]. */
+  rms_dbfs: number;
+  /** How likely speech was present, 0..1. */
+  speech_prob: number;
 }
 
 /** A frame's `client`: what the page saw over the interval since the previous frame; null: unknown. */
@@ -185,8 +188,8 @@ export class AudioMeter {
   readonly running: boolean;
   /** The level now, dBFS; null while it cannot be measured. */
   level(): number | null;
-  /** The features since the previous take (null fields: not measured); starts a new interval. */
-  take(): { rms_dbfs: number | null; speech_prob: number | null };
+  /** The features since the previous take (null: nothing measured in it); starts a new interval. */
+  take(): AudioFeatures | null;
   stop(): void;
 }
 
@@ -407,8 +410,8 @@ export class FrameStreamer {
 // -- frames ---------------------------------------------------------------------------------------
 export function encodeFrame(frame: Frame): string;
 /**
- * A binary WebSocket frame message: the image's bytes as they are without timestamp and
- * landmarks, else "IFR1", the JSON header's length (2 bytes, big-endian), the header, the image.
+ * A binary WebSocket frame message: the image's bytes as they are without timestamp, landmarks,
+ * audio and client, else "IFR1", the JSON header's length (2 bytes, big-endian), the header, the image.
  */
 export function encodeBinaryFrame(image: ArrayBuffer | ArrayBufferView, options?: FrameOptions): Uint8Array;
 export function bytesToBase64(data: ArrayBuffer | Uint8Array): string;

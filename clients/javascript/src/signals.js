@@ -1,7 +1,8 @@
 // What the candidate's page knows besides the camera, sent with each frame as features only:
 // `audio` (the microphone's level and how likely speech was, never the sound itself) and `client`
 // (visibility, focus, fullscreen, screens, paste). Each `take()` covers the interval since the
-// previous one. A value the page cannot measure is null, never a guessed "fine" value.
+// previous one. A value the page cannot measure is null (audio: the whole object is left out),
+// never a guessed "fine" value.
 
 /** The band where speech carries most of its energy (telephone band), in Hz. */
 export const SPEECH_BAND = Object.freeze([300, 3400]);
@@ -157,16 +158,19 @@ export class AudioMeter {
   /**
    * The features of the interval since the previous take (or since the meter started):
    * {rms_dbfs: the RMS level over the interval, speech_prob: the mean smoothed speech likelihood};
-   * null fields when nothing could be measured. Resets the interval.
-   * @returns {{rms_dbfs: number|null, speech_prob: number|null}}
+   * null when nothing could be measured in it (the frame then goes without `audio`: unknown, which
+   * the service tells from silence). Resets the interval.
+   * @returns {{rms_dbfs: number, speech_prob: number}|null}
    */
   take() {
     this._sample(); // at least one reading, even where timers were throttled (a hidden tab)
-    const n = this._readings;
-    const features = {
-      rms_dbfs: n > 0 ? round(powerToDbfs(this._power / n), 1) : null,
-      speech_prob: this._speechReadings > 0 ? round(this._speech / this._speechReadings, 2) : null,
-    };
+    const features =
+      this._readings > 0 && this._speechReadings > 0
+        ? {
+            rms_dbfs: round(powerToDbfs(this._power / this._readings), 1),
+            speech_prob: round(this._speech / this._speechReadings, 2),
+          }
+        : null;
     this._reset();
     return features;
   }

@@ -90,7 +90,7 @@ async function usage(video: HTMLVideoElement, camera: MediaStream): Promise<void
   const meter = await AudioMeter.fromMicrophone({ intervalMs: 100 });
   const page = new PageSignals();
   const level: number | null = meter.level();
-  const audio: AudioFeatures = meter.take();
+  const audio: AudioFeatures | null = meter.take();
   const signals: ClientSignals = page.take();
   await client.analyzeFrame(started.session_id, "AAAA", { timestamp: 5, audio, client: signals });
   await ws.sendFrame("AAAA", { audio: null, client: { visible: false, screens: null } });
