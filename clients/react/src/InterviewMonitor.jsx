@@ -1,8 +1,10 @@
 // <InterviewMonitor apiUrl candidateId />: the candidate's camera with the detected faces drawn
 // over it, gaze, attention, a live risk gauge, the events as they are raised, and the verdict once
 // the interview is ended. Frames go over one WebSocket with the client's FrameStreamer (at most one
-// frame in flight; it reconnects and resumes by itself).
-import { InterviewClient } from "@interview-integrity/client";
+// frame in flight; it reconnects and resumes by itself). Each frame carries what the page measured
+// since the previous one: its visibility and focus (`pageSignals`, on by default) and, with
+// `microphone`, the microphone's level and speech likelihood (two numbers, never the sound).
+import { AudioMeter, InterviewClient, PageSignals } from "@interview-integrity/client";
 import { useCallback, useEffect, useRef, useState } from "react";
 
 const SEVERITY_COLOURS = { low: "#6b7280", medium: "#d97706", high: "#dc2626", critical: "#7f1d1d" };
@@ -47,6 +49,33 @@ export function RiskGauge({ value, size = 160 }) {
   );
 }
 
+/** "microphone: on" and a level meter (dBFS, -120 to 0) while it is on. */
+function MicrophoneLevel({ state, level }) {
+  return (
+    <div style={styles.audio}>
+      <span data-testid="microphone">microphone: {state}</span>
+      {state === "on" ? (
+        <>
+          <meter
+            data-testid="audio-level"
+            min={-120}
+            max={0}
+            low={-70}
+            high={-10}
+            optimum={-40}
+            value={level ?? -120}
+            style={{ width: 120 }}
+            title="microphone level, dBFS"
+          />
+          <span data-testid="audio-dbfs" style={{ color: "#6b7280", fontSize: 13 }}>
+            {level == null ? "not measured" : `${level.toFixed(1)} dBFS`}
+          </span>
+        </>
+      ) : null}
+    </div>
+  );
+}
+
 function FaceBoxes({ result }) {
   const details = result && result.details;
   if (!details || !details.image_width || !Array.isArray(details.faces)) return null;
@@ -79,6 +108,7 @@ const styles = {
   stats: { display: "grid", gridTemplateColumns: "auto 1fr", gap: "4px 12px", margin: "8px 0" },
   events: { listStyle: "none", padding: 0, margin: 0, maxHeight: 220, overflowY: "auto" },
   button: { padding: "8px 14px", borderRadius: 6, border: "1px solid #d1d5db", background: "#f9fafb", cursor: "pointer" },
+  audio: { display: "flex", alignItems: "center", gap: 8, margin: "8px 0" },
 };
 
 export function InterviewMonitor({
@@ -92,6 +122,8 @@ export function InterviewMonitor({
   maxWidth = 640,
   autoStart = true,
   showEndButton = true,
+  microphone = false,
+  pageSignals = true,
   onSession,
   onAnalysis,
   onEnded,
@@ -103,6 +135,8 @@ export function InterviewMonitor({
   const videoRef = useRef(null);
   const streamerRef = useRef(null);
   const cameraRef = useRef(null);
+  const meterRef = useRef(null); // the microphone's AudioMeter while it is on
+  const signalsRef = useRef(null); // the page's PageSignals while streaming
   const callbacks = useRef({});
   callbacks.current = { onSession, onAnalysis, onEnded, onError, onState };
 
@@ -113,11 +147,38 @@ export function InterviewMonitor({
   const [error, setError] = useState(null);
   const [frames, setFrames] = useState(0);
   const [activeSession, setActiveSession] = useState(sessionId || null);
+  const [microphoneState, setMicrophoneState] = useState("off");
+  const [level, setLevel] = useState(null);
 
   const report = useCallback((err) => {
     setError(err.message || String(err));
     if (callbacks.current.onError) callbacks.current.onError(err);
   }, []);
+
+  const microphoneOn = useCallback(async () => {
+    if (meterRef.current) return;
+    setMicrophoneState("asking");
+    try {
+      meterRef.current = await AudioMeter.fromMicrophone();
+      setMicrophoneState("on");
+    } catch (err) {
+      // Refused or missing: frames go without audio (unknown), never with a made-up silence.
+      setMicrophoneState(err && err.name === "NotAllowedError" ? "off (refused)" : "off (unavailable)");
+    }
+  }, []);
+
+  const microphoneOff = useCallback(() => {
+    if (meterRef.current) meterRef.current.stop();
+    meterRef.current = null;
+    setMicrophoneState("off");
+    setLevel(null);
+  }, []);
+
+  const stopSignals = useCallback(() => {
+    microphoneOff();
+    if (signalsRef.current) signalsRef.current.stop();
+    signalsRef.current = null;
+  }, [microphoneOff]);
 
   const start = useCallback(async () => {
     if (streamerRef.current) return;
@@ -133,6 +194,8 @@ export function InterviewMonitor({
       const video = videoRef.current;
       video.srcObject = camera;
       await video.play().catch(() => {}); // muted autoplay; the streamer waits for a picture anyway
+      if (pageSignals) signalsRef.current = new PageSignals();
+      if (microphone) await microphoneOn();
       const client = new InterviewClient(apiUrl, { apiKey, sessionToken });
       const streamer = client.streamVideo(video, {
         fps,
@@ -140,6 +203,9 @@ export function InterviewMonitor({
         candidateId,
         sessionId,
         metadata,
+        // Functions, so that the microphone can go on and off while streaming.
+        audioMeter: () => (meterRef.current ? meterRef.current.take() : null),
+        pageSignals: () => (signalsRef.current ? signalsRef.current.take() : null),
         onSession: (started) => {
           setActiveSession(started.session_id);
           if (callbacks.current.onSession) callbacks.current.onSession(started);
@@ -162,16 +228,31 @@ export function InterviewMonitor({
       setActiveSession(await streamer.start());
     } catch (err) {
       streamerRef.current = null;
+      stopSignals();
       setState("failed");
       report(err);
     }
-  }, [apiUrl, apiKey, sessionToken, candidateId, sessionId, metadata, fps, maxWidth, report]);
+  }, [apiUrl, apiKey, sessionToken, candidateId, sessionId, metadata, fps, maxWidth, microphone, pageSignals, microphoneOn, stopSignals, report]);
 
   const stopCamera = useCallback(() => {
     const camera = cameraRef.current;
     cameraRef.current = null;
     if (camera) for (const track of camera.getTracks()) track.stop();
   }, []);
+
+  // The `microphone` prop switched while streaming: follow it (before a start, start() reads it).
+  useEffect(() => {
+    if (!streamerRef.current) return;
+    if (microphone) microphoneOn();
+    else microphoneOff();
+  }, [microphone, microphoneOn, microphoneOff]);
+
+  // The level meter, a few times a second while the microphone is on.
+  useEffect(() => {
+    if (microphoneState !== "on") return undefined;
+    const timer = setInterval(() => setLevel(meterRef.current ? meterRef.current.level() : null), 200);
+    return () => clearInterval(timer);
+  }, [microphoneState]);
 
   const end = useCallback(async () => {
     const streamer = streamerRef.current;
@@ -184,15 +265,17 @@ export function InterviewMonitor({
       report(err);
     } finally {
       streamerRef.current = null;
+      stopSignals();
       stopCamera();
     }
-  }, [report, stopCamera]);
+  }, [report, stopCamera, stopSignals]);
 
   useEffect(() => {
     if (autoStart) start();
     return () => {
       if (streamerRef.current) streamerRef.current.stop(); // the session stays open: resumable
       streamerRef.current = null;
+      stopSignals();
       stopCamera();
     };
     // Start once per mount; changing the props afterwards does not restart the interview.
@@ -208,6 +291,7 @@ export function InterviewMonitor({
       </div>
       <div className="iim-panel" style={styles.panel}>
         <RiskGauge value={result ? result.risk_score : 0} />
+        {microphone || microphoneState !== "off" ? <MicrophoneLevel state={microphoneState} level={level} /> : null}
         <div style={styles.stats}>
           <span>Status</span>
           <strong data-testid="state">{state}</strong>

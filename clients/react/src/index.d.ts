@@ -24,6 +24,13 @@ export interface InterviewMonitorProps {
   autoStart?: boolean;
   /** Show the "End interview" button (default true). */
   showEndButton?: boolean;
+  /**
+   * Ask for the microphone and send its level and speech likelihood with each frame (two numbers,
+   * never the sound); shows "microphone: on" and a level meter. Followed while streaming. Default false.
+   */
+  microphone?: boolean;
+  /** Send the page's visibility, focus, fullscreen, screens and paste counts with each frame (default true). */
+  pageSignals?: boolean;
   onSession?: (started: StartSessionResponse) => void;
   onAnalysis?: (result: AnalyzeFrameResponse) => void;
   onEnded?: (summary: EndSessionResponse) => void;

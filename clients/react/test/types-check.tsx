@@ -15,6 +15,8 @@ export function Page({ token }: { token?: string }) {
         onEnded={(summary: EndSessionResponse) => summary.verdict}
         onAnalysis={(r) => r.details.faces.length}
         onState={(state) => state}
+        microphone
+        pageSignals={false}
       />
       <RiskGauge value={42} size={120} />
     </>
