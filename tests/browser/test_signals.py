@@ -1,7 +1,8 @@
 """The page's signals end to end in headless Chromium (issue 25, acceptance 3): /demo with the fake
 microphone (Chromium's fake capture device beeps) shows a changing level and sends audio features
 with its frames; another page brought to the front for 3 s is reported by the service as one
-TAB_SWITCH. Against the real Serve application; the screenshot goes to .artifacts/browser/."""
+TAB_SWITCH. The React example's build does the same with `microphone`. Against the real Serve
+application; the screenshots go to .artifacts/browser/."""
 
 from __future__ import annotations
 
@@ -126,3 +127,32 @@ def test_demo_sends_audio_features_and_the_service_reports_a_tab_switch(
     record = httpx.get(f"{base_url}/sessions/{session_id}", timeout=10).raise_for_status().json()
     types = [event["type"] for event in record["events"]]
     assert types.count("TAB_SWITCH") == 1, types  # one episode away, one event
+
+
+def test_react_example_with_the_microphone_sends_audio_features(
+    page: Any, base_url: str, static_server: str, artifacts: Path
+) -> None:
+    sent = _record_frames(page)
+    page.goto(f"{static_server}/index.html?api={base_url}&candidate=react-signals&fps=4&microphone=1")
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=microphone]')?.textContent === 'microphone: on'"
+    )
+    page.wait_for_function(
+        f"() => Number(document.querySelector('[data-testid=frames]')?.textContent) >= {MIN_FRAMES}"
+    )
+    levels: list[float] = []
+    for _ in range(16):
+        levels.append(page.eval_on_selector("[data-testid=audio-level]", "meter => meter.value"))
+        page.wait_for_timeout(200)
+    assert all(-120 <= level <= 0 for level in levels), levels
+    assert len(set(levels)) >= 2, f"the level meter did not change: {levels}"
+    with_audio = [message for message in sent if "audio" in message]
+    assert len(with_audio) >= MIN_FRAMES
+    assert all(-120 <= message["audio"]["rms_dbfs"] <= 0 for message in with_audio)
+    assert all(set(message["client"]) == CLIENT_FIELDS for message in sent)
+    page.screenshot(path=str(artifacts / "react-signals.png"))
+
+    page.click("[data-testid=end]")
+    page.locator("[data-testid=verdict]").wait_for(state="visible")
+    assert page.text_content("[data-testid=microphone]") == "microphone: off"  # released
+    assert page.errors == []

@@ -1,6 +1,6 @@
 // The example app: <InterviewMonitor apiUrl candidateId />. Query parameters: api (the service
 // root; default this page's origin), candidate, token (a session token from your backend) with
-// session (its session id), fps.
+// session (its session id), fps, microphone=1 (send the microphone's level with the frames).
 import { createRoot } from "react-dom/client";
 import { InterviewMonitor } from "../src/index.js";
 
@@ -14,5 +14,6 @@ createRoot(document.getElementById("root")).render(
     sessionId={params.get("session") || undefined}
     sessionToken={params.get("token") || undefined}
     fps={Number(params.get("fps")) || 2}
+    microphone={params.get("microphone") === "1"}
   />
 );
