@@ -36,6 +36,7 @@ from integrity.core.errors import (
 )
 from integrity.core.results import FaceAnalysis, GazeAnalysis, GazeNeutral, ModelStatus, ObjectAnalysis
 from integrity.core.timing import ms_since
+from integrity.session.browser import AudioFeatures, ClientSignals
 from integrity.session.identity_watch import IdentityCheck
 from integrity.session.rate_limit import Rate, RateLimiter
 from integrity.session.state import FrameFacts, FrameOutcome, FramePlan, IdentityOutcome, ObjectOutcome
@@ -169,6 +170,8 @@ class _Frame:
     received: float  # server clock at receipt
     started: float  # perf_counter at receipt
     timings: dict[str, float]
+    audio: AudioFeatures | None = None  # what the candidate's page measured beside the camera
+    client: ClientSignals | None = None
 
 
 @dataclass(slots=True)
@@ -265,7 +268,14 @@ class FramePipeline:
         if self.identity is not None:
             self.identity.forget(session_id)
 
-    async def run(self, session_id: str, data: bytes, timestamp: float | None) -> FrameResult:
+    async def run(
+        self,
+        session_id: str,
+        data: bytes,
+        timestamp: float | None,
+        audio: AudioFeatures | None = None,
+        client: ClientSignals | None = None,
+    ) -> FrameResult:
         """Analyse one validated frame (encoded bytes) for an open session and book it.
 
         A session not in the calibration cache is planned first (validated: an unknown, ended or
@@ -285,7 +295,16 @@ class FramePipeline:
         if self.frames is not None:
             self.frames.take(session_id)
         frame = _Frame(
-            session_id, data, timestamp, plan, neutral, received, started, {"prepare": ms_since(started)}
+            session_id,
+            data,
+            timestamp,
+            plan,
+            neutral,
+            received,
+            started,
+            {"prepare": ms_since(started)},
+            audio,
+            client,
         )
         identity = self.identity
         if identity is not None:
@@ -372,6 +391,18 @@ class FramePipeline:
 
     @staticmethod
     def _facts(
+        frame: _Frame,
+        face: FaceAnalysis,
+        gaze: GazeAnalysis | None,
+        objects: ObjectAnalysis | None,
+        models: dict[str, ModelStatus],
+    ) -> FrameFacts:
+        facts = FramePipeline._facts_of(frame, face, gaze, objects, models)
+        facts.audio, facts.client = frame.audio, frame.client
+        return facts
+
+    @staticmethod
+    def _facts_of(
         frame: _Frame,
         face: FaceAnalysis,
         gaze: GazeAnalysis | None,

@@ -20,6 +20,7 @@ from integrity.core.results import ModelStatus
 from integrity.core.timing import ms_since
 from integrity.evidence.report import render_report
 from integrity.evidence.store import EvidenceStore
+from integrity.session.browser import AudioFeatures, ClientSignals
 from integrity.session.policy import EffectivePolicy, PolicyFile, PolicyRequest, UnknownProfile
 from integrity.session.rate_limit import Rate
 from integrity.session.record import ReviewDecision, SessionRecord
@@ -201,7 +202,13 @@ class IntegrityService:
         return self.inflight >= self.settings.max_inflight_frames
 
     async def analyze(
-        self, session_id: str, frame: str | bytes, timestamp: float | None, transport: str = "rest"
+        self,
+        session_id: str,
+        frame: str | bytes,
+        timestamp: float | None,
+        transport: str = "rest",
+        audio: AudioFeatures | None = None,
+        client: ClientSignals | None = None,
     ) -> AnalyzedFrame:
         """``frame``: base64 text (JSON bodies) or the image's own bytes (binary WebSocket frames)."""
         started = time.perf_counter()
@@ -212,7 +219,7 @@ class IntegrityService:
         data, _ = decode_frame(frame, self.settings.max_frame_bytes, self.settings.max_frame_pixels)
         self.inflight += 1
         try:
-            result = await self.pipeline.run(session_id, data, timestamp)
+            result = await self.pipeline.run(session_id, data, timestamp, audio, client)
         finally:
             self.inflight -= 1
         evidence = await self.evidence.capture(session_id, data, result)  # frames with events only

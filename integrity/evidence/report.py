@@ -150,6 +150,18 @@ DESCRIBE: dict[EventType, Callable[[Evidence], str]] = {
     EventType.WHISPERING: _whispering,
     EventType.READING_PATTERN: _reading,
     EventType.STRESS_HIGH: _stress,
+    EventType.SECOND_VOICE: lambda ev: (
+        f"Speech was heard ({_num(ev, 'rms_dbfs')} dBFS, speech probability {_num(ev, 'speech_prob', 2)}) "
+        f"while the candidate's mouth was still (opening varied {_num(ev, 'mar_std', 3)} < "
+        f"{_num(ev, 'threshold_still_mar_std', 3)}): someone else was talking."
+    ),
+    EventType.TAB_SWITCH: lambda ev: (
+        f"The interview page was hidden or lost focus (visible: {ev.get('visible')}, focused: "
+        f"{ev.get('focused')}, hidden {_num(ev, 'hidden_ms')} ms in the interval, "
+        f"{_num(ev, 'blur_count')} blur(s))."
+    ),
+    EventType.SECOND_SCREEN: lambda ev: f"The page reported {_num(ev, 'screens')} screens attached.",
+    EventType.PASTE: lambda ev: f"Text was pasted into the page {_num(ev, 'paste_count')} time(s).",
     EventType.IDENTITY_CHANGED: lambda ev: (
         f"The face in front of the camera is {_num(ev, 'distance', 2)} from the candidate enrolled at the "
         f"start (another person from {_num(ev, 'different_from', 2)}; the same below "

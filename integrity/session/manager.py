@@ -23,6 +23,7 @@ from integrity.core.errors import EventNotFound, SessionEnded, SessionExpired, S
 from integrity.core.identity import IdentityMatch, IdentityRules
 from integrity.session.background import BackgroundLearner
 from integrity.session.behaviour.tracker import BehaviourTracker
+from integrity.session.browser import browser_observations
 from integrity.session.conditions import (
     frame_observations,
     learn_background,
@@ -247,6 +248,14 @@ class SessionManager:
         gaze = facts.gaze if facts.faces > 0 else None
         behaviour, snapshot, judged = self.behaviour.update(state.behaviour, gaze, ts)
         observations = with_gaze(observations | behaviour, judged)
+        observations |= browser_observations(
+            facts.audio,
+            facts.client,
+            behaviour.get(EventType.WHISPERING),
+            facts.faces == 1,
+            ts,
+            rules.config.browser,
+        )
         # A frame analysed whole observes every lane; one whose objects are analysed apart (sampled,
         # booked by record_objects when they arrive) says nothing about objects.
         lanes = tuple(Lane) if facts.objects is not None else (Lane.FRAMES,)

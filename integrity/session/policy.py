@@ -157,7 +157,7 @@ class EffectivePolicy(BaseModel):
                 update={
                     "risk_increase": rule.risk_increase * self.risk_scale,
                     "ongoing_risk_per_min": rule.ongoing_risk_per_min * self.risk_scale,
-                    "treatments": self.treatments.get(event_type, {}),
+                    "treatments": {**rule.treatments, **self.treatments.get(event_type, {})},
                 }
             )
         return base.model_copy(update={"risk": risk, "events": events})

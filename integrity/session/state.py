@@ -11,6 +11,7 @@ from integrity.core.enums import Verdict
 from integrity.core.results import Box, FaceAnalysis, GazeAnalysis, GazeNeutral, ObjectAnalysis
 from integrity.session.background import BackgroundState, BackgroundTrack
 from integrity.session.behaviour.tracker import BehaviourSnapshot, BehaviourState
+from integrity.session.browser import AudioFeatures, ClientSignals
 from integrity.session.identity_watch import IdentityReading, IdentityState, IdentitySummary
 from integrity.session.object_watch import ObjectCoverage, ObjectWatch
 from integrity.session.policy import EffectivePolicy
@@ -108,6 +109,8 @@ class FrameFacts(BaseModel):
     )
     objects_shed: bool = Field(False, description="this frame's due object analysis was dropped under load")
     unavailable: dict[str, str] = Field(default_factory=dict)
+    audio: AudioFeatures | None = Field(None, description="the page's audio features (None: not sent)")
+    client: ClientSignals | None = Field(None, description="the page's focus and screens (None: not sent)")
 
     def extra_face_boxes(self) -> list[Box] | None:
         """The boxes of the faces other than the candidate's (the primary, else the largest); None when

@@ -23,6 +23,7 @@ from pydantic_core import PydanticCustomError
 from integrity.core.enums import EventType, FaceCheck, FaceDetector, GazeDirection, Verdict
 from integrity.core.results import Box, DetectedObject, GazeAnalysis, ModelStatus
 from integrity.session.behaviour.tracker import BehaviourSnapshot
+from integrity.session.browser import AudioFeatures, ClientSignals
 from integrity.session.object_watch import ObjectCoverage
 from integrity.session.policy import EffectivePolicy, PolicyRequest
 from integrity.session.record import Review, ReviewDecision, SessionRecord
@@ -164,6 +165,12 @@ class AnalyzeFrameRequest(_Request):
         examples=[1764072001.5],
     )
     include_landmarks: bool = Field(False, description="Add the 68 landmarks of each face to details.")
+    audio: AudioFeatures | None = Field(
+        None, description="The page's microphone over the interval since the previous frame: features only."
+    )
+    client: ClientSignals | None = Field(
+        None, description="The page's visibility, focus, screens and counters since the previous frame."
+    )
 
 
 class FaceSummary(BaseModel):
@@ -351,6 +358,8 @@ class WsFrame(_Request):
     frame: FrameText
     timestamp: Timestamp = None
     include_landmarks: bool = False
+    audio: AudioFeatures | None = None
+    client: ClientSignals | None = None
 
 
 class WsFrameHeader(BaseModel):
@@ -360,6 +369,8 @@ class WsFrameHeader(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     timestamp: Timestamp = None
     include_landmarks: bool = False
+    audio: AudioFeatures | None = None
+    client: ClientSignals | None = None
 
 
 class WsEnd(_Request):

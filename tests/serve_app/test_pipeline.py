@@ -29,10 +29,11 @@ from integrity.core.results import (
     ModelStatus,
     ObjectAnalysis,
 )
+from integrity.session.identity_watch import IdentityCheck
 from integrity.session.manager import SessionManager
 from integrity.session.rate_limit import Rate
 from integrity.session.risk.config import RiskConfig
-from integrity.session.state import FrameFacts, FrameOutcome, FramePlan, ObjectOutcome
+from integrity.session.state import FrameFacts, FrameOutcome, FramePlan, IdentityOutcome, ObjectOutcome
 from integrity.session.store import MemoryStore
 from integrity.vision.imaging import ImageDecodeError
 from serve_app.pipeline import Analyzers, FramePipeline
@@ -151,6 +152,10 @@ class CountingSessions:
     async def record_objects(self, session_id: str, facts: FrameFacts) -> ObjectOutcome:
         self.calls.append("objects")
         return await self.manager.record_objects(session_id, facts)
+
+    async def record_identity(self, session_id: str, check: IdentityCheck) -> IdentityOutcome:
+        self.calls.append("identity")
+        return await self.manager.record_identity(session_id, check)
 
 
 async def test_face_and_objects_run_together_then_gaze_then_the_frame_is_booked() -> None:

@@ -17,6 +17,10 @@ export interface AnalyzeFrameRequest {
    * @default false
    */
   include_landmarks?: boolean;
+  /** The page's microphone over the interval since the previous frame: features only. */
+  audio?: AudioFeatures | null;
+  /** The page's visibility, focus, screens and counters since the previous frame. */
+  client?: ClientSignals | null;
 }
 
 export interface AnalyzeFrameResponse {
@@ -51,6 +55,14 @@ export interface AnalyzeFrameResponse {
   /** The same events with severity and evidence. */
   event_details: EventDetail[];
   details: FrameDetails;
+}
+
+/** The microphone over the interval since the previous frame (computed by the page). */
+export interface AudioFeatures {
+  /** RMS level, dBFS */
+  rms_dbfs: number;
+  /** how likely speech was present */
+  speech_prob: number;
 }
 
 /** One background candidate: where it sits (its anchor box) and how long it has sat still. */
@@ -144,6 +156,21 @@ export interface CalibrationQuality {
    * @default 0.0
    */
   shift_deg?: number;
+}
+
+/** The page over the interval since the previous frame; null: the page could not measure it. */
+export interface ClientSignals {
+  /** false: the page was hidden at some time in the interval */
+  visible?: boolean | null;
+  /** false: the window lost focus at some time in the interval */
+  focused?: boolean | null;
+  fullscreen?: boolean | null;
+  /** screens attached (Window Management API) */
+  screens?: number | null;
+  /** ms the page was hidden */
+  hidden_ms?: number | null;
+  blur_count?: number | null;
+  paste_count?: number | null;
 }
 
 /** The session's clock: server receipt times, client timestamps only within a tolerance of them. */
@@ -293,7 +320,7 @@ export interface EventRecord {
   ongoing_to?: number | null;
 }
 
-export type EventType = "PHONE_DETECTED" | "PHONE_PARTIAL_DETECTED" | "MULTIPLE_FACES" | "EYES_OFF_SCREEN" | "LOOKING_AWAY" | "NO_FACE" | "SUSPICIOUS_OBJECT" | "WHISPERING" | "READING_PATTERN" | "STRESS_HIGH" | "IDENTITY_CHANGED";
+export type EventType = "PHONE_DETECTED" | "PHONE_PARTIAL_DETECTED" | "MULTIPLE_FACES" | "EYES_OFF_SCREEN" | "LOOKING_AWAY" | "NO_FACE" | "SUSPICIOUS_OBJECT" | "WHISPERING" | "READING_PATTERN" | "STRESS_HIGH" | "IDENTITY_CHANGED" | "SECOND_VOICE" | "TAB_SWITCH" | "SECOND_SCREEN" | "PASTE";
 
 export interface EyeIris {
   side: "image_left" | "image_right";

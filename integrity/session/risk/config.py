@@ -13,6 +13,7 @@ from integrity.core.enums import OBJECT_EVENTS, EventType, Severity, Treatment
 from integrity.core.paths import RISK_CONFIG
 from integrity.session.background import BackgroundConfig
 from integrity.session.behaviour.config import BehaviourConfig
+from integrity.session.browser import BrowserConfig
 
 
 class Lane(StrEnum):
@@ -168,8 +169,9 @@ class EventRule(ConfigSection):
 
     treatments: dict[str, PolicyTreatment] = Field(
         default_factory=dict,
-        description="set by the interview's policy, never in the event table: by kind, '' for every "
-        "kind (integrity/session/policy.py); absent: counted",
+        description="by kind ('' for every kind): reported without risk or not raised; the event "
+        "table's own (WHISPERING's lips_only), then the interview's policy's over them "
+        "(integrity/session/policy.py); absent: counted",
     )
 
     @model_validator(mode="before")
@@ -196,6 +198,7 @@ class RiskConfig(ConfigSection):
     )
     clock: ClockConfig = ClockConfig()
     background: BackgroundConfig = BackgroundConfig()
+    browser: BrowserConfig = BrowserConfig()
 
     def max_gap(self, lane: Lane) -> float:
         """Observations of one lane further apart than this leave the time between them unwatched."""
@@ -230,6 +233,7 @@ class RiskConfig(ConfigSection):
             causes={k: [EventType(e) for e in v] for k, v in (raw.get("causes") or {}).items()},
             clock=ClockConfig.model_validate(raw.get("clock", {})),
             background=BackgroundConfig.model_validate(raw.get("background", {})),
+            browser=BrowserConfig.model_validate(raw.get("browser", {})),
         )
 
     @classmethod

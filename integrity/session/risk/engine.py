@@ -267,7 +267,7 @@ class RiskEngine:
             deferred = risk_after is not None and ts - start < risk_after
             if deferred:
                 evidence = {**evidence, "risk_after_s": risk_after}
-            if no_risk and policy is not None:
+            if no_risk and policy is not None and policy.because:
                 evidence = {**evidence, "policy": f"{policy.because}: reported without risk"}
             new = self._fire(state, rule, ts, evidence, risk=0.0 if deferred or no_risk else None)
             state.episodes[key] = Episode(

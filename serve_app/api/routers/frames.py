@@ -17,7 +17,9 @@ router = APIRouter(tags=["frames"], responses=ERROR_RESPONSES)
 async def analyze_frame(body: AnalyzeFrameRequest, service: Service, caller: Authenticated) -> Response:
     """Analyse one frame: faces, gaze, objects; update the session's risk and events."""
     caller.require_session(body.session_id)
-    frame = await service.analyze(body.session_id, body.frame, body.timestamp)
+    frame = await service.analyze(
+        body.session_id, body.frame, body.timestamp, audio=body.audio, client=body.client
+    )
     answer = responses.analyzed(body.session_id, frame, body.include_landmarks)
     # Built and typed here already: serialised once (FastAPI would dump it, validate the dump into
     # the model again and serialise that, per frame). The schema is still `response_model`'s.

@@ -20,6 +20,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 from pydantic import BaseModel, ValidationError
 
 from integrity.core.errors import BadMessage, IntegrityError, Unauthorized
+from integrity.session.browser import AudioFeatures, ClientSignals
 from serve_app.api import responses
 from serve_app.api.auth import Authenticator, Caller
 from serve_app.api.deps import Service
@@ -50,6 +51,8 @@ class BinaryFrame:
     frame: bytes
     timestamp: float | None = None
     include_landmarks: bool = False
+    audio: AudioFeatures | None = None
+    client: ClientSignals | None = None
 
 
 JsonMessage = WsStart | WsResume | WsFrame | WsEnd
@@ -117,7 +120,9 @@ async def _turn(
     if session_id is None:
         raise BadMessage("no session on this connection: send start (or resume) first")
     if isinstance(message, WsFrame | BinaryFrame):
-        frame = await service.analyze(session_id, message.frame, message.timestamp, "websocket")
+        frame = await service.analyze(
+            session_id, message.frame, message.timestamp, "websocket", message.audio, message.client
+        )
         body = responses.analyzed(session_id, frame, message.include_landmarks)
         await websocket.send_text(typed("analysis", body))
         return session_id, False
@@ -171,7 +176,7 @@ def parse_binary(data: bytes) -> BinaryFrame:
         image = data[end:]
         if not image:
             raise BadMessage("binary frame has a header but no image after it")
-        return BinaryFrame(image, header.timestamp, header.include_landmarks)
+        return BinaryFrame(image, header.timestamp, header.include_landmarks, header.audio, header.client)
     if data.startswith(_IMAGE_SIGNATURES):
         return BinaryFrame(data)
     if data[:1] in (b"{", b"["):
@@ -185,7 +190,7 @@ def parse_frame_header(raw: bytes) -> WsFrameHeader:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
-        fields = "timestamp, include_landmarks"
+        fields = "timestamp, include_landmarks, audio, client"
         raise BadMessage(
             f"invalid binary frame header ({where + ': ' if where else ''}{first.get('msg')}); "
             f"a JSON object with {fields}"

@@ -40,7 +40,7 @@ def test_no_policy_is_the_service_default_and_changes_nothing(book: PolicyBook) 
     assert policy.allowances == dict.fromkeys(Allowance, False) and policy.is_default
     assert policy.set_by == ["service default (profile standard)"]
     config = policy.risk_config(BASE)
-    assert config.events == {t: r.model_copy(update={"treatments": {}}) for t, r in BASE.events.items()}
+    assert config.events == BASE.events  # the table as it is (its own treatments kept)
     assert config.risk == BASE.risk
     assert "allowed: nothing beyond the defaults" in policy.description
 

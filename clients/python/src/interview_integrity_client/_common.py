@@ -22,9 +22,12 @@ from interview_integrity_client.errors import (
 from interview_integrity_client.models import (
     AnalyzeFrameRequest,
     AnalyzeFrameResponse,
+    AudioFeatures,
+    ClientSignals,
     EndSessionRequest,
     EndSessionResponse,
     ErrorResponse,
+    FrameSignals,
     HealthResponse,
     PolicyRequest,
     ReviewDecision,
@@ -140,7 +143,12 @@ FRAME_MAGIC = b"IFR1"
 """The start of a binary frame message with a header (docs/API.md, WS /ws/stream)."""
 
 
-def binary_frame(frame: Frame, timestamp: float | None = None, include_landmarks: bool = False) -> bytes:
+def binary_frame(
+    frame: Frame,
+    timestamp: float | None = None,
+    include_landmarks: bool = False,
+    signals: FrameSignals | None = None,
+) -> bytes:
     """A binary WebSocket ``frame`` message: the JPEG/PNG bytes as they are when there is nothing
     to add (a frame now, no client timestamp), else ``IFR1``, the header's length (2 bytes,
     big-endian), the JSON header and the image."""
@@ -151,6 +159,7 @@ def binary_frame(frame: Frame, timestamp: float | None = None, include_landmarks
         header["timestamp"] = timestamp
     if include_landmarks:
         header["include_landmarks"] = True
+    header.update(signals or {})
     if not header:
         return bytes(frame)
     raw = json.dumps(header, separators=(",", ":"), allow_nan=False).encode()
@@ -196,33 +205,57 @@ def start_body(
     return body
 
 
+def signals_of(audio: AudioFeatures | None, client: ClientSignals | None) -> FrameSignals | None:
+    signals: FrameSignals = {}
+    if audio is not None:
+        signals["audio"] = audio
+    if client is not None:
+        signals["client"] = client
+    return signals or None
+
+
 def analyze_body(
-    session_id: str, frame: Frame, timestamp: float | None, include_landmarks: bool
+    session_id: str,
+    frame: Frame,
+    timestamp: float | None,
+    include_landmarks: bool,
+    signals: FrameSignals | None = None,
 ) -> AnalyzeFrameRequest:
     body: AnalyzeFrameRequest = {"session_id": session_id, "frame": encode_frame(frame)}
     if timestamp is not None:
         body["timestamp"] = timestamp
     if include_landmarks:
         body["include_landmarks"] = True
+    if signals:
+        if "audio" in signals:
+            body["audio"] = signals["audio"]
+        if "client" in signals:
+            body["client"] = signals["client"]
     return body
 
 
-def frame_body(frame: Frame, timestamp: float | None, include_landmarks: bool) -> dict[str, Any]:
+def frame_body(
+    frame: Frame, timestamp: float | None, include_landmarks: bool, signals: FrameSignals | None = None
+) -> dict[str, Any]:
     """A WebSocket ``frame`` message's fields: those of ``/analyze-frame`` but the session id (the
     connection's session)."""
-    body: dict[str, Any] = dict(analyze_body("", frame, timestamp, include_landmarks))
+    body: dict[str, Any] = dict(analyze_body("", frame, timestamp, include_landmarks, signals))
     del body["session_id"]
     return body
 
 
 def frame_message(
-    frame: Frame, timestamp: float | None, include_landmarks: bool, binary: bool
+    frame: Frame,
+    timestamp: float | None,
+    include_landmarks: bool,
+    binary: bool,
+    signals: FrameSignals | None = None,
 ) -> dict[str, Any] | bytes:
     """A WebSocket frame message: JSON with the frame in base64, or with ``binary`` the image's
     own bytes (:func:`binary_frame`)."""
     if binary:
-        return binary_frame(frame, timestamp, include_landmarks)
-    return {"action": "frame", **frame_body(frame, timestamp, include_landmarks)}
+        return binary_frame(frame, timestamp, include_landmarks, signals)
+    return {"action": "frame", **frame_body(frame, timestamp, include_landmarks, signals)}
 
 
 def end_body(session_id: str) -> EndSessionRequest:

@@ -44,6 +44,7 @@ from interview_integrity_client._common import (
     handshake_refused,
     parse_ws_reply,
     review_body,
+    signals_of,
     start_body,
     ws_url,
 )
@@ -51,6 +52,8 @@ from interview_integrity_client.errors import InterviewConnectionError, Intervie
 from interview_integrity_client.media import encode_array
 from interview_integrity_client.models import (
     AnalyzeFrameResponse,
+    AudioFeatures,
+    ClientSignals,
     EndSessionResponse,
     HealthResponse,
     PolicyRequest,
@@ -106,8 +109,15 @@ class AsyncInterviewClient:
         timestamp: float | None = None,
         *,
         include_landmarks: bool = False,
+        audio: AudioFeatures | None = None,
+        client: ClientSignals | None = None,
     ) -> AnalyzeFrameResponse:
-        return await self._call(ANALYZE_FRAME, analyze_body(session_id, frame, timestamp, include_landmarks))
+        """Analyse one frame; ``audio`` and ``client``: what the candidate's page measured since
+        the previous frame (``media.audio_features`` computes ``audio`` from samples)."""
+        signals = signals_of(audio, client)
+        return await self._call(
+            ANALYZE_FRAME, analyze_body(session_id, frame, timestamp, include_landmarks, signals)
+        )
 
     async def analyze_frame_from_array(
         self,
@@ -245,11 +255,13 @@ class AsyncInterviewStream:
         *,
         include_landmarks: bool = False,
         binary: bool = False,
+        audio: AudioFeatures | None = None,
+        client: ClientSignals | None = None,
     ) -> AnalyzeFrameResponse:
         """Analyse one frame: JPEG/PNG bytes (or a base64 string). Sent as JSON with the frame in
         base64, or with ``binary=True`` as a binary message of the image's own bytes (a third
         smaller, no base64 on either side; bytes only; needs a service that takes binary frames)."""
-        message = frame_message(frame, timestamp, include_landmarks, binary)
+        message = frame_message(frame, timestamp, include_landmarks, binary, signals_of(audio, client))
         return AnalyzeFrameResponse.model_validate(await self._request(message, "analysis"))
 
     async def send_array(

@@ -33,6 +33,7 @@ from interview_integrity_client._common import (
     handshake_refused,
     parse_ws_reply,
     review_body,
+    signals_of,
     start_body,
     ws_url,
 )
@@ -44,6 +45,8 @@ from interview_integrity_client.errors import (
 from interview_integrity_client.media import encode_array
 from interview_integrity_client.models import (
     AnalyzeFrameResponse,
+    AudioFeatures,
+    ClientSignals,
     EndSessionResponse,
     HealthResponse,
     PolicyRequest,
@@ -109,10 +112,17 @@ class InterviewClient:
         timestamp: float | None = None,
         *,
         include_landmarks: bool = False,
+        audio: AudioFeatures | None = None,
+        client: ClientSignals | None = None,
     ) -> AnalyzeFrameResponse:
         """Analyse one frame. ``timestamp``: capture time in seconds on any clock used consistently
-        within the session (debounce and durations run on it); the server's clock when omitted."""
-        return self._call(ANALYZE_FRAME, analyze_body(session_id, frame, timestamp, include_landmarks))
+        within the session (debounce and durations run on it); the server's clock when omitted.
+        ``audio`` and ``client``: what the candidate's page measured since the previous frame
+        (``media.audio_features`` and ``media.wav_features`` compute ``audio`` from samples)."""
+        signals = signals_of(audio, client)
+        return self._call(
+            ANALYZE_FRAME, analyze_body(session_id, frame, timestamp, include_landmarks, signals)
+        )
 
     def analyze_frame_from_array(
         self,
@@ -253,11 +263,13 @@ class InterviewStream:
         *,
         include_landmarks: bool = False,
         binary: bool = False,
+        audio: AudioFeatures | None = None,
+        client: ClientSignals | None = None,
     ) -> AnalyzeFrameResponse:
         """Analyse one frame: JPEG/PNG bytes (or a base64 string). Sent as JSON with the frame in
         base64, or with ``binary=True`` as a binary message of the image's own bytes (a third
         smaller, no base64 on either side; bytes only; needs a service that takes binary frames)."""
-        message = frame_message(frame, timestamp, include_landmarks, binary)
+        message = frame_message(frame, timestamp, include_landmarks, binary, signals_of(audio, client))
         return AnalyzeFrameResponse.model_validate(self._request(message, "analysis"))
 
     def send_array(

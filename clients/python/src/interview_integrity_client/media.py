@@ -11,17 +11,61 @@ This module sits below the clients: it never imports them. The loops take any cl
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
-from interview_integrity_client.models import AnalyzeFrameResponse, EndSessionResponse
+from interview_integrity_client.models import AnalyzeFrameResponse, AudioFeatures, EndSessionResponse
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
+
+
+def audio_features(samples: Sequence[float] | NDArray[Any], sample_rate: int) -> AudioFeatures:
+    """``audio`` for one frame from the microphone samples since the previous one (mono, -1..1):
+    the RMS level in dBFS and how likely speech was (the share of the signal's energy in the
+    300-3400 Hz voice band, gated by the level). A WAV file read in frame-sized chunks, or a
+    microphone array's buffer, goes in as it is; nothing of the sound itself is sent."""
+    import numpy as np
+
+    values = np.asarray(samples, dtype=np.float64).ravel()
+    if values.size == 0:
+        return {"rms_dbfs": -160.0, "speech_prob": 0.0}
+    rms = float(np.sqrt(np.mean(values**2)))
+    dbfs = max(-160.0, 20.0 * math.log10(rms)) if rms > 0 else -160.0
+    spectrum = np.abs(np.fft.rfft(values * np.hanning(values.size))) ** 2
+    freqs = np.fft.rfftfreq(values.size, 1.0 / sample_rate)
+    total = float(spectrum[freqs >= 80].sum())
+    voice = float(spectrum[(freqs >= 300) & (freqs <= 3400)].sum())
+    share = voice / total if total > 0 else 0.0
+    gate = min(1.0, max(0.0, (dbfs + 70.0) / 20.0))  # silence below -70 dBFS, full from -50
+    return {"rms_dbfs": round(dbfs, 2), "speech_prob": round(min(1.0, share) * gate, 3)}
+
+
+def wav_features(path: str | Path, fps: float) -> Iterator[AudioFeatures]:
+    """``audio`` for each frame of a stream at ``fps`` from a WAV file (PCM 8/16/32-bit, any
+    channels, mixed to mono): one :func:`audio_features` per 1/fps of sound."""
+    import wave
+
+    import numpy as np
+
+    with wave.open(str(path), "rb") as wav:
+        rate, width, channels = wav.getframerate(), wav.getsampwidth(), wav.getnchannels()
+        kinds = {1: (np.uint8, 128.0, 128.0), 2: (np.int16, 0.0, 32768.0), 4: (np.int32, 0.0, 2147483648.0)}
+        if width not in kinds:
+            raise ValueError(f"{path}: {8 * width}-bit samples are not supported (8, 16 or 32-bit PCM)")
+        dtype, offset, scale = kinds[width]
+        per_frame = max(1, round(rate / fps))
+        while True:
+            raw = wav.readframes(per_frame)
+            if not raw:
+                return
+            samples = (np.frombuffer(raw, dtype=dtype).astype(np.float64) - offset) / scale
+            yield audio_features(samples.reshape(-1, channels).mean(axis=1), rate)
 
 
 class FrameStream(Protocol):

@@ -35,6 +35,10 @@ EventType = Literal[
     "READING_PATTERN",
     "STRESS_HIGH",
     "IDENTITY_CHANGED",
+    "SECOND_VOICE",
+    "TAB_SWITCH",
+    "SECOND_SCREEN",
+    "PASTE",
 ]
 FaceDetector = Literal["blazeface_full_range", "blazeface_short_range"]
 FaceCheck = Literal["landmarks", "hog", "short_range"]
@@ -621,11 +625,39 @@ class StartSessionRequest(TypedDict):
     policy: NotRequired[PolicyRequest]
 
 
+class AudioFeatures(TypedDict):
+    """The microphone over the interval since the previous frame: features only, never audio."""
+
+    rms_dbfs: float
+    speech_prob: float
+
+
+class ClientSignals(TypedDict, total=False):
+    """The page over the interval since the previous frame; None: it could not measure it."""
+
+    visible: bool | None
+    focused: bool | None
+    fullscreen: bool | None
+    screens: int | None
+    hidden_ms: int | None
+    blur_count: int | None
+    paste_count: int | None
+
+
+class FrameSignals(TypedDict, total=False):
+    """What a frame may carry beside the image (issue 25)."""
+
+    audio: AudioFeatures
+    client: ClientSignals
+
+
 class AnalyzeFrameRequest(TypedDict):
     session_id: str
     frame: str
     timestamp: NotRequired[float]
     include_landmarks: NotRequired[bool]
+    audio: NotRequired[AudioFeatures]
+    client: NotRequired[ClientSignals]
 
 
 class EndSessionRequest(TypedDict):

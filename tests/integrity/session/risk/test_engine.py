@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from integrity.core.enums import EventType, Severity, Verdict
+from integrity.core.enums import EventType, Severity, Treatment, Verdict
 from integrity.session.observation import Observation
 from integrity.session.risk.config import RiskConfig
 from integrity.session.risk.engine import RiskEngine
@@ -27,7 +27,13 @@ SEED_TABLE = {
     EventType.STRESS_HIGH: (Severity.LOW, 5),
 }
 
-LATER_EVENTS = {EventType.IDENTITY_CHANGED: (Severity.CRITICAL, 40)}  # issue 24
+LATER_EVENTS = {  # issues 24 and 25
+    EventType.IDENTITY_CHANGED: (Severity.CRITICAL, 40),
+    EventType.SECOND_VOICE: (Severity.HIGH, 20),
+    EventType.TAB_SWITCH: (Severity.MEDIUM, 10),
+    EventType.SECOND_SCREEN: (Severity.MEDIUM, 10),
+    EventType.PASTE: (Severity.LOW, 0),
+}
 
 YES = Observation(value=True, evidence={"measured": 1})
 NO = Observation(value=False)
@@ -83,12 +89,17 @@ def engine() -> RiskEngine:
 
 def test_shipped_config_holds_the_seed_event_table() -> None:
     config = RiskConfig.load()
-    shipped = SEED_TABLE | {  # issue 11: a partial phone is at most medium; no risk without audio/baseline
-        EventType.PHONE_PARTIAL_DETECTED: (Severity.MEDIUM, 20),
-        EventType.WHISPERING: (Severity.LOW, 0),
-        EventType.STRESS_HIGH: (Severity.LOW, 0),
-        EventType.IDENTITY_CHANGED: (Severity.CRITICAL, 40),  # issue 24
-    }
+    shipped = (
+        SEED_TABLE
+        | {  # issue 11: a partial phone is at most medium; no risk without audio/baseline
+            EventType.PHONE_PARTIAL_DETECTED: (Severity.MEDIUM, 20),
+            EventType.WHISPERING: (Severity.LOW, 10),  # issue 25: with audio; the lips alone are reported
+            EventType.STRESS_HIGH: (Severity.LOW, 0),
+        }
+        | LATER_EVENTS
+    )
+    whispering = config.events[EventType.WHISPERING].treatment("lips_only")
+    assert whispering is not None and whispering.treatment is Treatment.REPORT
     assert {t: (r.severity, r.risk_increase) for t, r in config.events.items()} == shipped
     # NO_FACE is debounced for about two seconds, as the product asks.
     assert config.events[EventType.NO_FACE].min_duration_s == pytest.approx(2.0)
