@@ -333,6 +333,16 @@ def _policy(record: SessionRecord) -> str:
     )
 
 
+def _signals(record: SessionRecord) -> str:
+    """Which signals beside the camera the session had: one not sent was not watched."""
+    seen = record.browser
+    line = "none sent" if seen is None or not (seen.audio or seen.client) else seen.describe()
+    return (
+        f'<p class="small"><b>Browser signals:</b> {esc(line)}. Voice, tab and screen events can only '
+        "come from the signals the page sent; a signal never sent says nothing either way.</p>"
+    )
+
+
 def _verdict_box(title: str, verdict: str | None, reason: str | None, peak: float | None) -> str:
     if verdict is None:
         return (
@@ -394,6 +404,7 @@ def render_report(
         f"{len(record.events)} event(s) raised; reviews: {confirmed} confirmed, {dismissed} dismissed. The "
         "reviewed verdict replays the same rules without the dismissed events.</p>",
         _policy(record),
+        _signals(record),
         "<h2>Risk over time</h2>",
         chart(record, origin, numbers),
         "<h2>Models</h2><table>",

@@ -55,6 +55,40 @@ class ClientSignals(BaseModel):
     paste_count: int | None = Field(None, ge=0, le=100_000)
 
 
+class BrowserSignalsSeen(BaseModel):
+    """Which of the page's signals the session had, in frames: what the report says was watched
+    (a signal never sent is not watched, and says nothing about the session)."""
+
+    frames: int = 0
+    audio: int = Field(0, description="frames with audio features")
+    client: int = Field(0, description="frames with page signals")
+    measured: dict[str, int] = Field(
+        default_factory=dict,
+        description="per page signal (visible, focused, screens, ...): frames it was measured",
+    )
+
+    def add(self, audio: AudioFeatures | None, client: ClientSignals | None) -> None:
+        self.frames += 1
+        self.audio += audio is not None
+        if client is not None:
+            self.client += 1
+            for name, value in client.model_dump().items():
+                if value is not None:
+                    self.measured[name] = self.measured.get(name, 0) + 1
+
+    def describe(self) -> str:
+        """One line for the report."""
+        if not self.frames:
+            return "no frames"
+        parts = [f"audio features on {self.audio} of {self.frames} frames"]
+        parts.append(f"page signals on {self.client} of {self.frames} frames")
+        if self.client:
+            unmeasured = [n for n in ClientSignals.model_fields if not self.measured.get(n)]
+            if unmeasured:
+                parts.append(f"never measured by the page: {', '.join(unmeasured)}")
+        return "; ".join(parts)
+
+
 class BrowserConfig(ConfigSection):
     """configs/risk_engine.yaml ``browser``."""
 

@@ -248,6 +248,7 @@ class SessionManager:
         gaze = facts.gaze if facts.faces > 0 else None
         behaviour, snapshot, judged = self.behaviour.update(state.behaviour, gaze, ts)
         observations = with_gaze(observations | behaviour, judged)
+        state.browser.add(facts.audio, facts.client)
         observations |= browser_observations(
             facts.audio,
             facts.client,
@@ -419,6 +420,7 @@ class SessionManager:
             objects=self._object_coverage(state),
             policy=state.policy,
             identity=state.identity.summary(self.identity),
+            browser=state.browser.model_copy(),
         )
         return EndOutcome(
             session_id=session_id,
@@ -555,6 +557,7 @@ class SessionManager:
             objects=self._object_coverage(state),
             policy=state.policy,
             identity=state.identity.summary(self.identity),
+            browser=state.browser.model_copy(),
             kept_until=None if ended_at is None else ended_at + self.record_retention_s,
         )
         return self._with_reviews(record)

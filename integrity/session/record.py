@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from integrity.core.enums import Severity, Verdict
 from integrity.session.behaviour.tracker import BehaviourSnapshot
+from integrity.session.browser import BrowserSignalsSeen
 from integrity.session.identity_watch import IdentitySummary
 from integrity.session.object_watch import ObjectCoverage
 from integrity.session.policy import EffectivePolicy
@@ -129,6 +130,7 @@ class SessionRecord(BaseModel):
     )
     policy: EffectivePolicy | None = Field(None, description="the interview's rules it was judged under")
     identity: IdentitySummary | None = Field(None, description="the identity watch (no descriptor)")
+    browser: BrowserSignalsSeen | None = Field(None, description="which of the page's signals were sent")
     kept_until: float | None = Field(None, description="server time after which the record is deleted")
 
     def event(self, event_id: str) -> EventRecord | None:

@@ -11,7 +11,7 @@ from integrity.core.enums import Verdict
 from integrity.core.results import Box, FaceAnalysis, GazeAnalysis, GazeNeutral, ObjectAnalysis
 from integrity.session.background import BackgroundState, BackgroundTrack
 from integrity.session.behaviour.tracker import BehaviourSnapshot, BehaviourState
-from integrity.session.browser import AudioFeatures, ClientSignals
+from integrity.session.browser import AudioFeatures, BrowserSignalsSeen, ClientSignals
 from integrity.session.identity_watch import IdentityReading, IdentityState, IdentitySummary
 from integrity.session.object_watch import ObjectCoverage, ObjectWatch
 from integrity.session.policy import EffectivePolicy
@@ -66,6 +66,9 @@ class SessionState(BaseModel):
     policy: EffectivePolicy | None = Field(None, description="the interview's rules; None: the event table")
     identity: IdentityState = Field(
         default_factory=IdentityState, description="the enrolment and checks (descriptors: never sent out)"
+    )
+    browser: BrowserSignalsSeen = Field(
+        default_factory=BrowserSignalsSeen, description="which of the page's signals the frames carried"
     )
 
 
@@ -244,6 +247,7 @@ class SessionSummary(BaseModel):
     )
     policy: EffectivePolicy | None = Field(None, description="the interview's rules it was judged under")
     identity: IdentitySummary | None = Field(None, description="the identity watch (no descriptor)")
+    browser: BrowserSignalsSeen | None = Field(None, description="which of the page's signals were sent")
 
 
 class EndOutcome(BaseModel):

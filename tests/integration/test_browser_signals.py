@@ -102,6 +102,7 @@ def test_without_the_new_fields_answers_and_verdicts_are_as_before(
         assert whisper["risk_increase"] == 0 and whisper["severity"] == "low"
         assert "policy" not in whisper["evidence"] and "rms_dbfs" not in whisper["evidence"]
     assert summary["peak_risk_score"] == 0
+    assert summary["browser"] == {"frames": len(speaking), "audio": 0, "client": 0, "measured": {}}
 
 
 def test_a_tab_hidden_for_3_s_is_one_tab_switch_with_the_time_away(
@@ -120,6 +121,9 @@ def test_a_tab_hidden_for_3_s_is_one_tab_switch_with_the_time_away(
     assert 2.0 <= switches[0]["timestamp"] <= 4.5 and switches[0]["duration_s"] >= 2.9
     assert switches[0]["evidence"]["visible"] is False
     assert not of(summary, "SECOND_SCREEN") and not of(summary, "PASTE")
+    seen = summary["browser"]
+    assert seen["client"] == 175 and seen["audio"] == 0 and seen["measured"]["screens"] == 175
+    assert "fullscreen" not in seen["measured"]  # never sent: not measured, not "fine"
 
 
 def test_a_hidden_page_that_sent_nothing_says_how_long_it_was_away(
@@ -160,6 +164,7 @@ def test_a_paste_is_reported_without_risk_and_bad_signals_get_422(
     summary = stream(client, a01, lambda i: {"client": {"paste_count": int(i == 5)}})
     pastes = of(summary, "PASTE")
     assert len(pastes) == 1 and pastes[0]["risk_increase"] == 0 and summary["peak_risk_score"] == 0
+    assert summary["browser"]["measured"] == {"paste_count": 20}
     session_id = client.post("/start-session", json={"candidate_id": "bad"}).json()["session_id"]
     for bad in (
         {"audio": {"rms_dbfs": 3, "speech_prob": 0.5}},

@@ -129,6 +129,27 @@ export interface Box {
   height: number;
 }
 
+/**
+ * Which of the page's signals the session had, in frames: what the report says was watched
+ * (a signal never sent is not watched, and says nothing about the session).
+ */
+export interface BrowserSignalsSeen {
+  /** @default 0 */
+  frames?: number;
+  /**
+   * frames with audio features
+   * @default 0
+   */
+  audio?: number;
+  /**
+   * frames with page signals
+   * @default 0
+   */
+  client?: number;
+  /** per page signal (visible, focused, screens, ...): frames it was measured */
+  measured?: Record<string, number>;
+}
+
 /** How the neutral was found, for the reviewer and the frame's details. */
 export interface CalibrationQuality {
   /**
@@ -813,6 +834,8 @@ export interface SessionRecordResponse {
   policy?: EffectivePolicy | null;
   /** the identity watch (no descriptor) */
   identity?: IdentitySummary | null;
+  /** which of the page's signals were sent */
+  browser?: BrowserSignalsSeen | null;
   /** server time after which the record is deleted */
   kept_until?: number | null;
 }
@@ -848,6 +871,8 @@ export interface SessionSummary {
   policy?: EffectivePolicy | null;
   /** the identity watch (no descriptor) */
   identity?: IdentitySummary | null;
+  /** which of the page's signals were sent */
+  browser?: BrowserSignalsSeen | null;
 }
 
 export type Severity = "low" | "medium" | "high" | "critical";

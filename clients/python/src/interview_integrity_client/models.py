@@ -318,6 +318,15 @@ class EffectivePolicy(_Body):
     """Object labels not counted."""
 
 
+class BrowserSignalsSeen(_Body):
+    """Which of the page's signals the session's frames carried (a signal never sent: not watched)."""
+
+    frames: int = 0
+    audio: int = 0
+    client: int = 0
+    measured: dict[str, int] = Field(default_factory=dict)
+
+
 class IdentitySummary(_Body):
     """The identity watch (is the candidate enrolled at the start still there?): figures only."""
 
@@ -483,6 +492,7 @@ class SessionSummary(_Body):
     policy: EffectivePolicy | None = None
     """The interview's rules the session was judged under."""
     identity: IdentitySummary | None = None
+    browser: BrowserSignalsSeen | None = None
 
 
 class EndSessionResponse(_Body):
@@ -554,6 +564,7 @@ class SessionRecord(_Body):
     policy: EffectivePolicy | None = None
     """The interview's rules the session was judged under."""
     identity: IdentitySummary | None = None
+    browser: BrowserSignalsSeen | None = None
     kept_until: float | None = None
     """Server time after which the record is deleted (``None`` while open)."""
 
