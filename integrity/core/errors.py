@@ -7,6 +7,8 @@ one table in ``serve_app/api/errors.py``.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class IntegrityError(Exception):
     code: str = "internal_error"
@@ -23,8 +25,8 @@ class IntegrityError(Exception):
     def __str__(self) -> str:
         return self.detail
 
-    def body(self) -> dict[str, str | float]:
-        body: dict[str, str | float] = {"detail": self.detail, "code": self.code}
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"detail": self.detail, "code": self.code}
         if self.retry_after is not None:
             body["retry_after"] = self.retry_after
         return body
@@ -47,9 +49,14 @@ class BadMessage(IntegrityError):
 
 
 class InvalidPolicy(IntegrityError):
-    """A policy that names what the service does not have (an unknown profile)."""
+    """A policy that names what the service does not have (an unknown profile). A 422 like a
+    validation error, so its body lists the field, as theirs do."""
 
     code = "invalid_policy"
+
+    def body(self) -> dict[str, Any]:
+        where: list[str | int] = ["body", "policy", "profile"]
+        return {**super().body(), "errors": [{"loc": where, "msg": self.detail, "type": self.code}]}
 
 
 class SessionNotFound(IntegrityError):

@@ -86,6 +86,7 @@ def test_unknown_policy_keys_and_profiles_get_422(client: httpx.Client) -> None:
     profile = client.post("/start-session", json={"candidate_id": "c", "policy": {"profile": "nope"}})
     assert profile.status_code == 422 and profile.json()["code"] == "invalid_policy", profile.text
     assert "nope" in profile.json()["detail"]
+    assert profile.json()["errors"][0]["loc"] == ["body", "policy", "profile"]  # as a validation error
     assert client.get("/health").status_code == 200  # and the service keeps serving
 
 
