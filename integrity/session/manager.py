@@ -118,7 +118,13 @@ class SessionManager:
 
     def rules(self, policy: EffectivePolicy | None) -> Rules:
         """The rules a session's policy judges it by (None: the event table as it is)."""
-        if policy is None:
+        risk = self.config.risk
+        if policy is None or (
+            # Most sessions run under a policy that changes nothing: no key to build per frame.
+            policy.is_default
+            and policy.suspicious_threshold == risk.suspicious_threshold
+            and policy.cheating_threshold == risk.cheating_threshold
+        ):
             return self._default
         key = policy.model_dump_json(include=JUDGED_BY)
         rules = self._rules.get(key)
@@ -320,18 +326,12 @@ class SessionManager:
                 if not available:
                     state.unavailable["objects"] = facts.objects.status.detail or "unavailable"
                 await self.store.save(state)
-            judged_at = self._judged_at(state, self.clock())
-            score = rules.engine.score_at(state.risk, judged_at)
-            verdict, _ = rules.judge.verdict(state.risk, score)
             return ObjectOutcome(
                 booked=booked,
                 timestamp=ts,
                 events=events,
-                risk_score=score,
-                peak_risk_score=state.risk.peak,
-                cheating=rules.judge.is_cheating(state.risk, score),
-                verdict=verdict,
                 objects=self._object_coverage(state),
+                **self._standing(rules, state),
             )
 
     async def record_identity(self, session_id: str, check: IdentityCheck) -> IdentityOutcome:
@@ -353,9 +353,6 @@ class SessionManager:
                     if events:
                         self._track_risk(rules, state, ts, events)
                 await self.store.save(state)
-            judged_at = self._judged_at(state, self.clock())
-            score = rules.engine.score_at(state.risk, judged_at)
-            verdict, _ = rules.judge.verdict(state.risk, score)
             return IdentityOutcome(
                 booked=booked,
                 timestamp=ts,
@@ -366,11 +363,20 @@ class SessionManager:
                 and rules.config.cause(EventType.IDENTITY_CHANGED) not in state.risk.episodes,
                 enrol_crop=state.identity.enrol_crop if events else None,
                 identity=state.identity.summary(self.identity),
-                risk_score=score,
-                peak_risk_score=state.risk.peak,
-                cheating=rules.judge.is_cheating(state.risk, score),
-                verdict=verdict,
+                **self._standing(rules, state),
             )
+
+    def _standing(self, rules: Rules, state: SessionState) -> dict[str, Any]:
+        """The session's risk, peak, flag and verdict now, for an answer to a result booked apart
+        from its frame (object analyses, identity checks)."""
+        score = rules.engine.score_at(state.risk, self._judged_at(state, self.clock()))
+        verdict, _ = rules.judge.verdict(state.risk, score)
+        return {
+            "risk_score": score,
+            "peak_risk_score": state.risk.peak,
+            "cheating": rules.judge.is_cheating(state.risk, score),
+            "verdict": verdict,
+        }
 
     @property
     def _fresh_s(self) -> float:

@@ -5,6 +5,8 @@
 export type * from "./schema.js";
 import type {
   AnalyzeFrameResponse,
+  AudioFeatures,
+  ClientSignals,
   EndSessionResponse,
   FaceSummary,
   GazeDirection,
@@ -120,35 +122,6 @@ export interface FrameOptions {
 }
 
 // -- the page's signals ---------------------------------------------------------------------------
-/**
- * A frame's `audio`: measured by the page over the interval since the previous frame; never audio.
- * Both or nothing: a frame whose interval could not be measured goes without `audio` (unknown).
- */
-export interface AudioFeatures {
-  /** RMS level of the microphone over the interval, dBFS in [-120, 0]. */
-  rms_dbfs: number;
-  /** How likely speech was present, 0..1. */
-  speech_prob: number;
-}
-
-/** A frame's `client`: what the page saw over the interval since the previous frame; null: unknown. */
-export interface ClientSignals {
-  /** false if the page was hidden (Page Visibility API) at any time during the interval. */
-  visible?: boolean | null;
-  /** false if the window lost focus at any time during the interval. */
-  focused?: boolean | null;
-  /** Whether the page is in fullscreen now. */
-  fullscreen?: boolean | null;
-  /** 2 when window.screen.isExtended, 1 when not; null where the browser does not offer it. */
-  screens?: number | null;
-  /** Milliseconds the page was hidden during the interval. */
-  hidden_ms?: number | null;
-  /** Window blur events during the interval. */
-  blur_count?: number | null;
-  /** Paste events during the interval. */
-  paste_count?: number | null;
-}
-
 /** Something to take a frame's features from: an AudioMeter / PageSignals, or a function. */
 export type SignalSource<T> = { take(): T | null } | (() => T | null);
 
