@@ -386,7 +386,9 @@ def test_video_file_helper_paces_frames_on_video_time(
     stamps = [frame.timestamp for _, frame in seen]
     # Real time: the last sampled frame (~1.75-2 s of video) is not sent before its time comes.
     assert elapsed >= stamps[-1] - 0.05, (elapsed, stamps)
-    assert 5 <= len(seen) <= 9, stamps
+    # 8 on a machine that keeps up; a busy one answers late and the helper drops the frames whose
+    # time has passed (never queues them): pinned with a fake clock in test_python_client_unit.py.
+    assert 2 <= len(seen) <= 9, stamps
     assert stamps[0] == 0.0 and all(b - a >= 0.24 for a, b in itertools.pairwise(stamps))
     assert [r.timestamp for r, _ in seen] == stamps  # the service books each frame at its video time
     assert all(r.faces == 1 for r, _ in seen)

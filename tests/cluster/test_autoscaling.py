@@ -12,10 +12,13 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from serve_app.app_args import IDENTITY_CONFIG
 from tests.cluster.harness import ClusterApp, Placement, Stream, cluster_app, replicas_on, wait_for
 from tests.integration.conftest import UNLIMITED
 
@@ -34,7 +37,17 @@ FACE_AUTOSCALING = {
 }
 
 
-def app_args() -> dict[str, Any]:
+def identity_off(folder: Path) -> str:
+    """The identity watch off: under trusted replay each frame waits for the identity check in
+    flight, which would hold the face deployment's load under its target on a busy machine."""
+    config = yaml.safe_load(IDENTITY_CONFIG.read_text())
+    config["enabled"] = False
+    path = folder / "identity-off.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return str(path)
+
+
+def app_args(folder: Path) -> dict[str, Any]:
     one = {"min_replicas": 1, "max_replicas": 1}
     on_head = {"head": 0.01}
     return {
@@ -51,6 +64,7 @@ def app_args() -> dict[str, Any]:
             "autoscaling": FACE_AUTOSCALING,
         },
         "objects": {"num_cpus": 0.25, "resources": on_head, "autoscaling": one},
+        "identity_config": identity_off(folder),
         "settings": {**UNLIMITED, "session_shards": 1},
     }
 
@@ -59,11 +73,12 @@ def app_args() -> dict[str, Any]:
 def cluster(
     tmp_path_factory: pytest.TempPathFactory, fixture_bytes: dict[str, bytes]
 ) -> Iterator[tuple[ClusterApp, dict[str, Any]]]:
+    folder = tmp_path_factory.mktemp("autoscaling")
     with cluster_app(
-        tmp_path_factory.mktemp("autoscaling"),
+        folder,
         head={"num_cpus": 2, "resources": {"head": 1, "face_slot": 1}},
         workers=[{"name": "worker", "num_cpus": 2, "resources": {"worker": 1, "face_slot": 1}}],
-        app_args=app_args(),
+        app_args=app_args(folder),
         env={
             "RAY_SERVE_HANDLE_AUTOSCALING_METRIC_PUSH_INTERVAL_S": METRICS_PUSH_S,
             "RAY_SERVE_REPLICA_AUTOSCALING_METRIC_PUSH_INTERVAL_S": METRICS_PUSH_S,
