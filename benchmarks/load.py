@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import dataclasses
 import json
 import os
 import statistics
@@ -75,6 +76,7 @@ class Results:
     start_retries: int = 0  # session starts refused (busy) and sent again after Retry-After
     stages: dict[str, list[float]] = field(default_factory=dict)  # details.timings_ms of REST answers
     objects: list[dict[str, Any]] = field(default_factory=list)  # each ended session's object coverage
+    identity: list[dict[str, Any]] = field(default_factory=list)  # each ended session's identity watch
     recovery_s: float | None = None  # after the load: until a new session's first frame is answered
     sampled: Counter[str] = field(default_factory=Counter)  # details.object_result.this_frame
 
@@ -82,9 +84,11 @@ class Results:
 async def end_session(client: httpx.AsyncClient, session_id: str, results: Results) -> None:
     ended = await client.post("/end-session", json={"session_id": session_id})
     if ended.status_code == 200:
-        coverage = ended.json().get("summary", {}).get("objects")
-        if coverage is not None:
-            results.objects.append(coverage)
+        summary = ended.json().get("summary", {})
+        if summary.get("objects") is not None:
+            results.objects.append(summary["objects"])
+        if summary.get("identity") is not None:
+            results.identity.append(summary["identity"])
     else:
         results.errors[f"end {ended.status_code}"] += 1
 
@@ -380,28 +384,50 @@ def object_model(weights: str | None, no_objects: bool) -> tuple[str, str]:
 
 
 # -- the floor ----------------------------------------------------------------------------------------
+@dataclass
+class Floor:
+    cpu_s: float  # per frame
+    wall_ms: float  # per frame
+    object_analyses: int
+    identity_described: int  # identity checks the model described (the costly ones)
+
+
 def floor_cpu_per_frame(
-    frames: list[bytes], count: int, settings: dict[str, Any] | None = None, fps: float = 1.0
-) -> tuple[float, float, int]:
+    frames: list[bytes],
+    count: int,
+    settings: dict[str, Any] | None = None,
+    fps: float = 1.0,
+    identity: Path | None = None,
+) -> Floor:
     """CPU seconds and wall ms per frame of the same analyzers + session engine in this process
     (the same object model, sampled as the service samples it: frames ``1 / fps`` apart on the
-    frames' own time, each analysis booked before the next frame)."""
+    frames' own time, each analysis booked before the next frame), and with ``identity`` (the
+    identity config) the identity watch as the service schedules it (before any shedding)."""
     from integrity.session.manager import SessionManager
     from integrity.session.store import MemoryStore
+    from integrity.vision.identity import IdentityConfig
     from serve_app.analyzers import build_local_analyzers
     from serve_app.pipeline import FramePipeline
     from serve_app.spec import AppSpec
 
     spec = AppSpec.from_file(REPO / "serve_config.yaml", **(settings or {}))
+    watch = IdentityConfig.load(identity) if identity is not None else IdentityConfig(enabled=False)
+    spec = dataclasses.replace(spec, identity_config=watch)
     analyzers = build_local_analyzers(spec)
     manager = SessionManager(MemoryStore(), spec.risk_config, expire_seconds=3600, trust_client_time=True)
-    pipeline = FramePipeline(analyzers, manager, object_sampling=spec.objects_config.sampling, replay=True)
+    pipeline = FramePipeline(
+        analyzers,
+        manager,
+        object_sampling=spec.objects_config.sampling,
+        replay=True,
+        identity=spec.identity_config,
+    )
 
     # Spread over all the clips (the load cycles through them): the first `count` frames would be
     # one clip's, and the clips differ in cost (face size, candidates to check).
     spread = [frames[(i * len(frames)) // count % len(frames)] for i in range(count)]
 
-    async def go() -> tuple[float, float, int]:
+    async def go() -> Floor:
         warm = await manager.create("warm-up")
         for i in range(5):
             await pipeline.run(warm.session_id, frames[i % len(frames)], i / fps)
@@ -411,9 +437,13 @@ def floor_cpu_per_frame(
             await pipeline.run(session.session_id, frame, 1 + i / fps)
         if pipeline.objects is not None:
             await pipeline.objects.drain(session.session_id, 60.0)
+        if pipeline.identity is not None:
+            await pipeline.identity.drain(session.session_id, 60.0)
         cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-        analyses = (await manager.get(session.session_id)).objects.analyses
-        return cpu / count, wall * 1000 / count, analyses
+        state = await manager.get(session.session_id)
+        checked = (await manager.end(session.session_id)).summary.identity  # get() leaves it out
+        described = checked.checks - checked.unusable if checked is not None else 0
+        return Floor(cpu / count, wall * 1000 / count, state.objects.analyses, described)
 
     return asyncio.run(go())
 
@@ -478,6 +508,7 @@ def main() -> None:
     processes: list[psutil.Process] = []
     settings: dict[str, Any] = {}
     tag = "objects: as the service at --url runs them"
+    identity_config: Path | None = None  # the local service's identity watch, for the floor
     if url is None:
         yolo_model, label = object_model(options.weights, options.no_objects)
         tag = f"objects: {label}"
@@ -492,6 +523,8 @@ def main() -> None:
         if options.no_identity:
             app_args["identity_config"] = str(identity_off())
             tag += "; identity: off"
+        else:
+            identity_config = Path(app_args.get("identity_config", REPO / "configs" / "identity.yaml"))
         url = start_local(options.port, settings, app_args)
         processes = service_processes()
         status = httpx.get(f"{url}/health", timeout=30).json().get("models", {}).get("objects", {})
@@ -558,6 +591,16 @@ def main() -> None:
             f"min {min(shares, default=float('nan')):.3f}; {analyses} analyses for {admitted} frames, "
             f"{shed} due analyses shed; frames: {dict(results.sampled)}"
         )
+    service_described: int | None = None
+    if results.identity:
+        service_described = sum(c["checks"] - c.get("unusable", 0) for c in results.identity)
+        enrolled = sum(1 for c in results.identity if c.get("enrolled"))
+        say(
+            f"identity watch, {len(results.identity)} sessions ({enrolled} enrolled): "
+            f"{sum(c['checks'] for c in results.identity)} checks booked, {service_described} described "
+            f"by the model, for {admitted} frames; {sum(c.get('different', 0) for c in results.identity)} "
+            "found someone else (the load moves from one clip's person to the next)"
+        )
     if results.stages:
         shown = (
             "ingress",
@@ -596,13 +639,30 @@ def main() -> None:
                 f"i.e. {idle_share:.1f} of the {per_frame * 1000:.1f} CPU ms per frame at this rate"
             )
         if options.floor_frames:
-            floor_cpu, floor_wall, floor_analyses = floor_cpu_per_frame(
-                frames, options.floor_frames, settings, options.fps
-            )
+            floor = floor_cpu_per_frame(frames, options.floor_frames, settings, options.fps)
+            floor_cpu = floor.cpu_s
+            identity_note = ""
+            if identity_config is not None and service_described is not None:
+                # The identity watch at the rate the service ran it (it sheds checks under load, the
+                # floor's replay never does): the floor's cost per described check, times the
+                # service's described checks per frame, on top of the floor without it.
+                watched = floor_cpu_per_frame(
+                    frames, options.floor_frames, settings, options.fps, identity_config
+                )
+                per_check = (watched.cpu_s - floor.cpu_s) * options.floor_frames
+                per_check /= max(watched.identity_described, 1)
+                floor_cpu += per_check * service_described / max(admitted, 1)
+                identity_note = (
+                    f"; identity checks at the service's rate: {per_check * 1000:.0f} CPU ms per described "
+                    f"check x {service_described / max(admitted, 1):.3f} per frame "
+                    f"(the floor's replay described {watched.identity_described} "
+                    f"for {options.floor_frames} frames)"
+                )
             say(
-                f"floor (same analyzers + session engine in one process, {floor_analyses} object analyses "
-                f"for {options.floor_frames} frames): {floor_cpu * 1000:.1f} CPU ms, "
-                f"{floor_wall:.1f} ms wall per frame; service CPU / floor = {per_frame / floor_cpu:.2f}; "
+                f"floor (same analyzers + session engine in one process, {floor.object_analyses} object "
+                f"analyses for {options.floor_frames} frames{identity_note}): {floor_cpu * 1000:.1f} CPU ms, "
+                f"{floor.wall_ms:.1f} ms wall per frame (without identity: {floor.cpu_s * 1000:.1f} CPU ms); "
+                f"service CPU / floor = {per_frame / floor_cpu:.2f}; "
                 f"over the floor: {(per_frame - floor_cpu) * 1000:+.1f} ms"
             )
     if results.latencies_ms:

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from k8s import validate
+from serve_app.cluster import CLUSTER_ENV
 
 REPO = Path(__file__).resolve().parents[2]
 MANIFESTS = sorted((REPO / "k8s").glob("*.yaml"))
@@ -157,6 +158,14 @@ def test_serve_config_is_the_one_source(crds: validate.Schemas, tmp_path: Path) 
     other_config.write_text(other_config.read_text().replace("num_cpus: 0.5", "num_cpus: 1"))
     problems = validate.validate_file(REPO / "k8s" / "rayservice.yaml", crds, VERSIONS, other_config)
     assert any("serveConfigV2" in p for p in problems), problems
+
+
+def test_every_ray_pod_gets_the_cluster_environment_the_local_service_sets() -> None:
+    """The ConfigMap every Ray container reads (envFrom) carries serve_app.cluster.CLUSTER_ENV as
+    it is: those settings are read by each Ray process at start, on every node."""
+    config_map = list(yaml.safe_load_all((REPO / "k8s" / "rayservice.yaml").read_text()))[0]
+    assert config_map["kind"] == "ConfigMap"
+    assert {k: config_map["data"].get(k) for k in CLUSTER_ENV} == CLUSTER_ENV
 
 
 def test_ray_version_is_the_image_ray(crds: validate.Schemas, tmp_path: Path) -> None:
