@@ -24,9 +24,12 @@ MODEL_PATH, what `make models` fetches); where they are absent, a proxy of the s
 (benchmarks/proxy_model.py: YOLO11n from Ultralytics' YAML, random weights, ONNX at 320, cached under
 .venv/.cache/bench-models/), and every result line says so. --weights runs any file instead,
 --no-objects none. The floor runs the same object model at the rate the service runs it (sampled
-per session, configs/objects.yaml). Also printed: the sessions' object coverage (share of session
-time with a fresh object result, from their end summaries), and how soon after the load a new
-session's first frame is answered (full service again).
+per session, configs/objects.yaml). The identity watch is on unless --no-identity; the floor adds
+its checks at the rate the service made them (it sheds checks under load, the floor's replay never
+does): the floor's CPU per described check, times the service's described checks per frame. Also
+printed: the sessions' object coverage (share of session time with a fresh object result) and
+identity checks (both from their end summaries), and how soon after the load a new session's
+first frame is answered (full service again).
 """
 
 from __future__ import annotations
