@@ -5,9 +5,10 @@ enrolment is incomplete, every ``enrol_spacing_s``; then every ``interval_s`` (+
 session's time, and at once when the face comes back after frames without it or with more than one
 face, when the face jumps (another size or place from one frame to the next: someone else sat
 down), and right after a check that found someone else (the confirming second check). Only a single
-verified face, frontal and large enough (``unusable_because``), is worth a descriptor; the others
-are booked as "cannot tell" without asking the model. The check runs as its own task (the identity
-deployment, at a lower CPU priority); its result is booked at its frame's stream time
+verified face, frontal and large enough (``unusable_because``), is worth a check: a due check on a
+face too small or turned waits for the next frame that shows one (nothing is booked for it: the
+risk engine's identity lane has no fresh reading meanwhile). The check runs as its own task (the
+identity deployment, at a lower CPU priority); its result is booked at its frame's stream time
 (``record_identity``), and events it raises reach the session's next answer. Trusted replays run
 on the frames' timestamps and wait for the check in flight, so a replay is checked as live.
 
@@ -90,7 +91,8 @@ class IdentityLane:
         self.rng = rng or random.Random()
         self._watch: dict[str, _Watch] = {}
         self.checks = 0
-        self.skipped = 0
+        self.skipped = 0  # due checks given up to frames (the model busy, frames queued)
+        self.not_usable = 0  # due checks put off: the face was too small or turned
 
     def clock(self, frame_time: float | None) -> float:
         """The frames' own timestamps in a trusted replay, else the replica's monotonic clock."""
@@ -129,6 +131,12 @@ class IdentityLane:
         due = watch.confirm or watch.away or jumped or at >= watch.next_due
         if not due or (watch.task is not None and not watch.task.done()):
             return False
+        pose = _pose(face, gaze)
+        if unusable_because(max(box.width, box.height), pose, self.config) is not None:
+            # A turned or small face tells nothing: the check stays due (a confirmation too) for
+            # the next frame worth one, and costs neither the model nor a session call.
+            self.not_usable += 1
+            return False
         if not self.replay and (
             self._in_flight() >= MAX_INFLIGHT or (self.frames_busy and self.frames_busy())
         ):
@@ -138,9 +146,7 @@ class IdentityLane:
         spacing = ENROL_SPACING_S if not watch.enrolled else self.config.interval_s
         spread = 0.0 if self.replay else self.rng.uniform(-1.0, 1.0) * self.config.jitter
         watch.next_due = at + spacing * (1.0 + spread)
-        pose = _pose(face, gaze)
-        why = unusable_because(max(box.width, box.height), pose, self.config)
-        watch.task = asyncio.ensure_future(self._check(session_id, data, box, pose, why, booked_at))
+        watch.task = asyncio.ensure_future(self._check(session_id, data, box, pose, booked_at))
         self.checks += 1
         return True
 
@@ -160,24 +166,20 @@ class IdentityLane:
         self._watch.pop(session_id, None)
 
     # -- the check ------------------------------------------------------------------------------------
-    async def _check(
-        self, session_id: str, data: bytes, box: Box, pose: HeadPose | None, why: str | None, at: float
-    ) -> None:
-        check = IdentityCheck(timestamp=at, usable=False, why=why, face_px=max(box.width, box.height))
-        if why is None:  # worth a descriptor: ask the model
-            try:
-                described = await self.model.describe(data, box, pose)
-            except Exception as exc:  # refused under load, failed: this check simply did not happen
-                logger.warning("identity check failed: %s", type(exc).__name__)
-                return
-            check = IdentityCheck(
-                timestamp=at,
-                usable=described.usable,
-                why=described.why,
-                descriptor=described.descriptor,
-                face_px=described.face_px,
-                crop_jpeg=described.crop_jpeg,
-            )
+    async def _check(self, session_id: str, data: bytes, box: Box, pose: HeadPose | None, at: float) -> None:
+        try:
+            described = await self.model.describe(data, box, pose)
+        except Exception as exc:  # refused under load, failed: this check simply did not happen
+            logger.warning("identity check failed: %s", type(exc).__name__)
+            return
+        check = IdentityCheck(
+            timestamp=at,
+            usable=described.usable,
+            why=described.why,
+            descriptor=described.descriptor,
+            face_px=described.face_px,
+            crop_jpeg=described.crop_jpeg,
+        )
         try:
             outcome = await self.book(session_id, check)
         except GONE:
