@@ -48,7 +48,9 @@ class IdentitySummary(BaseModel):
     same: int = 0
     unsure: int = 0
     different: int = 0
-    unusable: int = Field(0, description="checks on a face too small or turned to describe")
+    unusable: int = Field(
+        0, description="checks that found the face unfit to describe (the service checks only fit ones)"
+    )
     last_distance: float | None = None
     unsure_below: float
     unsure_above: float

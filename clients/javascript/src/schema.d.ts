@@ -575,7 +575,7 @@ export interface IdentitySummary {
   /** @default 0 */
   different?: number;
   /**
-   * checks on a face too small or turned to describe
+   * checks that found the face unfit to describe (the service checks only fit ones)
    * @default 0
    */
   unusable?: number;
