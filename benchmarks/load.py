@@ -406,6 +406,7 @@ def floor_cpu_per_frame(
     (the same object model, sampled as the service samples it: frames ``1 / fps`` apart on the
     frames' own time, each analysis booked before the next frame), and with ``identity`` (the
     identity config) the identity watch as the service schedules it (before any shedding)."""
+    from deployments.runtime import limit_threads
     from integrity.session.manager import SessionManager
     from integrity.session.store import MemoryStore
     from integrity.vision.identity import IdentityConfig
@@ -413,6 +414,7 @@ def floor_cpu_per_frame(
     from serve_app.pipeline import FramePipeline
     from serve_app.spec import AppSpec
 
+    limit_threads(1)  # as each replica runs (cv_threads: OpenCV's and the BLAS's threads)
     spec = AppSpec.from_file(REPO / "serve_config.yaml", **(settings or {}))
     watch = IdentityConfig.load(identity) if identity is not None else IdentityConfig(enabled=False)
     spec = dataclasses.replace(spec, identity_config=watch)

@@ -6,14 +6,17 @@ import os
 from pathlib import Path
 
 import cv2
+from threadpoolctl import threadpool_limits
 
 
 def limit_threads(cv_threads: int | None) -> None:
-    """OpenCV's own thread pool, per replica. On a small box several replicas share the cores, and
-    OpenCV's default (one thread per core) makes each resize or colour conversion fan out and
-    spin: one thread per replica costs less CPU per frame (docs/SCALING.md). None: OpenCV's default."""
+    """OpenCV's own thread pool and the BLAS's (numpy's matrix products: the identity ResNet), per
+    replica. On a small box several replicas share the cores, and the libraries' default (one thread
+    per core) makes each resize or matrix product fan out and spin: one thread per replica costs
+    less CPU per frame (docs/SCALING.md). None: the libraries' defaults."""
     if cv_threads is not None:
         cv2.setNumThreads(cv_threads)
+        threadpool_limits(limits=cv_threads, user_api="blas")
 
 
 def lower_priority(nice: int) -> None:

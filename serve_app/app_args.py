@@ -51,7 +51,8 @@ class DeploymentArgs(BaseModel):
     cv_threads: int | None = Field(
         1,
         ge=1,
-        description="OpenCV threads per replica (cv2.setNumThreads); null: OpenCV's default, one per core.",
+        description="OpenCV and BLAS threads per replica (cv2.setNumThreads, threadpoolctl); null: the "
+        "libraries' defaults, one per core.",
     )
     access_log: bool = Field(
         False, description="Serve's per-request access log lines (a log line per frame and per hop)."

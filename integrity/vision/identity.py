@@ -5,7 +5,9 @@
   descriptor; two faces of one person are within Euclidean distance 0.6 by dlib's convention) on the
   chip that dlib's 5-point predictor (``shape_predictor_5_face_landmarks.dat``) aligns. Both are
   public domain, in the ``face_recognition_models`` package, found like the 68-point model
-  (:func:`integrity.core.paths.dlib_models_dir`, without importing the package).
+  (:func:`integrity.core.paths.dlib_models_dir`, without importing the package). The ResNet runs
+  with numpy (``runtime: numpy``, :mod:`integrity.vision.face_resnet`: the same descriptor, ~6x less
+  CPU than the BLAS-less dlib wheel) unless configured or unable to, then with dlib itself.
 * The 5-point predictor was trained on dlib HOG boxes: HOG is run on a small crop around the
   detector's (BlazeFace) box and its box is used; where HOG finds none, the detector's box mapped to
   HOG's shape (``box`` in configs/identity.yaml, as ``box_map`` in configs/face.yaml).
@@ -18,13 +20,15 @@ Calibration on the shared fixtures: ``python -m benchmarks.identity_calibration`
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import cv2
 import dlib
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from integrity.core.checksums import sha256_of
@@ -33,8 +37,11 @@ from integrity.core.identity import IdentityRules
 from integrity.core.results import HeadPose, ModelStatus
 from integrity.core.timing import ms_since
 from integrity.vision.face import BoxMap
+from integrity.vision.face_resnet import FaceResNet
 from integrity.vision.face_verify import square_crop
 from integrity.vision.imaging import BGRImage, decode, encode_jpeg, read_header
+
+logger = logging.getLogger(__name__)
 
 DESCRIPTOR_MODEL = "dlib_face_recognition_resnet_model_v1.dat"
 ALIGNMENT_MODEL = "shape_predictor_5_face_landmarks.dat"
@@ -55,6 +62,7 @@ class IdentityConfig(IdentityRules):
     hog_box_px: int = Field(100, ge=80)
     hog_margin: float = Field(0.5, ge=0.2)
     hog_min_overlap: float = Field(0.5, gt=0, le=1)
+    runtime: Literal["numpy", "dlib"] = "numpy"
 
 
 class FaceDescription(BaseModel):
@@ -99,16 +107,16 @@ def unusable_because(face_px: int, pose: HeadPose | None, config: IdentityConfig
 
 
 class FaceDescriber:
-    """Descriptors of faces the face stage found; thread-safe (one face at a time: dlib's predictor
-    and network are not safe to call concurrently)."""
-
-    runtime = f"dlib {dlib.__version__}"
+    """Descriptors of faces the face stage found; thread-safe (dlib's predictor, and its network
+    where it runs, take one face at a time; the numpy network any number)."""
 
     def __init__(self, model_dir: Path, config: IdentityConfig) -> None:
         self.model_dir = model_dir
         self.config = config
+        self.runtime = f"dlib {dlib.__version__}"
         self._predictor: Any = None
-        self._network: Any = None
+        self._network: Any = None  # dlib's own, where the numpy one does not run
+        self._resnet: FaceResNet | None = None
         self._hog: Any = dlib.get_frontal_face_detector() if config.hog_align else None
         self._lock = threading.Lock()
         self._status = self._load()
@@ -126,17 +134,27 @@ class FaceDescriber:
                     file=path.name,
                     runtime=self.runtime,
                 )
+        fallback = ""
+        if self.config.runtime == "numpy":
+            try:
+                self._resnet = FaceResNet(descriptor_path)
+                self.runtime = f"numpy {np.__version__}, alignment dlib {dlib.__version__}"
+            except (ValueError, OSError) as exc:  # another file or format (UnexpectedNetwork): dlib runs it
+                fallback = f"; numpy runtime not used ({exc})"
+                logger.warning("identity ResNet: %s; dlib runs it instead", exc)
         try:
             self._predictor = dlib.shape_predictor(str(alignment_path))
-            self._network = dlib.face_recognition_model_v1(str(descriptor_path))
+            if self._resnet is None:
+                self._network = dlib.face_recognition_model_v1(str(descriptor_path))
         except Exception as exc:  # a corrupt file: say so, as for a missing one
-            self._predictor = self._network = None
+            self._predictor = self._network = self._resnet = None
             return ModelStatus(
                 available=False, detail=f"identity models not loaded: {exc}", runtime=self.runtime
             )
         return ModelStatus(
             available=True,
-            detail="dlib face-recognition ResNet v1 (128-d) on 5-point aligned chips (public domain)",
+            detail="dlib face-recognition ResNet v1 (128-d) on 5-point aligned chips (public domain)"
+            + fallback,
             file=DESCRIPTOR_MODEL,
             sha256=sha256_of(descriptor_path),
             runtime=self.runtime,
@@ -181,7 +199,10 @@ class FaceDescriber:
             rect = dlib.rectangle(*(round(v) for v in self._hog_box(rgb, mapped) or mapped))
             shape = self._predictor(rgb, rect)
             chip = dlib.get_face_chip(rgb, shape, size=CHIP_PX, padding=CHIP_PADDING)
-            descriptor = [float(v) for v in self._network.compute_face_descriptor(chip)]
+            if self._resnet is None:
+                descriptor = [float(v) for v in self._network.compute_face_descriptor(chip)]
+        if self._resnet is not None:  # numpy's BLAS releases the GIL: outside the lock
+            descriptor = [float(v) for v in self._resnet.describe(chip)]
         crop = cv2.resize(
             cv2.cvtColor(chip, cv2.COLOR_RGB2BGR), (cfg.crop_px, cfg.crop_px), interpolation=cv2.INTER_AREA
         )

@@ -26,6 +26,7 @@ from integrity.core.identity import IdentityMatch, distance, judge, mean_descrip
 from integrity.core.paths import IDENTITY_CONFIG, MODELS, dlib_models_dir
 from integrity.core.results import HeadPose
 from integrity.vision.face import FaceAnalyzer, FaceConfig
+from integrity.vision.face_resnet import FaceResNet, UnexpectedNetwork
 from integrity.vision.identity import (
     DESCRIPTOR_MODEL,
     FaceDescriber,
@@ -91,7 +92,45 @@ def test_status_names_the_model_and_its_checksum(describer: FaceDescriber) -> No
     status = describer.status
     assert status.available and status.file == DESCRIPTOR_MODEL
     assert status.sha256 is not None and re.fullmatch(r"[0-9a-f]{64}", status.sha256)
-    assert status.runtime is not None and status.runtime.startswith("dlib")
+    assert status.runtime is not None and status.runtime.startswith("numpy")
+
+
+def test_the_numpy_network_gives_dlibs_own_descriptor(
+    face: FaceAnalyzer, describer: FaceDescriber, fixtures_dir: Path
+) -> None:
+    """The ResNet read from the .dat and run with numpy (the default runtime) against dlib running
+    the same file, on every face of the photos and frames of two clips: the same descriptor to
+    float32 rounding, so the calibrated thresholds hold for both."""
+    by_dlib = FaceDescriber(dlib_models_dir(), CONFIG.model_copy(update={"runtime": "dlib"}))
+    assert by_dlib.status.available and (by_dlib.status.runtime or "").startswith("dlib")
+    images = [frame_at(fixtures_dir / MEETING, t) for t in (12.0, 56.0)]
+    for name in PHOTO_PEOPLE:
+        photo = cv2.imread(str(fixtures_dir / name), cv2.IMREAD_COLOR)
+        assert photo is not None, name
+        images.append(photo)
+    images.append(frame_at(fixtures_dir / GIF, 1.5))
+    compared = 0
+    for image in images:
+        theirs = [
+            d.descriptor for _, d in describe_faces(face, by_dlib, image, main_only=False) if d.descriptor
+        ]
+        for _, ours in describe_faces(face, describer, image, main_only=False):
+            if ours.descriptor is None:
+                continue
+            nearest = min(float(np.abs(np.subtract(ours.descriptor, t)).max()) for t in theirs)
+            assert nearest < 1e-5, nearest
+            compared += 1
+    assert compared >= 6
+
+
+def test_the_numpy_reader_refuses_any_other_file(tmp_path: Path) -> None:
+    """(FaceDescriber then has dlib run the file.)"""
+    with pytest.raises(UnexpectedNetwork):
+        FaceResNet(dlib_models_dir() / "shape_predictor_5_face_landmarks.dat")
+    truncated = tmp_path / "truncated.dat"
+    truncated.write_bytes((dlib_models_dir() / DESCRIPTOR_MODEL).read_bytes()[:1_000_000])
+    with pytest.raises(UnexpectedNetwork):
+        FaceResNet(truncated)
 
 
 def test_missing_model_files_leave_it_unavailable_with_the_reason(tmp_path: Path) -> None:
