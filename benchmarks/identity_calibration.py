@@ -32,6 +32,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from integrity.core.identity import IdentityMatch, distance, judge, mean_descriptor
 from integrity.core.paths import IDENTITY_CONFIG, REPO_ROOT, dlib_models_dir
@@ -250,6 +251,8 @@ def main() -> int:
     parser.add_argument("--config", type=Path, default=IDENTITY_CONFIG)
     parser.add_argument("--fixtures", type=Path, default=FIXTURES)
     args = parser.parse_args()
+    cv2.setNumThreads(1)  # one thread, as each replica runs (deployments/runtime.py)
+    threadpool_limits(limits=1, user_api="blas")
     config = IdentityConfig.load(args.config)
     face, describer = load_models(permissive(config))
     everything = [

@@ -1,8 +1,9 @@
 """The identity Serve deployment: one FaceDescriber (dlib's face-recognition ResNet) per replica.
 
 Off the frame's path: the ingress asks it every few seconds per session (serve_app/identity_lane.py),
-and it runs at a lower CPU priority (``nice``) so frames get the cores first. dlib holds the GIL
-while it computes, which is why it is a process of its own and not a method of the face replica.
+and it runs at a lower CPU priority (``nice``) so frames get the cores first. dlib's alignment
+holds the GIL while it computes (and dlib's own ResNet, with ``runtime: dlib``), which is why it is
+a process of its own and not a method of the face replica.
 """
 
 from __future__ import annotations
