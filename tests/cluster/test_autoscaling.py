@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from serve_app.app_args import IDENTITY_CONFIG
+from integrity.core.paths import IDENTITY_CONFIG
 from tests.cluster.harness import ClusterApp, Placement, Stream, cluster_app, replicas_on, wait_for
 from tests.integration.conftest import UNLIMITED
 

@@ -163,7 +163,7 @@ def test_serve_config_is_the_one_source(crds: validate.Schemas, tmp_path: Path) 
 def test_every_ray_pod_gets_the_cluster_environment_the_local_service_sets() -> None:
     """The ConfigMap every Ray container reads (envFrom) carries serve_app.cluster.CLUSTER_ENV as
     it is: those settings are read by each Ray process at start, on every node."""
-    config_map = list(yaml.safe_load_all((REPO / "k8s" / "rayservice.yaml").read_text()))[0]
+    config_map = next(iter(yaml.safe_load_all((REPO / "k8s" / "rayservice.yaml").read_text())))
     assert config_map["kind"] == "ConfigMap"
     assert {k: config_map["data"].get(k) for k in CLUSTER_ENV} == CLUSTER_ENV
 
