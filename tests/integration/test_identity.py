@@ -19,6 +19,7 @@ import cv2
 import httpx
 import pytest
 import redis
+from threadpoolctl import threadpool_limits
 
 from integrity.core.paths import POLICY_CONFIG, dlib_models_dir
 from integrity.vision.face import FaceAnalyzer
@@ -77,9 +78,12 @@ def a01_descriptor(fixtures_dir: Path) -> list[float]:
     data = (fixtures_dir / "A01_frontal_webcam_man.png").read_bytes()
     found = face.analyze(data)
     assert found.primary is not None
-    described = FaceDescriber(dlib_models_dir(), IdentityConfig.load()).describe_frame(
-        data, found.faces[found.primary].box
-    )
+    # One BLAS thread, as in the replica: another thread count sums in another order, and the
+    # marks below are the descriptor's exact digits.
+    with threadpool_limits(limits=1, user_api="blas"):
+        described = FaceDescriber(dlib_models_dir(), IdentityConfig.load()).describe_frame(
+            data, found.faces[found.primary].box
+        )
     assert described.usable and described.descriptor is not None
     return described.descriptor
 
