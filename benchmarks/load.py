@@ -58,7 +58,7 @@ REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO.parent / "shared" / "fixtures"
 sys.path.insert(0, str(REPO))  # run as a script: the repository's packages
 
-from benchmarks.local_service import start_local  # noqa: E402
+from benchmarks.local_service import identity_off, start_local  # noqa: E402
 from benchmarks.proxy_model import CACHE, LABEL, proxy_model  # noqa: E402
 
 START_ATTEMPTS = 10
@@ -354,18 +354,6 @@ async def recovery(client: httpx.AsyncClient, frame: bytes, limit_s: float = 30.
 
 
 # -- the object model ---------------------------------------------------------------------------------
-def identity_off() -> Path:
-    """configs/identity.yaml with the identity watch off (no identity deployment, no checks)."""
-    source = REPO / "configs" / "identity.yaml"
-    target = CACHE / "identity-off.yaml"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    text = source.read_text()
-    if "enabled: true" not in text:
-        raise SystemExit(f"{source} does not say `enabled: true`")
-    target.write_text(text.replace("enabled: true", "enabled: false", 1))
-    return target
-
-
 def object_model(weights: str | None, no_objects: bool) -> tuple[str, str]:
     """The ``yolo_model`` setting to run and how to name it: ``--weights``, none, the official weights
     where present, else the proxy (built once, then reused)."""
@@ -526,7 +514,7 @@ def main() -> None:
         settings = {**overrides, **json.loads(options.settings)}
         app_args = json.loads(options.app_args)
         if options.no_identity:
-            app_args["identity_config"] = str(identity_off())
+            app_args["identity_config"] = str(identity_off(CACHE))
             tag += "; identity: off"
         else:
             identity_config = Path(app_args.get("identity_config", REPO / "configs" / "identity.yaml"))
@@ -597,7 +585,7 @@ def main() -> None:
             f"{shed} due analyses shed; frames: {dict(results.sampled)}"
         )
     service_described: int | None = None
-    if results.identity:
+    if results.identity and not options.no_identity:
         service_described = sum(c["checks"] - c.get("unusable", 0) for c in results.identity)
         enrolled = sum(1 for c in results.identity if c.get("enrolled"))
         say(

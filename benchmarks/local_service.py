@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -60,3 +61,14 @@ def start_local(
         if time.monotonic() > deadline:
             sys.exit("the service did not come up")
         time.sleep(0.1)
+
+
+def identity_off(folder: Path) -> Path:
+    """configs/identity.yaml with the identity watch off (no identity deployment, no checks),
+    written to ``folder``: the application's ``identity_config`` for a run without it."""
+    config = yaml.safe_load((REPO / "configs" / "identity.yaml").read_text())
+    config["enabled"] = False
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "identity-off.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path

@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from integrity.core.paths import IDENTITY_CONFIG
+from benchmarks.local_service import identity_off
 from tests.cluster.harness import ClusterApp, Placement, Stream, cluster_app, replicas_on, wait_for
 from tests.integration.conftest import UNLIMITED
 
@@ -35,16 +34,6 @@ FACE_AUTOSCALING = {
     "upscale_delay_s": 1,
     "downscale_delay_s": 5,
 }
-
-
-def identity_off(folder: Path) -> str:
-    """The identity watch off: under trusted replay each frame waits for the identity check in
-    flight, which would hold the face deployment's load under its target on a busy machine."""
-    config = yaml.safe_load(IDENTITY_CONFIG.read_text())
-    config["enabled"] = False
-    path = folder / "identity-off.yaml"
-    path.write_text(yaml.safe_dump(config))
-    return str(path)
 
 
 def app_args(folder: Path) -> dict[str, Any]:
@@ -64,7 +53,9 @@ def app_args(folder: Path) -> dict[str, Any]:
             "autoscaling": FACE_AUTOSCALING,
         },
         "objects": {"num_cpus": 0.25, "resources": on_head, "autoscaling": one},
-        "identity_config": identity_off(folder),
+        # Without the identity watch: under trusted replay each frame waits for its identity check
+        # in flight, which would hold the face deployment's load under its target on a busy machine.
+        "identity_config": str(identity_off(folder)),
         "settings": {**UNLIMITED, "session_shards": 1},
     }
 
