@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any, NamedTuple, cast
 
 from ray import serve
 
@@ -28,6 +29,18 @@ from integrity.vision.object_mapping import PersonRelookConfig
 from integrity.vision.person_faces import PersonFaceAnalyzer
 
 logger = logging.getLogger(__name__)
+
+
+class FaceArgs(NamedTuple):
+    """What a face replica is built from (the builder binds these; inside the ingress, the ingress
+    builds the same class from them: ``in_process``)."""
+
+    landmarks_dir: Path
+    config: FaceConfig
+    models_dir: Path
+    gaze_config: GazeConfig | None = None
+    cv_threads: int | None = 1
+    person_relook: PersonRelookConfig | None = None
 
 
 @serve.deployment(name="face", ray_actor_options={"num_cpus": 0.5})
@@ -113,3 +126,9 @@ class FaceDeployment:
         if self.gaze is None:
             return GazeAnalysis(available=False, failure="gaze is not placed in the face deployment")
         return self.gaze.analyze(landmarks, image_width, image_height, eye_patch, neutral, mesh)
+
+
+def in_process(args: FaceArgs) -> FaceDeployment:
+    """The face deployment's class, built in this process (``FACE_PLACEMENT=ingress``)."""
+    cls: type[FaceDeployment] = cast(Any, FaceDeployment).func_or_class  # the class under the decorator
+    return cls(*args)

@@ -15,7 +15,7 @@ from typing import Any
 import ray
 from ray.serve import Application, Deployment
 
-from deployments.face import FaceDeployment
+from deployments.face import FaceArgs, FaceDeployment
 from deployments.gaze import GazeDeployment
 from deployments.identity import IdentityDeployment
 from deployments.objects import ObjectDeployment
@@ -85,22 +85,34 @@ def build_app(args: AppArgs) -> Application:
         logger.warning("API_KEYS is not set: anyone who reaches the port can open and end sessions")
     gpus = cluster_gpus()
     direct = direct_ingress_active()
-    logger.info("building the application (cluster GPUs: %s, direct ingress: %s)", gpus, direct)
+    logger.info(
+        "building the application (cluster GPUs: %s, direct ingress: %s, face stage inside the ingress: %s)",
+        gpus,
+        direct,
+        face_in_ingress(settings.face_placement, direct),
+    )
     env = replica_env(args.replica_env, direct)
 
+    face_inside = face_in_ingress(settings.face_placement, direct)
     face = _deployment(FaceDeployment).options(**_options(args.face, gpus, "face", env))
     objects = _deployment(ObjectDeployment).options(**_options(args.objects, gpus, "objects", env))
-    ingress_options = _options(args.ingress, gpus, "ingress", env)
+    ingress_args = args.ingress
+    if face_inside:  # the ingress replica does the face replica's work too: it asks for both CPU shares
+        shares = args.ingress.num_cpus + args.face.num_cpus
+        ingress_args = ingress_args.model_copy(update={"num_cpus": shares})
+    ingress_options = _options(ingress_args, gpus, "ingress", env)
     if direct:  # each node's ingress replica serves the node's one direct-ingress port (API_PORT)
         ingress_options["max_replicas_per_node"] = 1
     ingress = _deployment(IntegrityIngress).options(**ingress_options)
     if settings.gaze_placement == "face":  # gaze inside the face replica's call: no gaze deployment
-        face_app = face.bind(*spec.face_models, spec.gaze_config, args.face.cv_threads, spec.relook)
+        face_args = FaceArgs(*spec.face_models, spec.gaze_config, args.face.cv_threads, spec.relook)
         gaze_app = None
     else:
-        face_app = face.bind(*spec.face_models, None, args.face.cv_threads, spec.relook)
+        face_args = FaceArgs(*spec.face_models, None, args.face.cv_threads, spec.relook)
         gaze = _deployment(GazeDeployment).options(**_options(args.gaze, gpus, "gaze", env))
         gaze_app = gaze.bind(spec.gaze_config, args.gaze.cv_threads)
+    # Inside the ingress, each ingress replica builds the face class from its arguments itself.
+    face_app = face_args if face_inside else face.bind(*face_args)
     objects_app = objects.bind(*spec.object_model, args.objects.cv_threads, args.objects.nice)
     identity_app = None
     if spec.identity_config.enabled:
@@ -118,6 +130,14 @@ def build_app(args: AppArgs) -> Application:
         identity_app,
         spec.identity_config,
     )
+
+
+def face_in_ingress(placement: str, direct: bool) -> bool:
+    """Whether the face stage runs inside the ingress replicas: as configured, and with ``auto``
+    where direct ingress is on (one ingress replica per node, each analysing its own node's frames:
+    a local cluster of ``python -m serve_app``), not behind Serve's proxy (KubeRay, ``serve run``),
+    where the face deployment scales on its own."""
+    return placement == "ingress" or (placement == "auto" and direct)
 
 
 def _deployment(decorated: object) -> Deployment:

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 from ray import serve
 
+from deployments.face import FaceArgs, in_process
 from integrity.core.paths import POLICY_CONFIG
 from integrity.session.policy import PolicyFile
 from integrity.session.risk.config import RiskConfig
@@ -23,6 +24,7 @@ from integrity.vision.object_sampling import ObjectSamplingConfig
 from serve_app.analyzers import remote_analyzers
 from serve_app.api.app import create_app
 from serve_app.cluster import direct_ingress_port, reuse_address_for_direct_ingress, wait_until_bindable
+from serve_app.remote import InProcessHandle
 from serve_app.service import IntegrityService
 from serve_app.settings import Settings
 from serve_app.shard_client import SessionShards
@@ -35,7 +37,7 @@ logger = logging.getLogger(__name__)
 class IntegrityIngress:
     def __init__(
         self,
-        face: Any,
+        face: Any,  # the face deployment's handle, or FaceArgs to build it in this replica
         gaze: Any,
         objects: Any,
         settings: Settings,
@@ -54,6 +56,8 @@ class IntegrityIngress:
             waited = wait_until_bindable(port, settings.direct_ingress_bind_wait_s)
             if waited >= 1.0:
                 logger.warning("waited %.0f s for port %s to be free (TIME_WAIT)", waited, port)
+        if isinstance(face, FaceArgs):  # FACE_PLACEMENT=ingress: the face stage runs in this replica
+            face = InProcessHandle(in_process(face), "face")
         self.service = IntegrityService(
             settings,
             remote_analyzers(face, gaze, objects, person_relook, identity),

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from typing import TypeVar
+import asyncio
+import functools
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from ray.exceptions import RayTaskError
 
@@ -21,3 +24,27 @@ async def unwrap(awaitable: Awaitable[T]) -> T:
         if isinstance(cause, (IntegrityError, ImageDecodeError)):
             raise cause from None
         raise
+
+
+class InProcessHandle:
+    """A deployment's class run inside this replica, behind the calls the pipeline makes on a
+    DeploymentHandle (``handle.method.remote(*args)``, awaited). Calls run one at a time on the
+    handle's own thread, as a replica with one request at a time runs them: the models are not
+    thread-safe, and the event loop keeps serving requests meanwhile."""
+
+    def __init__(self, instance: object, name: str) -> None:
+        self._instance = instance
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+
+    def __getattr__(self, method: str) -> _InProcessMethod:
+        return _InProcessMethod(getattr(self._instance, method), self._executor)
+
+
+class _InProcessMethod:
+    def __init__(self, call: Callable[..., Any], executor: ThreadPoolExecutor) -> None:
+        self._call = call
+        self._executor = executor
+
+    def remote(self, *args: Any, **kwargs: Any) -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
+        return loop.run_in_executor(self._executor, functools.partial(self._call, *args, **kwargs))

@@ -91,6 +91,14 @@ class Settings(BaseSettings):
         description="With direct ingress on a Ray whose port binding cannot be given SO_REUSEADDR, how "
         "long a starting ingress replica waits for its port (TIME_WAIT lasts up to 60 s).",
     )
+    face_placement: Literal["auto", "deployment", "ingress"] = Field(
+        "auto",
+        description="deployment: the face stage (faces, landmarks, gaze) is its own deployment, "
+        "scaled on its own; ingress: it runs inside each ingress replica, one frame at a time per "
+        "replica (a hop and a replica's overhead less per frame: docs/SCALING.md#face-inside-the-ingress); "
+        "auto: ingress with DIRECT_INGRESS (one ingress replica per node), deployment behind Serve's "
+        "proxy (KubeRay, `serve run`).",
+    )
     gaze_placement: Literal["face", "separate"] = Field(
         "face",
         description="face: gaze runs inside the face replica's call (one hop less per frame); "

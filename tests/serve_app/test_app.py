@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from deployments.face import FaceArgs
 from serve_app.app import _options, build_app
 from serve_app.app_args import AppArgs, Autoscaling, DeploymentArgs, app_args_from
 from serve_app.cluster import (
@@ -106,8 +107,8 @@ def test_direct_ingress_is_read_as_serve_reads_it() -> None:
 def test_builder_follows_the_clusters_direct_ingress(cluster: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(DIRECT_INGRESS, cluster)
     ingress = build_app(app_args_from(REPO_ROOT / "serve_config.yaml"))._bound_deployment
-    face = ingress.init_args[0]._bound_deployment
-    for deployment in (ingress, face):  # replicas never disagree with the controller about it
+    objects = list(ingress.init_args)[2]._bound_deployment
+    for deployment in (ingress, objects):  # replicas never disagree with the controller about it
         options = deployment.ray_actor_options or {}
         env_vars = options["runtime_env"]["env_vars"]
         assert env_vars == {THROUGHPUT_OPTIMIZED: "1", DIRECT_INGRESS: cluster}
@@ -117,3 +118,33 @@ def test_builder_follows_the_clusters_direct_ingress(cluster: str, monkeypatch: 
     monkeypatch.delenv(DIRECT_INGRESS)
     plain = AppArgs(replica_env={})  # Ray's defaults: the replicas inherit the cluster's environment
     assert "runtime_env" not in (build_app(plain)._bound_deployment.ray_actor_options or {})
+
+
+@pytest.mark.parametrize(
+    ("placement", "direct", "inside"),
+    [
+        ("auto", "1", True),  # one ingress replica per node (python -m serve_app): the node's face stage
+        ("auto", "0", False),  # behind Serve's proxy (KubeRay, serve run): a deployment of its own
+        ("ingress", "0", True),
+        ("deployment", "1", False),
+    ],
+)
+def test_face_stage_placed_inside_the_ingress_or_in_its_own_deployment(
+    placement: str, direct: str, inside: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(DIRECT_INGRESS, direct)
+    args = app_args_from(REPO_ROOT / "serve_config.yaml")
+    args = args.model_copy(update={"settings": {**args.settings, "face_placement": placement}})
+    ingress = build_app(args)._bound_deployment
+    face, gaze, objects = list(ingress.init_args)[:3]
+    assert gaze is None and objects._bound_deployment.name == "objects"
+    cpus = (ingress.ray_actor_options or {})["num_cpus"]
+    if inside:  # the ingress builds the face class itself, from the same arguments, with both CPU shares
+        assert isinstance(face, FaceArgs) and face.gaze_config is not None
+        assert cpus == pytest.approx(args.ingress.num_cpus + args.face.num_cpus)
+    else:
+        assert face._bound_deployment.name == "face"
+        assert FaceArgs(*face._bound_deployment.init_args).gaze_config is not None
+        assert cpus == pytest.approx(args.ingress.num_cpus)
+    with pytest.raises(ValidationError):
+        Settings(face_placement="proxy")

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from tests.conftest import free_port
@@ -45,6 +46,15 @@ def clients(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[httpx.Cl
             proxy.close()
 
 
+def listener_pid(port: int) -> int:
+    """The process id listening on ``port`` (from ``ss``)."""
+    table = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True, check=True).stdout
+    for line in table.splitlines():
+        if f":{port} " in line:
+            return int(line.split("pid=", 1)[1].split(",", 1)[0])
+    raise AssertionError(f"nothing listens on port {port}")
+
+
 def listener(port: int) -> str:
     """The process listening on ``port`` (from ``ss``), e.g. ``ray::ServeRepli`` or ``ray::ProxyActor``."""
     table = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True, check=True).stdout
@@ -75,6 +85,31 @@ def test_the_api_port_is_the_replica_itself_and_both_ports_serve_the_same_sessio
         json={"session_id": session_id, "frame": b64(fixture_bytes["A01_frontal_webcam_man.png"])},
     )
     assert again.status_code in (404, 409), again.text
+
+
+def test_the_face_stage_runs_inside_the_ingress_replica(
+    clients: tuple[httpx.Client, httpx.Client], fixture_bytes: dict[str, bytes]
+) -> None:
+    """FACE_PLACEMENT=auto with direct ingress: no face replica; the ingress answers for the face
+    models, analyses faces and gaze, and a frame that is no image is still a 4xx."""
+    direct, _ = clients
+    # The replicas of this service's Ray: the workers its raylet started, beside the ingress replica.
+    ingress = psutil.Process(listener_pid(direct.base_url.port or 0))
+    raylet = ingress.parent()
+    assert raylet is not None
+    titles = [" ".join(worker.cmdline()) for worker in raylet.children()]
+    replicas = sorted(t.split()[0].rsplit(":", 1)[-1] for t in titles if t.startswith("ray::ServeReplica"))
+    assert "face" not in replicas and "ingress" in replicas and "objects" in replicas, replicas
+    models = direct.get("/health").json()["models"]
+    assert all(models[name]["available"] for name in ("face", "face_landmarks", "gaze")), models
+    session_id = start(direct, "face-inside")
+    answer = analyze(direct, session_id, fixture_bytes["A01_frontal_webcam_man.png"])
+    assert answer["faces"] == 1 and answer["details"]["timings_ms"]["face"] > 0, answer
+    # A PNG cut short passes the ingress's header check and fails the face stage's decoding.
+    truncated = fixture_bytes["A01_frontal_webcam_man.png"][:2000]
+    refused = direct.post("/analyze-frame", json={"session_id": session_id, "frame": b64(truncated)})
+    assert refused.status_code in (400, 422) and refused.json()["code"] == "not_an_image", refused.text
+    assert analyze(direct, session_id, fixture_bytes["A01_frontal_webcam_man.png"])["faces"] == 1
 
 
 def test_websocket_stream_on_the_api_port(
