@@ -85,15 +85,15 @@ def build_app(args: AppArgs) -> Application:
         logger.warning("API_KEYS is not set: anyone who reaches the port can open and end sessions")
     gpus = cluster_gpus()
     direct = direct_ingress_active()
+    face_inside = face_in_ingress(settings.face_placement, direct)
     logger.info(
         "building the application (cluster GPUs: %s, direct ingress: %s, face stage inside the ingress: %s)",
         gpus,
         direct,
-        face_in_ingress(settings.face_placement, direct),
+        face_inside,
     )
     env = replica_env(args.replica_env, direct)
 
-    face_inside = face_in_ingress(settings.face_placement, direct)
     face = _deployment(FaceDeployment).options(**_options(args.face, gpus, "face", env))
     objects = _deployment(ObjectDeployment).options(**_options(args.objects, gpus, "objects", env))
     ingress_args = args.ingress

@@ -1,4 +1,6 @@
-"""Awaiting Ray calls: our own errors raised inside an actor or replica come back as themselves."""
+"""Calls to deployments: awaiting Ray calls (our own errors raised inside an actor or replica come
+back as themselves), and a deployment's class run inside the calling replica behind the same calls
+(``FACE_PLACEMENT=ingress``)."""
 
 from __future__ import annotations
 
