@@ -26,7 +26,8 @@ MODEL_PATH, what `make models` fetches); where they are absent, a proxy of the s
 --no-objects none. The floor runs the same object model at the rate the service runs it (sampled
 per session, configs/objects.yaml). The identity watch is on unless --no-identity; the floor adds
 its checks at the rate the service made them (it sheds checks under load, the floor's replay never
-does): the floor's CPU per described check, times the service's described checks per frame. Also
+does): the floor's CPU per described check (each timed on the thread that ran it), times the
+service's described checks per frame. Also
 printed: the sessions' object coverage (share of session time with a fresh object result) and
 identity checks (both from their end summaries), and how soon after the load a new session's
 first frame is answered (full service again).
@@ -381,6 +382,7 @@ class Floor:
     wall_ms: float  # per frame
     object_analyses: int
     identity_described: int  # identity checks the model described (the costly ones)
+    identity_cpu_s: float = 0.0  # CPU of those checks, each timed on the thread that ran it
 
 
 def floor_cpu_per_frame(
@@ -398,7 +400,7 @@ def floor_cpu_per_frame(
     from integrity.session.manager import SessionManager
     from integrity.session.store import MemoryStore
     from integrity.vision.identity import IdentityConfig
-    from serve_app.analyzers import build_local_analyzers
+    from serve_app.analyzers import LocalIdentity, build_local_analyzers
     from serve_app.pipeline import FramePipeline
     from serve_app.spec import AppSpec
 
@@ -407,6 +409,21 @@ def floor_cpu_per_frame(
     watch = IdentityConfig.load(identity) if identity is not None else IdentityConfig(enabled=False)
     spec = dataclasses.replace(spec, identity_config=watch)
     analyzers = build_local_analyzers(spec)
+    identity_cpu = [0.0]
+    if isinstance(analyzers.identity, LocalIdentity):
+        # Each check's CPU on its own thread: frames and checks overlap, so the process's CPU cannot
+        # tell them apart, and the difference of two floor runs is mostly their noise.
+        describer = analyzers.identity.describer
+        describe = describer.describe_frame
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.thread_time()
+            try:
+                return describe(*args, **kwargs)
+            finally:
+                identity_cpu[0] += time.thread_time() - start
+
+        describer.describe_frame = timed  # type: ignore[method-assign]
     manager = SessionManager(MemoryStore(), spec.risk_config, expire_seconds=3600, trust_client_time=True)
     pipeline = FramePipeline(
         analyzers,
@@ -436,7 +453,7 @@ def floor_cpu_per_frame(
         state = await manager.get(session.session_id)
         checked = (await manager.end(session.session_id)).summary.identity  # get() leaves it out
         described = checked.checks - checked.unusable if checked is not None else 0
-        return Floor(cpu / count, wall * 1000 / count, state.objects.analyses, described)
+        return Floor(cpu / count, wall * 1000 / count, state.objects.analyses, described, identity_cpu[0])
 
     return asyncio.run(go())
 
@@ -637,13 +654,12 @@ def main() -> None:
             identity_note = ""
             if identity_config is not None and service_described is not None:
                 # The identity watch at the rate the service ran it (it sheds checks under load, the
-                # floor's replay never does): the floor's cost per described check, times the
+                # floor's replay never does): the floor's CPU per described check, times the
                 # service's described checks per frame, on top of the floor without it.
                 watched = floor_cpu_per_frame(
                     frames, options.floor_frames, settings, options.fps, identity_config
                 )
-                per_check = (watched.cpu_s - floor.cpu_s) * options.floor_frames
-                per_check /= max(watched.identity_described, 1)
+                per_check = watched.identity_cpu_s / max(watched.identity_described, 1)
                 floor_cpu += per_check * service_described / max(admitted, 1)
                 identity_note = (
                     f"; identity checks at the service's rate: {per_check * 1000:.0f} CPU ms per described "
