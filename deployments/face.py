@@ -122,10 +122,13 @@ class FaceDeployment:
         eye_patch: EyePatch | None = None,
         neutral: GazeNeutral | None = None,
         mesh: MeshReading | None = None,
+        mouth_contrast: float | None = None,
     ) -> GazeAnalysis:
         if self.gaze is None:
             return GazeAnalysis(available=False, failure="gaze is not placed in the face deployment")
-        return self.gaze.analyze(landmarks, image_width, image_height, eye_patch, neutral, mesh)
+        return self.gaze.analyze(
+            landmarks, image_width, image_height, eye_patch, neutral, mesh, mouth_contrast
+        )
 
 
 def in_process(args: FaceArgs) -> FaceDeployment:

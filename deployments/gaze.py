@@ -27,5 +27,8 @@ class GazeDeployment:
         eye_patch: EyePatch | None = None,
         neutral: GazeNeutral | None = None,
         mesh: MeshReading | None = None,
+        mouth_contrast: float | None = None,
     ) -> GazeAnalysis:
-        return self.analyzer.analyze(landmarks, image_width, image_height, eye_patch, neutral, mesh)
+        return self.analyzer.analyze(
+            landmarks, image_width, image_height, eye_patch, neutral, mesh, mouth_contrast
+        )

@@ -36,10 +36,10 @@ logger = logging.getLogger(__name__)
 
 def _primary_inputs(
     face: FaceAnalysis,
-) -> tuple[list[tuple[float, float]], int, int, EyePatch | None, MeshReading | None]:
+) -> tuple[list[tuple[float, float]], int, int, EyePatch | None, MeshReading | None, float | None]:
     assert face.primary is not None, "gaze needs a face"
     main = face.faces[face.primary]
-    return main.landmarks, face.image_width, face.image_height, face.eye_patch, main.mesh
+    return main.landmarks, face.image_width, face.image_height, face.eye_patch, main.mesh, main.mouth_contrast
 
 
 # -- over Serve -------------------------------------------------------------------------------------
@@ -69,9 +69,11 @@ class RemoteGaze:
         self._analyze, self._status = analyze, status
 
     async def analyze(self, face: FaceAnalysis, neutral: GazeNeutral) -> GazeAnalysis:
-        landmarks, width, height, patch, mesh = _primary_inputs(face)
+        landmarks, width, height, patch, mesh, mouth = _primary_inputs(face)
         method = getattr(self.handle, self._analyze)
-        result: GazeAnalysis = await unwrap(method.remote(landmarks, width, height, patch, neutral, mesh))
+        result: GazeAnalysis = await unwrap(
+            method.remote(landmarks, width, height, patch, neutral, mesh, mouth)
+        )
         return result
 
     async def status(self) -> ModelStatus:

@@ -60,6 +60,11 @@ class DetectedFace(BaseModel):
         "main face's always, other faces' only with the dlib backend",
     )
     mesh: MeshReading | None = Field(None, description="Face Landmarker backend, main face only")
+    mouth_contrast: float | None = Field(
+        None,
+        description="main face only: the lips' median grey level minus the cheeks' (negative: lips "
+        "darker, as they are; near 0 or above: a cup, a hand in front of the mouth)",
+    )
 
 
 class EyePatch(BaseModel):
@@ -115,6 +120,7 @@ class GazeNeutral(BaseModel):
     upper_lid: float = Field(0.22, description="upper lid above the eye-corner line, eye widths")
     lower_lid: float = Field(0.08, description="lower lid below the eye-corner line, eye widths")
     eye_darkness: float | None = Field(None, description="eyes against the skin around them, 0..1")
+    mouth_contrast: float | None = Field(None, description="lips against the cheeks (grey levels)")
     look_down: float | None = Field(None, description="the Face Landmarker's eyeLookDown at neutral")
     look_up: float | None = Field(None, description="...and its eyeLookUp (None: dlib's points)")
     source: NeutralSource = "default"
@@ -210,6 +216,14 @@ class GazeAnalysis(BaseModel):
     )
     lowered_s: float | None = Field(
         None, description="how long the lids have been lowered (session time); None when not lowered"
+    )
+    mouth_contrast: float | None = Field(
+        None, description="the lips' grey level minus the cheeks' (the face stage's measure)"
+    )
+    mouth_covered: bool = Field(
+        False,
+        description="something as light as skin in front of the mouth (a cup, a hand): eyes cast "
+        "down at it are not evidence of a look off the screen",
     )
     unreadable_eyes: list[EyeSide] = Field(
         default_factory=list,

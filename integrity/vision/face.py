@@ -44,6 +44,7 @@ from integrity.vision.blazeface import BlazeFace, FaceCandidate
 from integrity.vision.face_mesh import IRIS_CENTRES, FaceLandmarker, MeshConfig, MeshFace
 from integrity.vision.face_verify import FaceMesh, FaceVerifier, VerifyConfig
 from integrity.vision.imaging import BGRImage, decode, read_header, shrink
+from integrity.vision.mouth import mouth_contrast
 
 LANDMARK_MODEL = "shape_predictor_68_face_landmarks.dat"
 EYE_POINTS = slice(36, 48)  # iBUG 68: right eye 36-41, left eye 42-47 (subject's sides)
@@ -331,6 +332,7 @@ class FaceAnalyzer:
         else:
             raw = []  # not meshed (another face), or the landmark model sees no face there
         box = _box(found, gray, scale)
+        mouth = mouth_contrast(gray, np.asarray(raw, dtype=np.float64)) if primary and raw else None
         return DetectedFace(
             box=box if box is not None else Box(x=0, y=0, width=0, height=0),
             score=round(found.score, 3),
@@ -338,6 +340,7 @@ class FaceAnalyzer:
             checks=checks,
             landmarks=[(round(x / scale, 2), round(y / scale, 2)) for x, y in raw],
             mesh=mesh,
+            mouth_contrast=mouth,
         )
 
     def _eye_patch(self, gray: BGRImage, face: DetectedFace, scale: float) -> EyePatch | None:

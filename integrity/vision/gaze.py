@@ -95,6 +95,12 @@ class GazeConfig(YamlConfig):
     covered_darkness_ratio: float = Field(
         0.4, ge=0, lt=1, description="...or below this share of the candidate's calibrated darkness"
     )
+    mouth_covered_contrast: float = Field(
+        0.0, description="lips no darker than the cheeks by this (grey levels): the mouth is covered"
+    )
+    mouth_covered_rise: float = Field(
+        30.0, gt=0, description="...and lighter than the candidate's calibrated contrast by this much"
+    )
     # Face Landmarker blendshapes (ignored with dlib's points)
     blendshape_pitch_deg: float = Field(
         50.0, gt=0, description="eye pitch per unit of (eyeLookUp - eyeLookDown) away from neutral"
@@ -110,6 +116,9 @@ class GazeConfig(YamlConfig):
     )
     closed_blink_score: float = Field(
         0.75, gt=0, le=1, description="eyeBlink at or above this: the lids are closing, not looking down"
+    )
+    smile_lid_down_deg: float = Field(
+        24.0, gt=0, description="under a smile, the upper lid itself down this far: a look down all the same"
     )
     attention_free_deg: float = Field(10.0, ge=0)
     attention_per_deg: float = Field(2.5, ge=0)
@@ -193,6 +202,7 @@ class GazeMeasures(BaseModel):
     blendshapes: dict[str, float] = Field(
         default_factory=dict, description="the Face Landmarker's scores (empty with dlib's points)"
     )
+    mouth_contrast: float | None = Field(None, description="lips against the cheeks (the face stage's)")
 
 
 class GazeAnalyzer:
@@ -235,9 +245,10 @@ class GazeAnalyzer:
         eye_patch: EyePatch | None = None,
         neutral: GazeNeutral | None = None,
         mesh: MeshReading | None = None,
+        mouth_contrast: float | None = None,
     ) -> GazeAnalysis:
         started = time.perf_counter()
-        measures = self.measure(landmarks, image_width, image_height, eye_patch, mesh)
+        measures = self.measure(landmarks, image_width, image_height, eye_patch, mesh, mouth_contrast)
         if measures is None:
             return GazeAnalysis(available=False, method="none", failure="no landmarks")
         result = self.judge(measures, neutral or GazeNeutral())
@@ -251,7 +262,13 @@ class GazeAnalyzer:
             return None
         main = face.faces[face.primary]
         return self.analyze(
-            main.landmarks, face.image_width, face.image_height, face.eye_patch, neutral, main.mesh
+            main.landmarks,
+            face.image_width,
+            face.image_height,
+            face.eye_patch,
+            neutral,
+            main.mesh,
+            main.mouth_contrast,
         )
 
     # -- measuring: what the landmarks and eye pixels show, with no neutral involved ----------------
@@ -262,6 +279,7 @@ class GazeAnalyzer:
         image_height: int,
         eye_patch: EyePatch | None = None,
         mesh: MeshReading | None = None,
+        mouth_contrast: float | None = None,
     ) -> GazeMeasures | None:
         """Head pose, eye and mouth openings, lids, darkness and irises of one face; None without
         the 68 points. With the Face Landmarker's ``mesh``, the irises are the mesh's and the pose
@@ -300,6 +318,7 @@ class GazeAnalyzer:
             mouth_aspect_ratio=mouth_aspect_ratio(points[_INNER_LIPS]),
             mouth_width_px=round(float(np.linalg.norm(points[48] - points[54])), 2),
             blendshapes=mesh.blendshapes if mesh is not None else {},
+            mouth_contrast=mouth_contrast,
         )
 
     def _locate(
@@ -360,6 +379,8 @@ class GazeAnalyzer:
             blink=blink,
             lids=lids,
             eye_darkness=darkness,
+            mouth_contrast=measures.mouth_contrast,
+            mouth_covered=self.mouth_covered(measures.mouth_contrast, neutral),
             unreadable_eyes=unreadable,
             limits=self.mesh_limits if measures.blendshapes else self.limits,
             neutral=neutral,
@@ -394,16 +415,14 @@ class GazeAnalyzer:
         raises = [neutral.lower_lid - e.lower for e in eyes]
         head_down = min(0.0, head_pitch)
         looking_down = self._looks_down(scores, neutral)
-        smiling = self._smiling(scores)
-        lowered = (
-            not smiling
-            and min(e.span_px for e in eyes) >= self.min_span(bool(measures.blendshapes))
-            and all(
-                pitch <= -cfg.lid_down_deg / 2
-                and pitch + head_down <= -cfg.lid_down_deg
-                and (raise_ <= cfg.max_lower_lid_raise or looking_down)
-                for pitch, raise_ in zip(pitches, raises, strict=True)
-            )
+        # A smile narrows the eyes mostly from below and drops the upper lid a little: under one,
+        # only an upper lid down further than a smile takes it says the eyes turned down.
+        lid_floor = -cfg.smile_lid_down_deg if self._smiling(scores) else -cfg.lid_down_deg / 2
+        lowered = min(e.span_px for e in eyes) >= self.min_span(bool(measures.blendshapes)) and all(
+            pitch <= lid_floor
+            and pitch + head_down <= -cfg.lid_down_deg
+            and (raise_ <= cfg.max_lower_lid_raise or looking_down)
+            for pitch, raise_ in zip(pitches, raises, strict=True)
         )
         state = LidState.LOWERED if lowered else (LidState.CLOSED if blink else LidState.OPEN)
         return LidReading(
@@ -424,6 +443,18 @@ class GazeAnalyzer:
         values = [e.darkness for e in measures.eyes if e.darkness is not None]
         covered = [e.side for e in measures.eyes if e.darkness is not None and e.darkness < floor]
         return (round(sum(values) / len(values), 4) if values else None), covered
+
+    def mouth_covered(self, contrast: float | None, neutral: GazeNeutral) -> bool:
+        """Lips no darker than the cheeks (``mouth_covered_contrast``) and, where the candidate's
+        own contrast is calibrated, lighter than it by ``mouth_covered_rise``: a cup, a hand or a
+        sleeve in front of the mouth (lips are darker than the cheeks on every face measured)."""
+        cfg = self.config
+        if contrast is None:
+            return False
+        floor = cfg.mouth_covered_contrast
+        if neutral.mouth_contrast is not None:
+            floor = max(floor, neutral.mouth_contrast + cfg.mouth_covered_rise)
+        return contrast >= floor
 
     @staticmethod
     def iris(measures: GazeMeasures) -> tuple[IrisReading | None, list[EyeSide]]:

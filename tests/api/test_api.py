@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -161,11 +162,24 @@ def test_a_minute_of_a_frontal_candidate_ends_clean(
 def test_concurrent_streams_are_served_correctly(
     client: httpx.Client, fixture_bytes: dict[str, bytes]
 ) -> None:
-    """Several candidates at once: every frame answered, each with its own frame's faces."""
+    """Several candidates at once: every frame answered, each with its own frame's faces. A start
+    may meet the frames of the others in flight and be refused 503 with Retry-After (sessions
+    already open keep priority): the stream waits as a client would and starts again."""
     images = {1: fixture_bytes["A01_frontal_webcam_man.png"], 2: fixture_bytes["A03_two_faces_webcam.png"]}
 
+    def start_when_admitted(candidate: str) -> str:
+        for _ in range(20):
+            response = client.post("/start-session", json={"candidate_id": candidate})
+            if response.status_code != 503:
+                break
+            assert response.json()["code"] == "overloaded", response.text
+            time.sleep(float(response.headers["Retry-After"]))
+        assert response.status_code == 200, response.text
+        session_id: str = response.json()["session_id"]
+        return session_id
+
     def one_stream(expected_faces: int) -> list[int]:
-        session_id = start(client, f"parallel-{expected_faces}")
+        session_id = start_when_admitted(f"parallel-{expected_faces}")
         faces = [analyze(client, session_id, images[expected_faces], ts=t * 0.2)["faces"] for t in range(6)]
         end(client, session_id)
         return faces

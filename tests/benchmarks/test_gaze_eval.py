@@ -319,8 +319,8 @@ def errata() -> dict[str, list[Erratum]]:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 20 acceptance 5 not met on this clip as the MANIFEST labels it (85.8 % Face "
-    "Landmarker, 86.3 % dlib 68 at every frame): 5.6-5.85 s and 6.35-6.8 s, labelled centre, show "
+    reason="issue 20 acceptance 5 not met on this clip as the MANIFEST labels it (86.8 % Face "
+    "Landmarker at every frame): 5.6-5.85 s and 6.35-6.8 s, labelled centre, show "
     "the eyes to image-right and image-left (benchmarks/label_errata.csv), and the 0.4 s blink hold "
     "costs a few frames at each look down's onset",
 )
@@ -366,26 +366,85 @@ def test_honest_webcam_clip(
     assert result.records == [], "\n".join(result.report())
 
 
+@pytest.fixture(scope="module")
+def landmarker() -> tuple[FaceAnalyzer, GazeAnalyzer]:
+    backend = load_backend(LandmarkBackend.FACE_LANDMARKER)
+    assert backend.analyzer is not None, backend.ran
+    return backend.analyzer, GazeAnalyzer(GazeConfig.load(REPO_ROOT / "configs" / "gaze.yaml"))
+
+
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 20 acceptance 5 not met on the meeting close-up, even with its label errata (73.1 % "
-    "as the MANIFEST labels it, 87.8 % corrected, Face Landmarker at every frame; dlib 68 5.9 % / "
-    "16.9 %): the 0.4 s blink hold at each of its many look-down onsets, eyes narrowed by a smile "
-    "read as closed, and a glance up inside a labelled look down",
+    reason="issue 20 acceptance 5 cannot be met on the meeting close-up as the MANIFEST labels it "
+    "(73.3 % Face Landmarker at every frame): its 54.0-59.4 s and 66.5-70.9 s segments say "
+    "image-right where the frames show the head turned to image-left (benchmarks/label_errata.csv), "
+    "230 frames that no correct answer can score; on the corrected labels it passes (below)",
 )
 def test_meeting_clip_reaches_the_target(
-    analyzers: tuple[FaceAnalyzer, GazeAnalyzer],
+    analyzers: tuple[FaceAnalyzer, GazeAnalyzer], labelled: dict[str, ClipLabels], fixtures_dir: Path
+) -> None:
+    face, gaze = analyzers
+    clip = labelled[MEETING_CLIP]
+    result = asyncio.run(evaluate(clip, face, gaze, video=fixtures_dir / MEETING_CLIP, stride=4))
+    assert (result.accuracy() or 0.0) >= MIN_ACCURACY, "\n".join(result.report())
+
+
+@pytest.mark.slow
+def test_meeting_clip_reaches_the_target_on_corrected_labels(
+    landmarker: tuple[FaceAnalyzer, GazeAnalyzer],
     labelled: dict[str, ClipLabels],
     errata: dict[str, list[Erratum]],
     fixtures_dir: Path,
 ) -> None:
-    face, gaze = analyzers
+    """The meeting close-up with the frames' own labels where they contradict the MANIFEST's (a
+    mirrored head turn, smiling looks down, a glance up at the camera inside a look down), every
+    4th frame (the acceptance figure is gaze_eval.py's at every frame): >= 90 %, its looks down
+    >= 85 % (smiles included), and the looks down raise EYES_OFF_SCREEN (down) while the cup
+    (42.4-44.4 s) raises nothing. The Face Landmarker (the default); dlib's 68 points lose this
+    low-resolution face on most frames (gaze_eval.py prints their figures beside)."""
+    face, gaze = landmarker
     clip = labelled[MEETING_CLIP]
     corrected = clip.corrected(errata[MEETING_CLIP])
     result = asyncio.run(
         evaluate(clip, face, gaze, video=fixtures_dir / MEETING_CLIP, stride=4, corrected=corrected)
     )
-    assert (result.accuracy(corrected=True) or 0.0) >= MIN_ACCURACY, "\n".join(result.report())
+    report = "\n".join(result.report())
+    assert (result.accuracy(corrected=True) or 0.0) >= MIN_ACCURACY, report
+    assert (result.accuracy(GazeDirection.DOWN, corrected=True) or 0.0) >= 0.85, report
+    spans = [  # each EYES_OFF_SCREEN (down) from where its look began to where it ended
+        (start := e.timestamp - float(e.evidence.get("held_s", 0.0)), start + e.duration_s)
+        for e in result.records
+        if e.type is EventType.EYES_OFF_SCREEN and e.evidence.get("direction") == "down"
+    ]
+    for begin, end in ((25.0, 39.2), (83.0, 90.9), (93.0, 109.4)):  # the long looks down
+        assert any(a < end and b > begin for a, b in spans), (begin, end, spans, report)
+    assert not [e for e in result.records if 42.4 <= e.timestamp <= 44.9], report
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stride", [2, 6, 12, 25])  # 12.5, ~4, ~2 and 1 frames a second
+def test_drinking_from_a_cup_is_not_a_look_off_the_screen(
+    stride: int,
+    landmarker: tuple[FaceAnalyzer, GazeAnalyzer],
+    labelled: dict[str, ClipLabels],
+    fixtures_dir: Path,
+) -> None:
+    """The meeting close-up's first 50 s at the rates clients send: the long look down at the hands
+    (25.0-39.2 s) raises EYES_OFF_SCREEN (down); drinking from a paper cup, eyes cast down at it
+    (42.4-44.4 s, after a smiling look down), raises nothing: the mouth is covered."""
+    face, gaze = landmarker
+    clip = labelled[MEETING_CLIP]
+    result = asyncio.run(
+        evaluate(clip, face, gaze, video=fixtures_dir / MEETING_CLIP, stride=stride, max_seconds=50.0)
+    )
+    report = "\n".join(result.report())
+    assert not [e for e in result.records if 42.4 <= e.timestamp <= 44.9], report
+    assert any(
+        e.type is EventType.EYES_OFF_SCREEN
+        and e.evidence.get("direction") == "down"
+        and 25.0 <= e.timestamp <= 39.2
+        for e in result.records
+    ), report
 
 
 def test_face_count_table(analyzers: tuple[FaceAnalyzer, GazeAnalyzer], fixtures_dir: Path) -> None:

@@ -455,6 +455,14 @@ export interface GazeAnalysis {
   eye_darkness?: number | null;
   /** how long the lids have been lowered (session time); None when not lowered */
   lowered_s?: number | null;
+  /** the lips' grey level minus the cheeks' (the face stage's measure) */
+  mouth_contrast?: number | null;
+  /**
+   * something as light as skin in front of the mouth (a cup, a hand): eyes cast down at it are not
+   * evidence of a look off the screen
+   * @default false
+   */
+  mouth_covered?: boolean;
   /** open eyes large enough to read that show no iris at all (occluded?): gaze unknown */
   unreadable_eyes?: Array<"image_left" | "image_right">;
   /** iris-based gaze beyond the limit; None when the iris could not be judged */
@@ -524,6 +532,8 @@ export interface GazeNeutral {
   lower_lid?: number;
   /** eyes against the skin around them, 0..1 */
   eye_darkness?: number | null;
+  /** lips against the cheeks (grey levels) */
+  mouth_contrast?: number | null;
   /** the Face Landmarker's eyeLookDown at neutral */
   look_down?: number | null;
   /** ...and its eyeLookUp (None: dlib's points) */

@@ -30,6 +30,7 @@ class CalibrationSample(BaseModel):
     upper_lid: float | None = None
     lower_lid: float | None = None
     darkness: float | None = None
+    mouth: float | None = None  # lips against the cheeks (grey levels)
     h: float | None = None
     v: float | None = None
     down: float | None = None  # eye blendshapes (Face Landmarker)
@@ -95,6 +96,7 @@ class Calibration(BaseModel):
                     upper_lid=None if lids is None else lids.upper,
                     lower_lid=None if lids is None else lids.lower,
                     darkness=gaze.eye_darkness,
+                    mouth=gaze.mouth_contrast,
                     h=None if iris is None else iris.h_ratio,
                     v=None if iris is None else iris.v_ratio,
                     down=None if gaze.eye_scores is None else gaze.eye_scores.down,
@@ -248,6 +250,7 @@ class Calibration(BaseModel):
         uppers = [s.upper_lid for s in opened if s.upper_lid is not None]
         lowers = [s.lower_lid for s in opened if s.lower_lid is not None]
         darks = [s.darkness for s in self.samples if s.darkness is not None]
+        mouths = [s.mouth for s in self.samples if s.mouth is not None]
         downs = [s.down for s in self.samples if s.down is not None]
         ups = [s.up for s in self.samples if s.up is not None]
         return GazeNeutral(
@@ -259,6 +262,7 @@ class Calibration(BaseModel):
             upper_lid=round(statistics.median(uppers), 4) if uppers else default.upper_lid,
             lower_lid=round(statistics.median(lowers), 4) if lowers else default.lower_lid,
             eye_darkness=round(statistics.median(darks), 4) if darks else None,
+            mouth_contrast=round(statistics.median(mouths), 2) if mouths else None,
             look_down=round(statistics.median(downs), 4) if downs else None,
             look_up=round(statistics.median(ups), 4) if ups else None,
             source=source,

@@ -33,6 +33,7 @@ from integrity.session.behaviour.detectors import (
 from integrity.session.observation import Observation
 
 MAX_SAMPLES = 256
+_TIME_TOLERANCE_S = 1e-6
 GAZE_EVENTS = (
     EventType.EYES_OFF_SCREEN,
     EventType.LOOKING_AWAY,
@@ -49,6 +50,7 @@ class BehaviourState(BaseModel):
     lowered_since: float | None = None  # lids lowered since (stream time), until the eyes reopen
     lowered_last: float | None = None  # the latest lowered frame of that run
     down_held: bool = False  # the run has lasted longer than a blink: a look down
+    down_at_mouth: bool = False  # the mouth was covered during the run: eyes down at a cup, a hand
     glances: list[Glance] = Field(default_factory=list)  # recent looks down, ended
     first_face_at: float | None = None
     baseline: Tally = Field(default_factory=Tally)
@@ -175,8 +177,11 @@ class BehaviourTracker:
         if state.lowered_since is None:
             state.lowered_since = ts
         state.lowered_last = ts
+        state.down_at_mouth = state.down_at_mouth or gaze.mouth_covered
         held = ts - state.lowered_since
-        state.down_held = state.down_held or held >= cfg.min_down_s
+        # Frame times are sums of float steps (ten 0.04 s frames come to 0.39999...): compare to
+        # the microsecond, or every look down waits one frame longer than its rule.
+        state.down_held = state.down_held or held >= cfg.min_down_s - _TIME_TOLERANCE_S
         limits = {**gaze.limits, "min_down_s": cfg.min_down_s}
         update: dict[str, object] = {"lowered_s": round(held, 3), "limits": limits}
         if state.down_held:
@@ -189,11 +194,13 @@ class BehaviourTracker:
 
     @staticmethod
     def _end_lowered(state: BehaviourState) -> None:
-        """The lowered run is over (eyes reopened, face lost, a gap): book it if it was a look down."""
-        if state.down_held and state.lowered_since is not None and state.lowered_last is not None:
+        """The lowered run is over (eyes reopened, face lost, a gap): book it if it was a look down
+        (not one at a cup or a hand in front of the mouth)."""
+        held = state.down_held and not state.down_at_mouth
+        if held and state.lowered_since is not None and state.lowered_last is not None:
             state.glances.append(Glance(start=state.lowered_since, end=state.lowered_last))
         state.lowered_since = state.lowered_last = None
-        state.down_held = False
+        state.down_held = state.down_at_mouth = False
 
     # -- blinks and head motion ---------------------------------------------------------------------
     def _tally(self, state: BehaviourState, sample: Sample, closed: bool) -> None:
@@ -265,6 +272,10 @@ class BehaviourTracker:
                     "calibration": neutral.source,
                 },
             )
+        if gaze.mouth_covered and gaze.direction is GazeDirection.DOWN:
+            # Drinking, a hand at the mouth: the eyes go down to what is in front of the mouth.
+            reason = "mouth covered (a cup, a hand): eyes cast down at it are not a look off the screen"
+            return Observation(value=None, evidence={"reason": reason, "mouth_contrast": gaze.mouth_contrast})
         if lids is not None and lids.state is LidState.LOWERED and angles is not None:
             if gaze.eyes_off_screen is None:
                 reason = f"lids lowered {gaze.lowered_s or 0.0:.2f} s: a blink or the start of a look down"

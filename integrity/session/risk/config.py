@@ -156,6 +156,13 @@ class EventRule(ConfigSection):
     ongoing_after_s: float = Field(
         30.0, ge=0, description="...once the episode has lasted this long (a brief one costs its event only)"
     )
+    end_after_unknown_s: float | None = Field(
+        None,
+        gt=0,
+        description="an open episode whose condition nothing could tell for longer than this is over "
+        "(the face gone for seconds: the look it began with cannot be said to go on); None: unknown "
+        "spans neither end nor continue it",
+    )
     consistency: Consistency | None = Field(
         None,
         description="observations that carry boxes: a run continues only through sightings at the "

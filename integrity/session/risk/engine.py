@@ -108,7 +108,9 @@ class RiskEngine:
         self._clear_episodes(state, ts, observations, previous, lane)
         for rule, evidence, kind in ready:
             record = self._episode_event(state, rule, ts, evidence, kind)
-            if record is not None:
+            # Two conditions of one cause ready in one frame (LOOKING_AWAY raised, EYES_OFF_SCREEN
+            # upgrading it) are one event: the frame reports it once.
+            if record is not None and all(r.id != record.id for r in fired):
                 fired.append(record)
         return fired
 
@@ -174,13 +176,24 @@ class RiskEngine:
                 self._pending(state, episode, ts)
             elif values:
                 # Clearing starts at a frame that sees the condition gone; frames that cannot tell
-                # (unknown) after it neither hold the episode open nor restart the clearing.
+                # (unknown) after it neither hold the episode open nor restart the clearing...
+                ends = [r for r in (self.config.events[t].end_after_unknown_s for t in members) if r]
+                if ends and all(v is None for v in values) and ts - episode.last_true > min(ends):
+                    del state.episodes[key]  # ...unless nothing could tell for too long
+                    continue
                 if episode.cleared_since is None and all(v is False for v in values):
                     episode.cleared_since = ts
                     self._mark_background(state, episode, [observations[t] for t in members])
                 clear_s = max(self.config.events[t].clear_s for t in members)
                 if episode.cleared_since is not None and ts - episode.cleared_since >= clear_s:
                     del state.episodes[key]
+                    # The look is over: the run the debounce still holds for it (its release_s may
+                    # outlast clear_s) must not raise it again at once, as a "new" look with the
+                    # old start. A run of another kind (a look down begun meanwhile) goes on.
+                    for t in members:
+                        condition = state.conditions.get(t)
+                        if condition is not None and condition.run_kind == episode.kind:
+                            condition.reset_run()
 
     def _ongoing(
         self,

@@ -192,6 +192,7 @@ class GazeNeutral(_Body):
     upper_lid: float = 0.22
     lower_lid: float = 0.08
     eye_darkness: float | None = None
+    mouth_contrast: float | None = None
     look_down: float | None = None
     look_up: float | None = None
     source: Literal["default", "provisional", "calibrated", "refined"] = "default"
@@ -228,6 +229,8 @@ class GazeAnalysis(_Body):
     lids: LidReading | None = None
     eye_darkness: float | None = None
     lowered_s: float | None = None
+    mouth_contrast: float | None = None
+    mouth_covered: bool = False
     unreadable_eyes: list[EyeSide] = Field(default_factory=list)
     eyes_off_screen: bool | None = None
     head_turned: bool | None = None

@@ -350,3 +350,48 @@ def test_debounce_per_kind_and_a_new_look_after_clearing() -> None:
     assert feed(engine, state, EventType.EYES_OFF_SCREEN, frames) == [5.0]
     # The same look going on is one episode (issue 11): never counted again.
     assert feed(engine, state, EventType.EYES_OFF_SCREEN, [(t, YES) for t in range(6, 16)]) == []
+
+
+def test_a_cleared_look_is_not_raised_again_from_the_run_that_raised_it() -> None:
+    """clear_s shorter than release_s (EYES_OFF_SCREEN: 0.5 s against 0.6 s): the episode ends while
+    the debounce still holds the old run; the next look needs a run of its own, not the old start."""
+    config = make_config()
+    rule = config.events[EventType.EYES_OFF_SCREEN]
+    config.events[EventType.EYES_OFF_SCREEN] = rule.model_copy(update={"clear_s": 0.5, "release_s": 1.0})
+    engine = RiskEngine(config)
+    state = RiskState()
+    look = [(t / 2, YES) for t in range(5)]  # 0-2 s: raised at 2 s
+    assert feed(engine, state, EventType.EYES_OFF_SCREEN, look) == [2.0]
+    back = [(2.2, NO), (2.8, NO)]  # cleared 0.6 s >= clear_s, absent < release_s
+    again = [(3.0 + t / 2, YES) for t in range(6)]  # 3.0-5.5 s: a new look of 2 s at 5.0
+    assert feed(engine, state, EventType.EYES_OFF_SCREEN, back + again) == [5.0]
+    assert [r.timestamp for r in state.timeline] == [2.0, 5.0]
+    assert state.timeline[1].duration_s == pytest.approx(2.5)
+
+
+def test_a_look_ends_where_nothing_could_tell_for_end_after_unknown_s() -> None:
+    """The face gone for seconds (leaning out of the frame): the look aside it began with does not
+    stretch across into a later one. Without the rule the episode waits through unknown frames."""
+    for ends, expected in ((3.0, [2.0, 10.0]), (None, [2.0])):
+        config = make_config()
+        rule = config.events[EventType.EYES_OFF_SCREEN]
+        config.events[EventType.EYES_OFF_SCREEN] = rule.model_copy(update={"end_after_unknown_s": ends})
+        engine = RiskEngine(config)
+        state = RiskState()
+        frames = [(t / 2, YES) for t in range(5)]  # raised at 2 s
+        frames += [(2.5 + t / 2, UNKNOWN) for t in range(11)]  # 2.5-7.5 s: no face
+        frames += [(8.0 + t / 2, YES) for t in range(5)]  # 8-10 s: off the screen again
+        assert feed(engine, state, EventType.EYES_OFF_SCREEN, frames) == expected
+        if ends is not None:
+            assert state.timeline[0].duration_s == pytest.approx(2.0)  # ended at its last sighting
+
+
+def test_two_conditions_of_one_cause_ready_in_one_frame_are_one_event() -> None:
+    """LOOKING_AWAY and EYES_OFF_SCREEN (one cause, gaze, in the shipped config) confirmed by the
+    same frame: the frame reports one event (EYES_OFF_SCREEN, the more severe), not it twice."""
+    engine = RiskEngine(RiskConfig.load())
+    state = RiskState()
+    both = {EventType.LOOKING_AWAY: YES, EventType.EYES_OFF_SCREEN: YES}
+    fired = [r for t in range(5) for r in engine.observe(state, t / 2, both)]
+    assert [(r.type, r.timestamp) for r in fired] == [(EventType.EYES_OFF_SCREEN, 2.0)]
+    assert len(state.timeline) == 1
