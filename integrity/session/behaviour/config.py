@@ -87,7 +87,10 @@ class LookingDownConfig(ConfigSection):
     """Lowered lids (configs/gaze.yaml) held longer than a blink are a look down."""
 
     min_down_s: float = Field(
-        0.4, gt=0, description="blinks close and reopen within ~0.1-0.4 s: shorter lowerings stay unknown"
+        0.25,
+        gt=0,
+        description="a blink's lowered frames, before the lids meet, last ~0.1 s: shorter lowerings "
+        "stay unknown",
     )
     max_gap_s: float = Field(1.0, gt=0, description="frames further apart break a lowered run")
     max_closed_s: float = Field(
@@ -102,6 +105,7 @@ class GlanceConfig(ConfigSection):
 
     window_s: float = Field(20.0, gt=0)
     min_glances: int = Field(3, ge=1, description="looks down that ended with a return to the screen")
+    min_glance_s: float = Field(0.4, ge=0, description="...each lowered this long at least")
     max_glance_s: float = Field(
         4.0, gt=0, description="longer looks are sustained (EYES_OFF_SCREEN's business), not glances"
     )

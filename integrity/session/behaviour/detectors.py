@@ -187,12 +187,19 @@ def reading(window: Sequence[Sample], cfg: ReadingConfig) -> Observation:
 
 def glances_down(glances: Sequence[Glance], now: float, cfg: GlanceConfig) -> Observation:
     """Repeated looks down with returns to the screen in between: glancing at notes or a phone."""
-    recent = [g for g in glances if now - g.end <= cfg.window_s and g.end - g.start <= cfg.max_glance_s]
+    recent = [
+        g
+        for g in glances
+        if now - g.end <= cfg.window_s
+        # frame times are float sums: a 0.4 s glance of 0.04 s frames measures 0.39999...
+        and cfg.min_glance_s - 1e-6 <= g.end - g.start <= cfg.max_glance_s
+    ]
     evidence: dict[str, object] = {
         "pattern": "glances_down",
         "glances": len(recent),
         "window_s": cfg.window_s,
         "threshold_glances": cfg.min_glances,
+        "min_glance_s": cfg.min_glance_s,
         "max_glance_s": cfg.max_glance_s,
     }
     if recent:

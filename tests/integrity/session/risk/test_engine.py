@@ -326,7 +326,7 @@ def test_state_round_trips_through_json(engine: RiskEngine) -> None:
 
 
 def test_a_condition_confirmed_late_is_timed_from_when_it_began(engine: RiskEngine) -> None:
-    """A look down is told from a blink only after 0.4 s; its run starts when the lids went down."""
+    """A look down is told from a blink only after a while; its run starts when the lids went down."""
     state = RiskState()
     late = Observation(value=True, since=0.0)
     frames = [(0.0, UNKNOWN), (0.5, UNKNOWN), (1.0, late), (1.5, late), (2.0, late)]
