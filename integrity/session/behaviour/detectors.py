@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import BaseModel
 
+from integrity.core.timing import lasted
 from integrity.session.behaviour.config import GlanceConfig, ReadingConfig, StressConfig, WhisperConfig
 from integrity.session.observation import Observation
 
@@ -191,8 +192,8 @@ def glances_down(glances: Sequence[Glance], now: float, cfg: GlanceConfig) -> Ob
         g
         for g in glances
         if now - g.end <= cfg.window_s
-        # frame times are float sums: a 0.4 s glance of 0.04 s frames measures 0.39999...
-        and cfg.min_glance_s - 1e-6 <= g.end - g.start <= cfg.max_glance_s
+        and lasted(g.end - g.start, cfg.min_glance_s)
+        and g.end - g.start <= cfg.max_glance_s
     ]
     evidence: dict[str, object] = {
         "pattern": "glances_down",

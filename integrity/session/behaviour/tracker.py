@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from integrity.core.enums import EventType, GazeDirection, LidState
 from integrity.core.results import GazeAnalysis, GazeNeutral
+from integrity.core.timing import lasted
 from integrity.session.behaviour.calibration import Calibration, CalibrationQuality
 from integrity.session.behaviour.config import BehaviourConfig
 from integrity.session.behaviour.detectors import (
@@ -33,7 +34,6 @@ from integrity.session.behaviour.detectors import (
 from integrity.session.observation import Observation
 
 MAX_SAMPLES = 256
-_TIME_TOLERANCE_S = 1e-6
 GAZE_EVENTS = (
     EventType.EYES_OFF_SCREEN,
     EventType.LOOKING_AWAY,
@@ -179,9 +179,7 @@ class BehaviourTracker:
         state.lowered_last = ts
         state.down_at_mouth = state.down_at_mouth or gaze.mouth_covered
         held = ts - state.lowered_since
-        # Frame times are sums of float steps (ten 0.04 s frames come to 0.39999...): compare to
-        # the microsecond, or every look down waits one frame longer than its rule.
-        state.down_held = state.down_held or held >= cfg.min_down_s - _TIME_TOLERANCE_S
+        state.down_held = state.down_held or lasted(held, cfg.min_down_s)
         limits = {**gaze.limits, "min_down_s": cfg.min_down_s}
         update: dict[str, object] = {"lowered_s": round(held, 3), "limits": limits}
         if state.down_held:
