@@ -371,7 +371,7 @@ def landmarker() -> tuple[FaceAnalyzer, GazeAnalyzer]:
 @pytest.mark.xfail(
     strict=True,
     reason="issue 20 acceptance 5 cannot be met on the meeting close-up as the MANIFEST labels it "
-    "(73.9 % Face Landmarker at every frame): its 54.0-59.4 s and 66.5-70.9 s segments say "
+    "(74.4 % Face Landmarker at every frame): its 54.0-59.4 s and 66.5-70.9 s segments say "
     "image-right where the frames show the head turned to image-left (benchmarks/label_errata.csv), "
     "230 frames that no correct answer can score; on the corrected labels it passes (below)",
 )

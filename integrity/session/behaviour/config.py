@@ -93,6 +93,12 @@ class LookingDownConfig(ConfigSection):
         "stay unknown",
     )
     max_gap_s: float = Field(1.0, gt=0, description="frames further apart break a lowered run")
+    reopen_grace_s: float = Field(
+        0.2,
+        ge=0,
+        description="a held look down read open for at most this long, then lowered again, is one "
+        "look (a return to the screen and back takes longer): one glance, no new blink hold",
+    )
     max_closed_s: float = Field(
         1.0,
         gt=0,

@@ -51,6 +51,8 @@ class BehaviourState(BaseModel):
     lowered_last: float | None = None  # the latest lowered frame of that run
     down_held: bool = False  # the run has lasted longer than a blink: a look down
     down_at_mouth: bool = False  # the mouth was covered during the run: eyes down at a cup, a hand
+    look_from: float | None = None  # where the run's look off the screen counts from: the lids going
+    # down, or the mouth uncovered again (eyes down at a cup are no look off the screen)
     glances: list[Glance] = Field(default_factory=list)  # recent looks down, ended
     first_face_at: float | None = None
     baseline: Tally = Field(default_factory=Tally)
@@ -165,7 +167,14 @@ class BehaviourTracker:
         if state.lowered_last is not None and ts - state.lowered_last > cfg.max_gap_s:
             self._end_lowered(state)  # too long unseen to call it one look
         if lids is None or lids.state is LidState.OPEN or gaze.unreadable_eyes:
-            self._end_lowered(state)
+            flicker = (
+                lids is not None
+                and state.down_held
+                and state.lowered_last is not None
+                and ts - state.lowered_last <= cfg.reopen_grace_s
+            )
+            if not flicker:  # a held look down survives a frame or two read open (noise, a twitch)
+                self._end_lowered(state)
             return gaze
         if lids.state is LidState.CLOSED:
             if not state.down_held:
@@ -178,6 +187,10 @@ class BehaviourTracker:
             state.lowered_since = ts
         state.lowered_last = ts
         state.down_at_mouth = state.down_at_mouth or gaze.mouth_covered
+        if gaze.mouth_covered:
+            state.look_from = None
+        elif state.look_from is None:
+            state.look_from = ts
         held = ts - state.lowered_since
         state.down_held = state.down_held or lasted(held, cfg.min_down_s)
         limits = {**gaze.limits, "min_down_s": cfg.min_down_s}
@@ -197,7 +210,7 @@ class BehaviourTracker:
         held = state.down_held and not state.down_at_mouth
         if held and state.lowered_since is not None and state.lowered_last is not None:
             state.glances.append(Glance(start=state.lowered_since, end=state.lowered_last))
-        state.lowered_since = state.lowered_last = None
+        state.lowered_since = state.lowered_last = state.look_from = None
         state.down_held = state.down_at_mouth = False
 
     # -- blinks and head motion ---------------------------------------------------------------------
@@ -281,7 +294,7 @@ class BehaviourTracker:
             return Observation(
                 value=gaze.eyes_off_screen,
                 kind="down" if gaze.direction is GazeDirection.DOWN else None,
-                since=state.lowered_since if gaze.eyes_off_screen else None,
+                since=state.look_from if gaze.eyes_off_screen else None,
                 evidence={
                     "direction": str(gaze.direction),
                     "gaze_yaw_deg": angles.gaze_yaw,

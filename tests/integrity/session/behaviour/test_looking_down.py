@@ -276,3 +276,21 @@ async def test_phone_evidence_says_the_eyes_were_down(gaze_analyzer: GazeAnalyze
     evidence = fired[0].evidence
     assert evidence["looking_down"] is True and evidence["gaze"] == "down"
     assert evidence["looking_down_s"] >= 0.4
+
+
+def test_a_look_down_read_open_for_a_frame_is_one_look(run_sequence: Runner) -> None:
+    """Noise or a twitch reads a held look down open for a frame: the look goes on (no new blink
+    hold, one glance); read open for longer than ``reopen_grace_s`` (0.2 s), it is over."""
+    look = [(t, LOOK_DOWN) for t in timeline(1.0, FPS, start=3.5)]  # held from 3.75 s
+    flicker = [(4.5, Pose())]  # one frame read open
+    more = [(t, LOOK_DOWN) for t in timeline(0.8, FPS, start=4.5 + 1 / FPS)]
+    back = [(t, Pose()) for t in timeline(0.5, FPS, start=5.4)]  # a real return: 0.5 s
+    again = [(t, LOOK_DOWN) for t in timeline(1.0, FPS, start=5.9)]
+    run = run_sequence(CALIBRATE + look + flicker + more + back + again)
+    gazes = run.gazes[len(CALIBRATE) :]
+    after_flicker = gazes[len(look) + 1 : len(look) + 1 + len(more)]
+    assert all(g.direction is GazeDirection.DOWN for g in after_flicker)  # at once: the look went on
+    after_return = gazes[len(look) + 1 + len(more) + len(back) :]
+    assert all(g.direction is GazeDirection.UNKNOWN for g in after_return[:7])  # a new look: the hold
+    assert all(g.direction is GazeDirection.DOWN for g in after_return[8:])
+    assert [round(g.start, 2) for g in run.state.glances] == [3.5]  # the first look, booked once
