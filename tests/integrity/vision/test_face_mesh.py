@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from integrity.core.enums import EventType, GazeDirection, LandmarkBackend
-from integrity.core.paths import MODELS, REPO_ROOT, dlib_models_dir
+from integrity.core.paths import MODELS, REPO_ROOT
 from integrity.core.results import GazeAnalysis, GazeNeutral, ModelStatus, ObjectAnalysis
 from integrity.session.manager import SessionManager
 from integrity.session.risk.config import RiskConfig
@@ -23,26 +23,16 @@ from integrity.session.state import FrameFacts
 from integrity.session.store import MemoryStore
 from integrity.vision.face import FaceAnalyzer, FaceConfig
 from integrity.vision.face_mesh import CanonicalFace
-from integrity.vision.gaze import GazeAnalyzer, GazeConfig
+from integrity.vision.gaze import GazeAnalyzer
 from integrity.vision.model_files import FACE_LANDMARKER_TASK, MODEL_FILES
 from integrity.vision.video import frames
 
 NO_OBJECTS = ObjectAnalysis(status=ModelStatus(available=False, detail="not part of these scenarios"))
 
 
-@pytest.fixture(scope="module")
-def face() -> FaceAnalyzer:
-    config = FaceConfig.load(REPO_ROOT / "configs" / "face.yaml")
-    assert config.landmarks is LandmarkBackend.FACE_LANDMARKER, "the Face Landmarker is the default"
-    analyzer = FaceAnalyzer(dlib_models_dir(), config)
-    analyzer.load()
-    assert analyzer.status.available, analyzer.status.detail
-    return analyzer
-
-
-@pytest.fixture(scope="module")
-def gaze() -> GazeAnalyzer:
-    return GazeAnalyzer(GazeConfig.load(REPO_ROOT / "configs" / "gaze.yaml"))
+def test_the_face_landmarker_is_the_default_landmark_backend(face: FaceAnalyzer) -> None:
+    assert FaceConfig.load(REPO_ROOT / "configs" / "face.yaml").landmarks is LandmarkBackend.FACE_LANDMARKER
+    assert face.config.landmarks is LandmarkBackend.FACE_LANDMARKER
 
 
 def read(

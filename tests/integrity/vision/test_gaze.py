@@ -17,20 +17,8 @@ from integrity.session.risk.config import RiskConfig
 from integrity.session.risk.engine import RiskEngine
 from integrity.session.risk.models import RiskState
 from integrity.vision.face import FaceAnalyzer, FaceConfig
-from integrity.vision.gaze import GazeAnalyzer, GazeConfig, eye_aspect_ratio
+from integrity.vision.gaze import GazeAnalyzer, eye_aspect_ratio
 from tests.synthetic_face import Pose, synthetic_face
-
-
-@pytest.fixture(scope="module")
-def face() -> FaceAnalyzer:
-    analyzer = FaceAnalyzer(dlib_models_dir(), FaceConfig.load(REPO_ROOT / "configs" / "face.yaml"))
-    analyzer.load()
-    return analyzer
-
-
-@pytest.fixture(scope="module")
-def gaze() -> GazeAnalyzer:
-    return GazeAnalyzer(GazeConfig.load(REPO_ROOT / "configs" / "gaze.yaml"))
 
 
 def analyse(face: FaceAnalyzer, gaze: GazeAnalyzer, data: bytes):  # type: ignore[no-untyped-def]

@@ -10,10 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
-from integrity.core.paths import REPO_ROOT, dlib_models_dir
 from integrity.core.results import FaceAnalysis, GazeNeutral
-from integrity.vision.face import FaceAnalyzer, FaceConfig
-from integrity.vision.gaze import GazeAnalyzer, GazeConfig
+from integrity.vision.face import FaceAnalyzer
+from integrity.vision.gaze import GazeAnalyzer
 from integrity.vision.mouth import mouth_contrast
 from integrity.vision.video import frames
 
@@ -23,19 +22,6 @@ HONEST = "A_video_webcam_honest_talk_lean_hand_on_face.mp4"
 # nose and mouth.
 CUP = (42.5, 44.1)
 HAND = (62.8, 63.4)
-
-
-@pytest.fixture(scope="module")
-def face() -> FaceAnalyzer:
-    analyzer = FaceAnalyzer(dlib_models_dir(), FaceConfig.load(REPO_ROOT / "configs" / "face.yaml"))
-    analyzer.load()
-    assert analyzer.status.available, analyzer.status.detail
-    return analyzer
-
-
-@pytest.fixture(scope="module")
-def gaze() -> GazeAnalyzer:
-    return GazeAnalyzer(GazeConfig.load(REPO_ROOT / "configs" / "gaze.yaml"))
 
 
 def clip(fixtures_dir: Path, name: str) -> Path:
