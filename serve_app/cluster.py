@@ -43,7 +43,15 @@ DIRECT_INGRESS_MIN_HTTP_PORT = "RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT"
 # times a second. Twice a second and once a second keep the dashboard and Prometheus' metrics (scraped
 # every 10-15 s) and Serve's reactions (autoscaling waits seconds anyway) while idling for less CPU
 # (docs/SCALING.md).
-IDLE_ENV = {"RAY_SERVE_CONTROL_LOOP_INTERVAL_S": "0.5", "RAY_SERVE_METRICS_EXPORT_INTERVAL_MS": "1000"}
+# Ray's log monitor (it forwards the workers' output to the driver) lists the log folder again on
+# every pass, 10 times a second, while it holds fewer than this many files; at 0 it lists it every
+# 0.5 s (LOG_NAME_UPDATE_INTERVAL_S) and still reads the files it knows 10 times a second: a new
+# worker's first lines reach the driver up to 0.5 s later.
+IDLE_ENV = {
+    "RAY_SERVE_CONTROL_LOOP_INTERVAL_S": "0.5",
+    "RAY_SERVE_METRICS_EXPORT_INTERVAL_MS": "1000",
+    "RAY_LOG_MONITOR_MANY_FILES_THRESHOLD": "0",
+}
 # Serve kills a proxy not ready within 5 s of starting and starts another; on a busy small node the
 # first one needs longer, and each restart only adds to the load that made it slow.
 SLOW_NODE_ENV = {"RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S": "30"}
