@@ -62,6 +62,13 @@ class PersonRelookConfig(ConfigSection):
     verify_context: float = Field(
         1.0, ge=0, description="the close crop: the face plus this share of its side on every side"
     )
+    same_face_overlap: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="a face found in a person box overlapping a face already found (on the whole frame "
+        "or in another person box) by this share of the smaller box is that face, not another",
+    )
 
     @property
     def active(self) -> bool:

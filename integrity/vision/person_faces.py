@@ -133,6 +133,7 @@ class PersonFaceAnalyzer:
         if not cfg.active:
             return found
         height, width = image.shape[:2]
+        known = [*(f.box for f in face.faces), *face.unverified]  # faces and candidates found so far
         for person in persons_without_face(face, objects, cfg)[: cfg.max_crops]:
             region = head_region(person, width, height, cfg)
             if region is None:
@@ -143,8 +144,11 @@ class PersonFaceAnalyzer:
             if best is None:
                 continue
             box = _box(best, region.x, region.y, width, height)
-            if box is None:
+            if box is None or any(box.overlap(seen) >= cfg.same_face_overlap for seen in known):
+                # A face already found (YOLO may box one person twice, and a crop's margin may reach
+                # the face beside it): one face, counted once.
                 continue
+            known.append(box)
             if self._verified(image, box):
                 found.faces.append(
                     DetectedFace(

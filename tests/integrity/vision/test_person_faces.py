@@ -20,7 +20,7 @@ from integrity.session.manager import SessionManager
 from integrity.session.risk.config import RiskConfig
 from integrity.session.state import EndOutcome, FrameFacts
 from integrity.session.store import MemoryStore
-from integrity.vision.blazeface import BlazeFace
+from integrity.vision.blazeface import BlazeFace, FaceCandidate
 from integrity.vision.object_mapping import ObjectsConfig, PersonRelookConfig
 from integrity.vision.objects import ObjectAnalyzer
 from integrity.vision.person_faces import PersonFaceAnalyzer, head_region, persons_without_face
@@ -67,9 +67,13 @@ def read(name: str) -> np.ndarray:
     return image
 
 
-def beside(second: str, scale: float) -> np.ndarray:
-    """A01's candidate (480 px tall) with ``second`` scaled by ``scale`` standing at his right."""
+def beside(second: str, scale: float, tilt_deg: float = 0.0) -> np.ndarray:
+    """A01's candidate (480 px tall) with ``second`` scaled by ``scale`` standing at his right (its
+    photo turned by ``tilt_deg``, counter-clockwise: a head tilted aside)."""
     me, other = read("A01_frontal_webcam_man.png"), read(second)
+    if tilt_deg:
+        turn = cv2.getRotationMatrix2D((other.shape[1] / 2, other.shape[0] / 2), tilt_deg, 1.0)
+        other = cv2.warpAffine(other, turn, (other.shape[1], other.shape[0]), borderMode=cv2.BORDER_REPLICATE)
     me = cv2.resize(me, (round(me.shape[1] * 480 / me.shape[0]), 480))
     other = cv2.resize(other, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     canvas = np.full((480, me.shape[1] + 320, 3), 90, np.uint8)
@@ -140,6 +144,40 @@ async def test_small_or_turned_second_face_found_in_the_person_box(
     assert outcome.summary.event_counts.get(str(EventType.MULTIPLE_FACES)) == 1
 
 
+@pytest.mark.parametrize("tilt", [40, -40], ids=["tilted 40 deg", "tilted -40 deg"])
+async def test_second_person_with_the_head_tilted_is_counted(
+    tilt: float, detector: ObjectAnalyzer, relook: PersonFaceAnalyzer, whole_frame: BlazeFace
+) -> None:
+    """Two people side by side, the second one's head tilted ~40 degrees: the whole-frame detector
+    (trained on upright faces) misses it; the look in the person box finds and verifies it."""
+    image = beside("A01_frontal_webcam_man.png", 0.6, tilt)
+    objects = detector.analyze(png(image))
+    face = faces_of(image, whole_frame)
+    assert face.count == 1
+    found = relook.relook(image, face, objects)
+    assert len(found.faces) == 1 and found.faces[0].box.x >= 640
+    merged = found.merged(face)
+    assert merged.count == 2
+    outcome = await book(merged, objects)
+    assert outcome.summary.event_counts.get(str(EventType.MULTIPLE_FACES)) == 1
+
+
+async def test_one_person_boxed_twice_is_one_face(
+    detector: ObjectAnalyzer, relook: PersonFaceAnalyzer, whole_frame: BlazeFace
+) -> None:
+    """YOLO boxes A11's woman twice (overlapping boxes, one with her dog): both boxes lack a face and
+    both crops hold her head. She is one face, not two (a count of 3 people in the frame)."""
+    image = beside("A11_face_three_quarter_with_dog.jpg", 0.6, -40)
+    objects = detector.analyze(png(image))
+    face = faces_of(image, whole_frame)
+    assert face.count == 1
+    lonely = persons_without_face(face, objects, CONFIG.person_relook)
+    assert len(lonely) == 2 and lonely[0].overlap(lonely[1]) > 0.5  # one person, two boxes
+    found = relook.relook(image, face, objects)
+    assert found.crops == 2 and len(found.faces) == 1
+    assert found.merged(face).count == 2
+
+
 async def test_second_person_without_face_makes_multiple_faces_unknown(
     detector: ObjectAnalyzer, relook: PersonFaceAnalyzer, whole_frame: BlazeFace
 ) -> None:
@@ -204,3 +242,37 @@ def test_crops_are_bounded_and_skip_people_with_a_face() -> None:
     assert Counting.calls == 1
     region = head_region(people[0], 640, 480, PersonRelookConfig())
     assert region is not None and region.y <= people[0].y and region.height <= 0.5 * 300 + 2 * 12 + 1
+
+
+def test_a_crop_reaching_the_candidates_face_does_not_count_it_again() -> None:
+    """A second person's box right beside the candidate: its crop's margin takes in the candidate's
+    face, which the detector finds there again. That face is counted once (the candidate's)."""
+    me = Box(x=160, y=80, width=80, height=90)
+    neighbour = Box(x=235, y=70, width=150, height=380)  # no face centre inside: looked at again
+    objects = ObjectAnalysis(
+        status=ModelStatus(available=True),
+        objects=[{"label": "person", "confidence": 0.9, "box": neighbour}],
+    )
+    face = FaceAnalysis(
+        image_width=640,
+        image_height=480,
+        detector=FaceDetector.BLAZEFACE_FULL_RANGE,
+        faces=[DetectedFace(box=me, score=0.9, detector=FaceDetector.BLAZEFACE_FULL_RANGE)],
+        primary=0,
+    )
+    region = head_region(neighbour, 640, 480, CONFIG.person_relook)
+    assert region is not None and region.x < me.x + me.width  # the margin reaches the candidate
+
+    class FindsTheCandidate:
+        def detect(self, image: np.ndarray, min_score: float | None = None) -> list[FaceCandidate]:
+            assert region is not None
+            left, top = me.x - region.x, me.y - region.y  # the candidate's face, in crop pixels
+            box = (left + 5, top, left + me.width + 5, top + me.height)
+            return [FaceCandidate(*box, score=0.9, keypoints=np.zeros((6, 2), np.float32))]
+
+    finds = FindsTheCandidate()
+    found = PersonFaceAnalyzer(finds, finds, CONFIG.person_relook).relook(
+        np.zeros((480, 640, 3), np.uint8), face, objects
+    )
+    assert found.crops == 1 and found.faces == [] and found.unverified == []
+    assert found.merged(face).count == 1
