@@ -139,6 +139,23 @@ class RemoteObjects:
             self._model = None
 
 
+class AbsentObjects:
+    """No object model where the application was built (no weights there): no objects replica, and
+    this answers for it as a replica without weights would (the same status and detail)."""
+
+    def __init__(self, model: ModelStatus) -> None:
+        self.model = model
+
+    async def analyze(self, data: bytes) -> ObjectAnalysis:
+        return ObjectAnalysis(status=self.model)
+
+    async def status(self) -> ModelStatus:
+        return self.model
+
+    async def missing(self) -> ModelStatus:
+        return self.model
+
+
 class RemotePersonFaces:
     """The second look for faces in person boxes, in the face deployment (which holds the face
     models); asked only when a person box lacks a face, so most frames make no call."""
@@ -176,9 +193,11 @@ def remote_analyzers(
     person_relook: PersonRelookConfig | None = None,
     identity: Any | None = None,
 ) -> Analyzers:
-    """``gaze`` None: gaze runs inside the face deployment (one call for both). ``person_relook``
-    (enabled): the second look for faces in person boxes, in the face deployment. ``identity``: the
-    identity deployment (None: no identity watch)."""
+    """``gaze`` None: gaze runs inside the face deployment (one call for both). ``objects``: the
+    objects deployment, or the object model's status where the builder found no weights (no replica
+    then). ``person_relook`` (enabled): the second look for faces in person boxes, in the face
+    deployment. ``identity``: the identity deployment (None: no identity watch)."""
+    watched = AbsentObjects(objects) if isinstance(objects, ModelStatus) else RemoteObjects(objects)
     relook = (
         RemotePersonFaces(face, person_relook) if person_relook is not None and person_relook.active else None
     )
@@ -187,14 +206,12 @@ def remote_analyzers(
         return Analyzers(
             RemoteFace(face),
             RemoteGaze(face, "analyze_gaze", "gaze_status"),
-            RemoteObjects(objects),
+            watched,
             RemoteFaceGaze(face),
             relook,
             watch,
         )
-    return Analyzers(
-        RemoteFace(face), RemoteGaze(gaze), RemoteObjects(objects), person_faces=relook, identity=watch
-    )
+    return Analyzers(RemoteFace(face), RemoteGaze(gaze), watched, person_faces=relook, identity=watch)
 
 
 # -- in-process -------------------------------------------------------------------------------------

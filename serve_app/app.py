@@ -19,6 +19,9 @@ from deployments.face import FaceArgs, FaceDeployment
 from deployments.gaze import GazeDeployment
 from deployments.identity import IdentityDeployment
 from deployments.objects import ObjectDeployment
+from integrity.core.results import ModelStatus
+from integrity.vision.objects import ObjectAnalyzer
+from integrity.vision.yolo_weights import resolve_weights
 from serve_app.app_args import AppArgs, DeploymentArgs
 from serve_app.cluster import DIRECT_INGRESS, direct_ingress_active
 from serve_app.ingress import IntegrityIngress
@@ -113,7 +116,10 @@ def build_app(args: AppArgs) -> Application:
         gaze_app = gaze.bind(spec.gaze_config, args.gaze.cv_threads)
     # Inside the ingress, each ingress replica builds the face class from its arguments itself.
     face_app = face_args if face_inside else face.bind(*face_args)
-    objects_app = objects.bind(*spec.object_model, args.objects.cv_threads, args.objects.nice)
+    # No weights where the application is built: no objects replica (it could only say so, and every
+    # idle replica costs CPU); the ingress reports the model's absence with the replica's own words.
+    absent = absent_object_model(spec)
+    objects_app = absent or objects.bind(*spec.object_model, args.objects.cv_threads, args.objects.nice)
     identity_app = None
     if spec.identity_config.enabled:
         identity = _deployment(IdentityDeployment).options(**_options(args.identity, gpus, "identity", env))
@@ -130,6 +136,18 @@ def build_app(args: AppArgs) -> Application:
         identity_app,
         spec.identity_config,
     )
+
+
+def absent_object_model(spec: AppSpec) -> ModelStatus | None:
+    """The object model's status where its weights file is missing here (None: it is there). The
+    weights are looked for where the application is built: a cluster whose nodes differ keeps them
+    on the head node too (the image carries them on every node)."""
+    model_path, model_name, *_ = spec.object_model
+    if resolve_weights(model_path, model_name).is_file():
+        return None
+    absent = ObjectAnalyzer(*spec.object_model)
+    absent.load()  # no file: says so at once, in the words a replica would use
+    return absent.status
 
 
 def face_in_ingress(placement: str, direct: bool) -> bool:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
 from deployments.face import FaceArgs
+from integrity.core.results import ModelStatus
+from serve_app.analyzers import remote_analyzers
 from serve_app.app import _options, build_app
 from serve_app.app_args import AppArgs, Autoscaling, DeploymentArgs, app_args_from
 from serve_app.cluster import (
@@ -18,6 +22,18 @@ from serve_app.cluster import (
 )
 from serve_app.settings import REPO_ROOT, Settings
 from tests.conftest import RAY_SLOW_NODE_ENV
+
+
+@pytest.fixture
+def weights(tmp_path: Path) -> str:
+    """A YOLO weights file where the application is built (the builder only looks whether it is there)."""
+    found = tmp_path / "yolo11n.onnx"
+    found.write_bytes(b"onnx")
+    return str(found)
+
+
+def with_settings(args: AppArgs, **settings: object) -> AppArgs:
+    return args.model_copy(update={"settings": {**args.settings, **settings}})
 
 
 def test_checked_in_serve_config_is_valid() -> None:
@@ -52,9 +68,9 @@ def test_custom_resources_place_replicas_only_on_nodes_that_offer_them() -> None
         DeploymentArgs(resources={"worker": -1})
 
 
-def test_builder_wires_four_deployments_with_their_own_scaling() -> None:
+def test_builder_wires_four_deployments_with_their_own_scaling(weights: str) -> None:
     args = app_args_from(REPO_ROOT / "serve_config.yaml")
-    args = args.model_copy(update={"settings": {**args.settings, "gaze_placement": "separate"}})
+    args = with_settings(args, gaze_placement="separate", yolo_model=weights)
     app = build_app(args)
     ingress = app._bound_deployment
     assert ingress.name == "ingress"
@@ -65,9 +81,9 @@ def test_builder_wires_four_deployments_with_their_own_scaling() -> None:
     assert children["face"]._deployment_config.autoscaling_config.max_replicas == 4
 
 
-def test_gaze_placed_in_the_face_deployment_makes_no_gaze_deployment() -> None:
+def test_gaze_placed_in_the_face_deployment_makes_no_gaze_deployment(weights: str) -> None:
     args = app_args_from(REPO_ROOT / "serve_config.yaml")
-    args = args.model_copy(update={"settings": {**args.settings, "gaze_placement": "face"}})
+    args = with_settings(args, gaze_placement="face", yolo_model=weights)
     ingress = build_app(args)._bound_deployment
     face, gaze, objects = list(ingress.init_args)[:3]
     assert gaze is None  # the ingress asks the face deployment for both
@@ -104,9 +120,12 @@ def test_direct_ingress_is_read_as_serve_reads_it() -> None:
 
 
 @pytest.mark.parametrize("cluster", ["1", "0"])
-def test_builder_follows_the_clusters_direct_ingress(cluster: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_builder_follows_the_clusters_direct_ingress(
+    cluster: str, monkeypatch: pytest.MonkeyPatch, weights: str
+) -> None:
     monkeypatch.setenv(DIRECT_INGRESS, cluster)
-    ingress = build_app(app_args_from(REPO_ROOT / "serve_config.yaml"))._bound_deployment
+    args = with_settings(app_args_from(REPO_ROOT / "serve_config.yaml"), yolo_model=weights)
+    ingress = build_app(args)._bound_deployment
     objects = list(ingress.init_args)[2]._bound_deployment
     for deployment in (ingress, objects):  # replicas never disagree with the controller about it
         options = deployment.ray_actor_options or {}
@@ -130,11 +149,11 @@ def test_builder_follows_the_clusters_direct_ingress(cluster: str, monkeypatch: 
     ],
 )
 def test_face_stage_placed_inside_the_ingress_or_in_its_own_deployment(
-    placement: str, direct: str, inside: bool, monkeypatch: pytest.MonkeyPatch
+    placement: str, direct: str, inside: bool, monkeypatch: pytest.MonkeyPatch, weights: str
 ) -> None:
     monkeypatch.setenv(DIRECT_INGRESS, direct)
     args = app_args_from(REPO_ROOT / "serve_config.yaml")
-    args = args.model_copy(update={"settings": {**args.settings, "face_placement": placement}})
+    args = with_settings(args, face_placement=placement, yolo_model=weights)
     ingress = build_app(args)._bound_deployment
     face, gaze, objects = list(ingress.init_args)[:3]
     assert gaze is None and objects._bound_deployment.name == "objects"
@@ -148,3 +167,16 @@ def test_face_stage_placed_inside_the_ingress_or_in_its_own_deployment(
         assert cpus == pytest.approx(args.ingress.num_cpus)
     with pytest.raises(ValidationError):
         Settings(face_placement="proxy")
+
+
+async def test_no_objects_replica_without_weights_and_the_ingress_says_why(tmp_path: Path) -> None:
+    """No YOLO weights where the application is built: no objects deployment (an idle replica that
+    could only say so); the ingress answers for it with the replica's own words."""
+    args = with_settings(app_args_from(REPO_ROOT / "serve_config.yaml"), model_path=str(tmp_path))
+    ingress = build_app(args)._bound_deployment
+    objects = list(ingress.init_args)[2]
+    assert isinstance(objects, ModelStatus) and not objects.available
+    assert objects.detail is not None and f"no YOLO weights at {tmp_path}" in objects.detail
+    watched = remote_analyzers(object(), None, objects).objects
+    assert await watched.missing() == objects and await watched.status() == objects
+    assert (await watched.analyze(b"jpeg")).status == objects  # nothing sampled, nothing analysed
