@@ -119,7 +119,10 @@ def build_app(args: AppArgs) -> Application:
     # No weights where the application is built: no objects replica (it could only say so, and every
     # idle replica costs CPU); the ingress reports the model's absence with the replica's own words.
     absent = absent_object_model(spec)
-    objects_app = absent or objects.bind(*spec.object_model, args.objects.cv_threads, args.objects.nice)
+    if absent is None:
+        objects_app: Any = objects.bind(*spec.object_model, args.objects.cv_threads, args.objects.nice)
+    else:
+        objects_app = absent
     identity_app = None
     if spec.identity_config.enabled:
         identity = _deployment(IdentityDeployment).options(**_options(args.identity, gpus, "identity", env))
