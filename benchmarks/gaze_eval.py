@@ -37,7 +37,10 @@ degrade:
 
 * side_light: a horizontal brightness ramp from 100 % on the image's left to 30 % on its right;
 * half_res_q60: half the resolution, JPEG quality 60;
-* low_light_noise: brightness at 35 % plus Gaussian sensor noise (sigma 6 grey levels).
+* low_light_noise: brightness at 35 % plus Gaussian sensor noise (sigma 6 grey levels);
+* mirrored: flipped left to right, as a browser's mirrored selfie view sends it (labels left and
+  right swapped): a bias toward one side (a yaw offset, one eye read better) shows up as a gap
+  between a clip and its mirror image.
 """
 
 from __future__ import annotations
@@ -108,12 +111,19 @@ def low_light_noise(frame: Image, rng: np.random.Generator) -> tuple[Image, int]
     return np.clip(dark, 0, 255).astype(np.uint8), 90
 
 
+def mirrored(frame: Image, rng: np.random.Generator) -> tuple[Image, int]:
+    return np.ascontiguousarray(frame[:, ::-1]), 90
+
+
 VARIANTS: dict[str, Degrade] = {
     "recorded": recorded,
     "side_light": side_light,
     "half_res_q60": half_res_q60,
     "low_light_noise": low_light_noise,
+    "mirrored": mirrored,
 }
+MIRRORING = {"mirrored"}  # variants whose labels swap left and right
+SWAPPED = {GazeDirection.LEFT: GazeDirection.RIGHT, GazeDirection.RIGHT: GazeDirection.LEFT}
 
 
 @dataclass
@@ -286,6 +296,8 @@ async def evaluate(
         blink = judged is not None and (not judged.lids_open or judged.blink)
         for labels, confusion in ((clip, result.confusion), (corrected, result.corrected)):
             label = None if labels is None or confusion is None else labels.label_at(t, trim)
+            if label is not None and variant in MIRRORING:
+                label = SWAPPED.get(label, label)
             if label is not None and confusion is not None:
                 confusion.add(label, direction, blink=blink, no_face=found.primary is None)
     return result

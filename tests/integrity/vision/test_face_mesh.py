@@ -234,6 +234,39 @@ def test_first_seconds_of_an_honest_session_raise_no_gaze_event(
     assert last is not None and last.calibration == "done" and last.direction is GazeDirection.CENTER
 
 
+def frames_at(fixtures_dir: Path, name: str, times: list[float]) -> list[bytes]:
+    """The clip's frames nearest to ``times`` (seconds), as JPEG."""
+    wanted, found = sorted(times), {}
+    for t, image in frames(fixtures_dir / name, 1):
+        for w in wanted:
+            if w not in found and abs(t - w) <= 0.02:
+                found[w] = jpeg(image)
+    return [found[t] for t in times]
+
+
+@pytest.mark.parametrize("looks_down", [True, False], ids=["then looks down", "control"])
+def test_a_one_fps_camera_is_calibrated_in_time_to_judge_a_look_down(
+    face: FaceAnalyzer, gaze: GazeAnalyzer, fixtures_dir: Path, looks_down: bool
+) -> None:
+    """A camera sending one frame a second (as a phone-in-the-hands photo after 4 s at the camera
+    would be sent): four frames at the camera calibrate the neutral by 3 s, and a look down from
+    4 s raises EYES_OFF_SCREEN (down) within 4 s of it. The control stays at the camera: nothing.
+    Frames of A_video_gaze_down_segments (the same woman): at the camera 9.6-9.95 s, lids and eyes
+    down 2.2-5.2 s."""
+    name = "A_video_gaze_down_segments.mp4"
+    camera = frames_at(fixtures_dir, name, [9.6, 9.7, 9.8, 9.9])
+    then = frames_at(fixtures_dir, name, [2.2, 3.2, 4.2, 5.2] if looks_down else [9.65, 9.75, 9.85, 9.95])
+    out = replay(face, gaze, list(enumerate([*camera, *then], start=0)))
+    calibrated = [t for t, g in out.answers if g is not None and g.calibration == "done"]
+    assert calibrated and calibrated[0] <= 3.0, [(t, g and g.calibration) for t, g in out.answers]
+    downs = [e for e in out.of(EventType.EYES_OFF_SCREEN) if e.evidence.get("direction") == "down"]
+    if looks_down:
+        assert out.directions(5.0, 7.0) == [GazeDirection.DOWN] * 3, out.directions(0.0, 7.0)
+        assert downs and downs[0].timestamp <= 8.0, [(e.type, e.timestamp) for e in out.events]
+    else:
+        assert not out.events and out.directions(3.0, 7.0) == [GazeDirection.CENTER] * 5
+
+
 @pytest.mark.slow
 def test_eyes_down_clip_reads_down_and_a_blink_is_not_a_look_down(
     face: FaceAnalyzer, gaze: GazeAnalyzer, fixtures_dir: Path
