@@ -269,7 +269,7 @@ def analyzers(request: pytest.FixtureRequest) -> tuple[FaceAnalyzer, GazeAnalyze
     return backend.analyzer, GazeAnalyzer(GazeConfig.load(REPO_ROOT / "configs" / "gaze.yaml"))
 
 
-@pytest.mark.parametrize("variant", ["recorded", "half_res_q60"])
+@pytest.mark.parametrize("variant", ["recorded", "half_res_q60", "mirrored"])
 def test_center_left_center_clip(
     variant: str,
     analyzers: tuple[FaceAnalyzer, GazeAnalyzer],
@@ -277,7 +277,8 @@ def test_center_left_center_clip(
     fixtures_dir: Path,
 ) -> None:
     """The whole clip at every 2nd frame: >= 90 % per frame and per label, strict; one
-    EYES_OFF_SCREEN, in the look to the left, and nothing else."""
+    EYES_OFF_SCREEN, in the look to the left, and nothing else. Mirrored, the look is to the right
+    and scored so."""
     face, gaze = analyzers
     clip = labelled[LEFT_CLIP]
     result = asyncio.run(
@@ -285,6 +286,8 @@ def test_center_left_center_clip(
     )
     assert result.frames == 184
     assert result.confusion.total() >= 150
+    aside = GazeDirection.RIGHT if variant == "mirrored" else GazeDirection.LEFT
+    assert result.confusion.labels() == [GazeDirection.CENTER, aside]
     for label in result.confusion.labels():
         assert (result.accuracy(label) or 0.0) >= MIN_ACCURACY, (variant, label, "\n".join(result.report()))
     off = [e.timestamp for e in result.records if e.type is EventType.EYES_OFF_SCREEN]
