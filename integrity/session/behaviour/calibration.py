@@ -104,7 +104,7 @@ class Calibration(BaseModel):
                 )
             )
             self.samples = self.samples[-cfg.max_samples :]
-        if ts - self.started_at < cfg.duration_s or len(self.samples) < cfg.min_samples:
+        if ts - self.started_at < cfg.duration_s or not self._enough(cfg):
             return
         spread = _spread(self.samples)
         self.quality.spread_yaw_deg, self.quality.spread_pitch_deg, self.quality.spread_h = spread
@@ -122,6 +122,14 @@ class Calibration(BaseModel):
         self.done = True
         self.samples = []  # the medians are all that is needed from here on
         self.refined_at = ts
+
+    def _enough(self, cfg: CalibrationConfig) -> bool:
+        """Enough samples for a neutral: ``min_samples``, or fewer from a slow camera as long as
+        they cover ``duration_s`` (one frame a second has four by 3 s)."""
+        n = len(self.samples)
+        return n >= cfg.min_samples or (
+            n >= cfg.sparse_min_samples and self.samples[-1].t - self.samples[0].t >= cfg.duration_s
+        )
 
     def pending(self, ts: float, cfg: CalibrationConfig) -> bool:
         """No neutral yet, and not yet given up waiting for one (``max_pending_s``)."""

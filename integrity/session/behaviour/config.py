@@ -16,7 +16,10 @@ class CalibrationConfig(ConfigSection):
     degrees of pitch) and iris positions in eye widths."""
 
     duration_s: float = Field(3.0, ge=0, description="stream time after the first face")
-    min_samples: int = Field(4, ge=1, description="a 1 fps camera has 4 by duration_s")
+    min_samples: int = Field(5, ge=1)
+    sparse_min_samples: int = Field(
+        4, ge=1, description="...or this many covering duration_s: a 1 fps camera's frames at 0-3 s"
+    )
     max_samples: int = Field(90, ge=1)
     # Plausible screen positions: a camera may sit well off to the side (the screen is then straight
     # ahead of a face turned toward it), but not above or below the screen by much, and a face

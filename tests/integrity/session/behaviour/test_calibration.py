@@ -60,3 +60,22 @@ def test_a_wandering_start_waits_for_a_steady_stretch(run_sequence: Runner) -> N
     assert quality.restarts >= 1 and quality.rejected == {}
     neutral = run.snapshots[-1].neutral
     assert neutral.source == "calibrated" and abs(neutral.yaw) < 5
+
+
+def test_a_one_fps_camera_is_calibrated_after_three_seconds(run_sequence: Runner) -> None:
+    """Four frames at 0, 1, 2 and 3 s cover the calibration's 3 s: that is a neutral, though fewer
+    than the five a faster camera must give."""
+    run = run_sequence((t, OFF_CENTRE) for t in timeline(6.0, 1))
+    calibration = [s.calibration for s in run.snapshots]
+    assert calibration.index("calibrated") == 3, calibration
+    assert run.snapshots[-1].neutral.yaw > 10 and run.events == []
+
+
+def test_four_frames_within_a_moment_are_not_a_neutral(run_sequence: Runner) -> None:
+    """Turned away for the first 3 s, then steady at 10 fps: four frames within 0.3 s do not cover
+    the 3 s a sparse camera's four do, so the neutral waits for the fifth frame."""
+    sequence = [(t, Pose(yaw_px=-60)) for t in timeline(3.0, 10)]
+    sequence += [(t, Pose()) for t in timeline(1.0, 10, start=3.0)]
+    run = run_sequence(sequence)
+    calibration = [s.calibration for s in run.snapshots]
+    assert calibration.index("calibrated") == 34, calibration  # the frame at 3.4 s
