@@ -2,7 +2,7 @@
 
     python benchmarks/gaze_eval.py [--backend face_landmarker,dlib_68] [--clip SUBSTRING,...]
                                    [--variants recorded] [--stride 1] [--max-seconds S]
-                                   [--trim 0.15] [--min-accuracy 0.90] [--no-faces]
+                                   [--trim 0.15] [--min-accuracy 0.90] [--no-faces] [--weights YOLO]
                                    [--judge manifest|corrected] [--errata CSV]
 
 Labels: the CSV block "Labelled gaze segments" at the end of ``../shared/fixtures/MANIFEST.md``
@@ -27,7 +27,8 @@ browser would: OpenCV applies the file's rotation tag.
 Printed per clip, backend and variant: a confusion matrix (rows: label, columns: the direction
 answered, unknown included) with each label's accuracy, the overall per-frame accuracy, the events
 raised, and the time per frame (whole frame, face stage, gaze) as median and p95. Then the face
-counts of every still image (``benchmarks/face_count.py``) per backend, unless ``--no-faces``.
+counts of every still image (``benchmarks/face_count.py``, with the second look in person boxes where
+YOLO weights are configured or given by ``--weights``) per backend, unless ``--no-faces``.
 Exit status 1 when a clip's overall accuracy is below ``--min-accuracy``, a requested backend
 cannot run, or a face count differs from the MANIFEST's.
 
@@ -61,7 +62,7 @@ from numpy.typing import NDArray
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repository's
 
 from benchmarks.backends import FACE_CONFIG, load_backend, parse_backends
-from benchmarks.face_count import face_count_table
+from benchmarks.face_count import SecondLook, face_count_table
 from benchmarks.manifest import (
     DEFAULT_TRIM_S,
     ERRATA,
@@ -81,7 +82,7 @@ from integrity.session.store import MemoryStore
 from integrity.vision.face import FaceAnalyzer
 from integrity.vision.gaze import GazeAnalyzer, GazeConfig
 from integrity.vision.video import frames, video_info
-from serve_app.settings import REPO_ROOT
+from serve_app.settings import REPO_ROOT, Settings
 
 GAZE_CONFIG = REPO_ROOT / "configs" / "gaze.yaml"
 MIN_ACCURACY = 0.90
@@ -329,6 +330,9 @@ def main() -> int:
     parser.add_argument("--config", type=Path, default=FACE_CONFIG, help="face config (landmarks overridden)")
     parser.add_argument("--no-faces", action="store_true", help="skip the face-count table")
     parser.add_argument(
+        "--weights", type=Path, default=None, help="YOLO weights for the face table's second look"
+    )
+    parser.add_argument(
         "--judge",
         choices=["manifest", "corrected"],
         default="manifest",
@@ -370,6 +374,10 @@ def main() -> int:
     failed = False
     summary: list[tuple[str, str, str, Result | None]] = []
     face_tables: list[tuple[str, list[str]]] = []
+    second: SecondLook | None = None
+    if not args.no_faces:
+        second, said = SecondLook.load(args.weights, Settings().model_path)
+        print(f"face table: {said}\n")
     for requested in parse_backends(args.backend):
         backend = load_backend(requested, args.config)
         print(f"==== landmarks {requested}: ran {backend.ran}")
@@ -398,7 +406,7 @@ def main() -> int:
                 failed |= accuracy is not None and accuracy < args.min_accuracy
                 summary.append((str(requested), clip.file, variant, result))
         if not args.no_faces:
-            lines, ok = face_count_table(backend.analyzer, args.fixtures)
+            lines, ok = face_count_table(backend.analyzer, args.fixtures, second)
             face_tables.append((str(requested), lines))
             failed |= not ok
     print(

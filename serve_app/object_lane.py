@@ -103,6 +103,7 @@ class Sampled:
     started: bool = False
     shed: bool = False
     triggers: list[Trigger] = field(default_factory=list)
+    analysis: asyncio.Future[ObjectAnalysis] | None = None  # this frame's own, where it was started
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,10 +221,11 @@ class ObjectLane:
         self._note(now, "started")
         if why:
             self._note(now, "triggered")
-        task = asyncio.ensure_future(self._analyse(session_id, data, booked, now, at, tuple(why)))
+        analysis = asyncio.ensure_future(self._objects(data))
+        task = asyncio.ensure_future(self._analyse(session_id, data, analysis, booked, now, at, tuple(why)))
         self._tasks[session_id] = task
         task.add_done_callback(lambda _: self._finished(session_id, task))
-        return Sampled(started=True, triggers=why)
+        return Sampled(started=True, triggers=why, analysis=analysis)
 
     def _finished(self, session_id: str, task: asyncio.Task[None]) -> None:
         self.sampler.done(session_id)
@@ -234,12 +236,13 @@ class ObjectLane:
         self,
         session_id: str,
         data: bytes,
+        running: asyncio.Future[ObjectAnalysis],
         booked: asyncio.Future[BookedFrame],
         received: float,
         at: float,
         why: tuple[str, ...],
     ) -> None:
-        analysis = await self._objects(data)
+        analysis = await running
         try:
             frame = await booked
         except FrameNotBooked:
@@ -285,6 +288,22 @@ class ObjectLane:
         if latest is None or latest.age(self.clock(frame_time)) > self.config.carry_s:
             return None
         return latest
+
+    async def own(self, sampled: Sampled, frame_time: float | None) -> LatestObjects | None:
+        """This frame's own analysis, where it was started here, waited for ``own_wait_s`` at most
+        (not cancelled after: it is booked when it arrives, as any). For a frame without a fresh
+        result, a session's first above all: a photo sent once is counted with its person boxes."""
+        running = sampled.analysis
+        if running is None or self.config.own_wait_s <= 0:
+            return None
+        await asyncio.wait({running}, timeout=self.config.own_wait_s)
+        if not running.done() or running.cancelled() or running.exception() is not None:
+            return None
+        analysis = running.result()
+        if not analysis.status.available:
+            return None
+        at = self.clock(frame_time)
+        return LatestObjects(analysis, frame_time or 0.0, self.monotonic(), at, tuple(sampled.triggers))
 
     def take_late(self, session_id: str) -> list[LateEvent]:
         return self._late.pop(session_id, [])

@@ -23,7 +23,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from integrity.core.errors import (
@@ -341,7 +341,8 @@ class FramePipeline:
     async def _run_sampled(self, lane: ObjectLane, frame: _Frame) -> FrameResult:
         """Objects off the frame's path: a due frame's analysis runs beside it and is booked when it
         arrives; the frame is judged with the session's latest fresh result (persons) and answered
-        without waiting."""
+        without waiting. Without a fresh result (a session's first frame), the frame waits a moment
+        (``own_wait_s``) for its own analysis instead."""
         session_id, data, timestamp, timings = frame.session_id, frame.data, frame.timestamp, frame.timings
         booked: asyncio.Future[BookedFrame] = asyncio.get_running_loop().create_future()
         booked.add_done_callback(_retrieve)
@@ -355,6 +356,8 @@ class FramePipeline:
             if missing is None:
                 sampled = lane.on_face(session_id, data, timestamp, face, gaze, booked, sampled)
             latest = lane.latest(session_id, timestamp)
+            own = await lane.own(sampled, timestamp) if latest is None else None
+            latest = latest or own
             objects = (
                 latest.analysis if latest is not None else ObjectAnalysis(status=ModelStatus(available=True))
             )
@@ -362,7 +365,7 @@ class FramePipeline:
                 face = await self._relook(data, face, latest.analysis)
                 timings["relook_done"] = ms_since(frame.started)
             object_status = missing or ModelStatus(
-                available=True, detail=_sampling_detail(sampled, latest, lane)
+                available=True, detail=_sampling_detail(sampled, latest, lane, own=own is not None)
             )
             models = {
                 "face": ModelStatus(available=True),
@@ -382,8 +385,10 @@ class FramePipeline:
             BookedFrame(facts.model_copy(update={"timestamp": outcome.timestamp, "gaze": judged}), face, gaze)
         )
         result = self._result(frame, face, gaze, objects, models, outcome)
-        result.objects_sampled = sampled
-        if latest is not None:
+        result.objects_sampled = replace(sampled, analysis=None)  # what was done, not the task
+        if own is not None:
+            result.objects_frame_time, result.objects_age_s = outcome.timestamp, 0.0
+        elif latest is not None:
             result.objects_frame_time = latest.frame_time
             result.objects_age_s = round(latest.age(lane.clock(timestamp)), 3)
         result.late_events = lane.take_late(session_id)
@@ -527,7 +532,9 @@ def _retrieve(future: asyncio.Future[BookedFrame]) -> None:
         future.exception()
 
 
-def _sampling_detail(sampled: Sampled, latest: object | None, lane: ObjectLane) -> str:
+def _sampling_detail(sampled: Sampled, latest: object | None, lane: ObjectLane, *, own: bool = False) -> str:
+    if own:
+        return "sampled: this frame's own analysis is shown (no fresh result before it)"
     if sampled.started:
         why = f" (trigger: {', '.join(sampled.triggers)})" if sampled.triggers else ""
         return f"sampled: this frame's analysis runs apart{why}"

@@ -76,6 +76,12 @@ class ObjectSamplingConfig(ConfigSection):
         "for this long after its frame",
     )
     max_sessions: int = Field(10_000, ge=1, description="sessions tracked per ingress replica (LRU)")
+    own_wait_s: float = Field(
+        0.5,
+        ge=0,
+        description="a frame with no fresh result (a session's first) whose own analysis runs waits this "
+        "long at most for it: its faces are counted with the person boxes, its objects shown (0: never)",
+    )
 
 
 def triggers(

@@ -185,7 +185,8 @@ class FaceSummary(BaseModel):
 
 class ObjectResultInfo(BaseModel):
     frame_time: float | None = Field(
-        description="Session time of the frame `objects` come from (null: no fresh result yet)."
+        description="Session time of the frame `objects` come from: this frame's own where none was fresh "
+        "before it (a first frame waits a moment for its analysis); null: no fresh result yet."
     )
     age_s: float | None = Field(
         description="How long before this frame that frame arrived, seconds (null: no fresh result)."

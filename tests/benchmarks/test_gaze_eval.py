@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.backends import load_backend, parse_backends
-from benchmarks.face_count import face_count_table
+from benchmarks.face_count import SecondLook, face_count_table
 from benchmarks.gaze_eval import MIN_ACCURACY, Confusion, evaluate
 from benchmarks.manifest import (
     ERRATA,
@@ -449,3 +449,18 @@ def test_face_count_table(analyzers: tuple[FaceAnalyzer, GazeAnalyzer], fixtures
     lines, ok = face_count_table(analyzers[0], fixtures_dir)
     assert ok, "\n".join(lines)
     assert len(lines) == 1 + 11 + 2  # header, the images, the total, A04's note
+
+
+def test_face_count_table_with_the_second_look(
+    analyzers: tuple[FaceAnalyzer, GazeAnalyzer], fixtures_dir: Path
+) -> None:
+    """As the service counts a photo sent once: with YOLOv8n's person boxes (../shared/models) and
+    the second look inside those without a face. Still 11 of 11: the backs of heads (A06, A08) and
+    A11's dog are no face."""
+    weights = (REPO_ROOT.parent / "shared" / "models" / "yolov8n_int8.tflite").resolve()
+    if not weights.is_file():
+        pytest.skip(f"real YOLO weights not found at {weights}")
+    second, said = SecondLook.load(weights, REPO_ROOT / "models")
+    assert second is not None, said
+    lines, ok = face_count_table(analyzers[0], fixtures_dir, second)
+    assert ok, "\n".join(lines)

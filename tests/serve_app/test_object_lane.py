@@ -101,8 +101,10 @@ async def drain(pipeline: FramePipeline, session_id: str) -> None:
 
 
 async def test_the_frame_is_answered_before_its_object_analysis_is_done() -> None:
+    """A first frame waits ``own_wait_s`` (0.5 s) at most for its own analysis: a slower one is
+    answered without it, and booked when it arrives."""
     log = Log()
-    pipeline, manager, (sid,), _, _ = await sampled(log, objects_delay=0.2)
+    pipeline, manager, (sid,), _, _ = await sampled(log, objects_delay=0.3, own_wait_s=0.1)
     result = await pipeline.run(sid, b"phone-0", timestamp=10.0)
     assert "objects:end:phone-0" not in log.calls  # answered while the analysis still runs
     assert result.objects_sampled is not None and result.objects_sampled.started
@@ -112,6 +114,25 @@ async def test_the_frame_is_answered_before_its_object_analysis_is_done() -> Non
     state = await manager.get(sid)
     assert state.objects.analyses == 1 and state.objects.last_at == 10.0  # booked at its frame's time
     assert state.risk.last_in("objects") == 10.0
+
+
+async def test_a_first_frame_is_answered_with_its_own_quick_analysis() -> None:
+    """No fresh result before it: the first frame waits for its own analysis (0.05 s here) and shows
+    it (a photo sent once is counted with its person boxes); the next frame, with that result
+    fresh, does not wait for its own."""
+    log = Log()
+    pipeline, _, (sid,), _, _ = await sampled(log, objects_delay=0.05)
+    first = await pipeline.run(sid, b"phone-0", timestamp=10.0)
+    assert first.objects.objects == [PHONE] and first.objects_age_s == 0.0
+    assert first.objects_frame_time == 10.0
+    assert first.models["objects"].detail is not None and "own analysis" in first.models["objects"].detail
+    await drain(pipeline, sid)
+    log.calls.clear()
+    second = await pipeline.run(sid, b"phone-1", timestamp=11.0)  # due again, its analysis started
+    assert "objects:start:phone-1" in log.calls and "objects:end:phone-1" not in log.calls
+    assert second.objects_frame_time == 10.0 and second.objects_age_s == 1.0  # the first one's result
+    disabled, _, (other,), _, _ = await sampled(Log(), objects_delay=0.05, own_wait_s=0.0)
+    assert (await disabled.run(other, b"phone-0", timestamp=10.0)).objects.objects == []
 
 
 async def test_one_analysis_per_interval_on_the_frames_own_time() -> None:

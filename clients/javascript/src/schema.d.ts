@@ -670,7 +670,10 @@ export interface ObjectCoverage {
 }
 
 export interface ObjectResultInfo {
-  /** Session time of the frame `objects` come from (null: no fresh result yet). */
+  /**
+   * Session time of the frame `objects` come from: this frame's own where none was fresh before it
+   * (a first frame waits a moment for its analysis); null: no fresh result yet.
+   */
   frame_time: number | null;
   /** How long before this frame that frame arrived, seconds (null: no fresh result). */
   age_s: number | null;

@@ -350,7 +350,8 @@ class ObjectResultInfo(_Body):
     """Which object result an answer's ``objects`` show, and what was done with this frame."""
 
     frame_time: float | None = None
-    """Session time of the frame the objects come from (``None``: no fresh result yet)."""
+    """Session time of the frame the objects come from: this frame's own where none was fresh
+    before it (a first frame waits a moment for its analysis); ``None``: no fresh result yet."""
     age_s: float | None = None
     this_frame: Literal["analysing", "shed", "not_due", "unavailable"]
     triggers: list[str] = Field(default_factory=list)
