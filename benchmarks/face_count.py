@@ -76,6 +76,11 @@ class SecondLook:
             return None, f"object model unavailable ({objects.status.detail}): the face stage alone counts"
         return cls(objects, PersonFaceAnalyzer.load(models, config.person_relook)), f"second look with {path}"
 
+    def for_face(self, face: FaceAnalyzer) -> SecondLook:
+        """Faces found in person boxes judged by ``face``'s verifier, as the service does."""
+        persons = PersonFaceAnalyzer(self.persons.detector, face, self.persons.config)
+        return SecondLook(self.objects, persons)
+
 
 def count_faces(
     face: FaceAnalyzer,
@@ -84,6 +89,7 @@ def count_faces(
     second: SecondLook | None = None,
 ) -> list[FaceCount]:
     rows = []
+    second = second.for_face(face) if second is not None else None
     for path in images:
         data = path.read_bytes()
         started = time.perf_counter()

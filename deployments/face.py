@@ -61,7 +61,8 @@ class FaceDeployment:
         self.person_faces: PersonFaceAnalyzer | None = None
         if person_relook is not None and person_relook.active:
             try:
-                self.person_faces = PersonFaceAnalyzer.load(models_dir, person_relook)
+                verifier = self.analyzer if self.analyzer.status.available else None
+                self.person_faces = PersonFaceAnalyzer.load(models_dir, person_relook, verifier=verifier)
             except Exception:  # not essential: the frames keep what the face stage found
                 logger.exception("the second look for faces in person boxes could not load")
         self.gaze: GazeAnalyzer | None = None

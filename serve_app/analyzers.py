@@ -306,7 +306,13 @@ def build_local_analyzers(spec: AppSpec) -> Analyzers:
     objects = ObjectAnalyzer(*spec.object_model)
     objects.load()
     relook = spec.relook
-    person_faces = PersonFaceAnalyzer.load(spec.settings.model_path, relook) if relook.active else None
+    person_faces = (
+        PersonFaceAnalyzer.load(
+            spec.settings.model_path, relook, verifier=face if face.status.available else None
+        )
+        if relook.active
+        else None
+    )
     identity = (
         FaceDescriber(dlib_models_dir(), spec.identity_config) if spec.identity_config.enabled else None
     )

@@ -215,6 +215,16 @@ class FaceAnalyzer:
         result.timings_ms["queue"] = round(queued_ms, 2)
         return result
 
+    def verify_candidate(self, image: BGRImage, candidate: FaceCandidate) -> list[FaceCheck] | None:
+        """The checks a doubtful candidate (frame pixels of ``image``) passed where they count it as
+        a face (``verify.min_checks`` of them), else None: the face stage's own test, for faces
+        found elsewhere (the second look inside person boxes)."""
+        self._require_models()
+        assert self._verifier is not None
+        with self._lock:  # HOG is dlib's
+            passed, _ = self._verifier.verify(image, candidate)
+        return passed if self._verifier.accepted(passed) else None
+
     def detect(self, image: BGRImage) -> list[FaceCandidate]:
         """The detector's candidates alone (no verification, no landmarks), for benchmarks."""
         self._require_models()

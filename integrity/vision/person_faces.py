@@ -4,9 +4,11 @@ The face detector runs on the whole frame at 192x192 (BlazeFace full range): a s
 of ~25 px in a 640 px frame is ~7 px there, and a face turned away scores low. Where YOLO boxes a
 ``person`` that holds no face (verified or not), the upper part of that box, where a head is, is
 cropped and handed to BlazeFace alone: letterboxed into the same 192 px input the crop is upscaled
-(a 120 px crop by 1.6, so that face is ~40 px there). A face found there counts only if it verifies:
-the short-range BlazeFace, on a close crop around it, finds it too (as ``FaceCheck.SHORT_RANGE``
-does for the face stage's doubtful candidates). Found but not verified: an unverified candidate.
+(a 120 px crop by 1.6, so that face is ~40 px there). A face found there counts only if it passes
+the face stage's own test for doubtful candidates (``FaceAnalyzer.verify_candidate``: two of
+FaceMesh presence, the short-range BlazeFace and HOG, each on a crop around it), which a dog's head
+fails; where that is not at hand, the short-range BlazeFace on a close crop alone. Found but not
+verified: an unverified candidate.
 
 Bounded per frame: only person boxes without a face, the most confident first, ``max_crops`` of them.
 What this cannot find (a head seen from behind) stays a person without a face; the session then
@@ -20,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
+
 from integrity.core.enums import PERSON_LABEL, FaceCheck, FaceDetector
 from integrity.core.geometry import Box
 from integrity.core.results import DetectedFace, FaceAnalysis, ObjectAnalysis
@@ -28,11 +32,49 @@ from integrity.vision.blazeface import BlazeFace, FaceCandidate
 from integrity.vision.imaging import BGRImage, decode, read_header
 from integrity.vision.object_mapping import PersonRelookConfig
 
-__all__ = ["PersonFaceAnalyzer", "PersonRelookConfig", "Relook", "head_region", "persons_without_face"]
+__all__ = [
+    "CandidateVerifier",
+    "PersonFaceAnalyzer",
+    "PersonRelookConfig",
+    "Relook",
+    "ShortRangeCheck",
+    "head_region",
+    "persons_without_face",
+]
 
 
 class FaceDetectorModel(Protocol):
     def detect(self, image: BGRImage, min_score: float | None = None) -> list[FaceCandidate]: ...
+
+
+class CandidateVerifier(Protocol):
+    def verify_candidate(self, image: BGRImage, candidate: FaceCandidate) -> list[FaceCheck] | None:
+        """The checks ``candidate`` (frame pixels) passed where it is a face, else None."""
+        ...
+
+
+class ShortRangeCheck:
+    """The short-range BlazeFace on a close crop around the candidate: the check where the face
+    stage's verifier is not at hand."""
+
+    def __init__(self, detector: FaceDetectorModel, config: PersonRelookConfig) -> None:
+        self.detector = detector
+        self.config = config
+
+    def verify_candidate(self, image: BGRImage, candidate: FaceCandidate) -> list[FaceCheck] | None:
+        height, width = image.shape[:2]
+        pad = self.config.verify_context * max(candidate.width, candidate.height)
+        left, top = max(0, int(candidate.left - pad)), max(0, int(candidate.top - pad))
+        right = min(width, int(candidate.right + pad))
+        bottom = min(height, int(candidate.bottom + pad))
+        crop = image[top:bottom, left:right]
+        cx, cy = candidate.centre
+        centre = (cx - left, cy - top)
+        found = any(
+            c.left <= centre[0] <= c.right and c.top <= centre[1] <= c.bottom
+            for c in self.detector.detect(crop, self.config.verify_score)
+        )
+        return [FaceCheck.SHORT_RANGE] if found else None
 
 
 @dataclass(slots=True)
@@ -99,6 +141,18 @@ def head_region(person: Box, width: int, height: int, config: PersonRelookConfig
     return Box(x=left, y=top, width=right - left, height=bottom - top)
 
 
+def _shifted(candidate: FaceCandidate, dx: float, dy: float) -> FaceCandidate:
+    """A crop's candidate in frame pixels."""
+    return FaceCandidate(
+        candidate.left + dx,
+        candidate.top + dy,
+        candidate.right + dx,
+        candidate.bottom + dy,
+        candidate.score,
+        candidate.keypoints + np.array([dx, dy], dtype=candidate.keypoints.dtype),
+    )
+
+
 def _box(candidate: FaceCandidate, dx: float, dy: float, width: int, height: int) -> Box | None:
     left = max(0.0, candidate.left + dx)
     top = max(0.0, candidate.top + dy)
@@ -110,21 +164,31 @@ def _box(candidate: FaceCandidate, dx: float, dy: float, width: int, height: int
 
 
 class PersonFaceAnalyzer:
-    """The second look; ``detector`` (full range) and ``verifier`` (short range) may be shared."""
+    """The second look: ``detector`` (BlazeFace full range) finds, ``verifier`` decides what counts
+    (None: nothing found counts, all of it stays unverified)."""
 
     def __init__(
-        self, detector: FaceDetectorModel, verifier: FaceDetectorModel | None, config: PersonRelookConfig
+        self, detector: FaceDetectorModel, verifier: CandidateVerifier | None, config: PersonRelookConfig
     ) -> None:
         self.detector = detector
         self.verifier = verifier
         self.config = config
 
     @classmethod
-    def load(cls, models_dir: Path, config: PersonRelookConfig, threads: int = 1) -> PersonFaceAnalyzer:
-        """Both BlazeFace variants from ``models_dir`` (the face models' folder)."""
+    def load(
+        cls,
+        models_dir: Path,
+        config: PersonRelookConfig,
+        threads: int = 1,
+        verifier: CandidateVerifier | None = None,
+    ) -> PersonFaceAnalyzer:
+        """BlazeFace full range from ``models_dir`` (the face models' folder); ``verifier``: the
+        face stage's (``FaceAnalyzer``), else the short-range BlazeFace check from the same folder."""
         full = BlazeFace(models_dir, FaceDetector.BLAZEFACE_FULL_RANGE, threads=threads)
-        short = BlazeFace(models_dir, FaceDetector.BLAZEFACE_SHORT_RANGE, threads=threads)
-        return cls(full, short, config)
+        if verifier is None:
+            short = BlazeFace(models_dir, FaceDetector.BLAZEFACE_SHORT_RANGE, threads=threads)
+            verifier = ShortRangeCheck(short, config)
+        return cls(full, verifier, config)
 
     def relook(self, image: BGRImage, face: FaceAnalysis, objects: ObjectAnalysis) -> Relook:
         """Look again inside the person boxes without a face (``image``: the frame, BGR)."""
@@ -140,22 +204,19 @@ class PersonFaceAnalyzer:
                 continue
             found.crops += 1
             crop = image[region.y : region.y + region.height, region.x : region.x + region.width]
-            best = max(self.detector.detect(crop, cfg.min_score), key=lambda c: c.score, default=None)
-            if best is None:
+            new = self._new_face(crop, region, width, height, known)
+            if new is None:
                 continue
-            box = _box(best, region.x, region.y, width, height)
-            if box is None or any(box.overlap(seen) >= cfg.same_face_overlap for seen in known):
-                # A face already found (YOLO may box one person twice, and a crop's margin may reach
-                # the face beside it): one face, counted once.
-                continue
+            best, box = new
             known.append(box)
-            if self._verified(image, box):
+            checks = None if self.verifier is None else self.verifier.verify_candidate(image, best)
+            if checks is not None:
                 found.faces.append(
                     DetectedFace(
                         box=box,
                         score=round(best.score, 4),
                         detector=FaceDetector.BLAZEFACE_FULL_RANGE,
-                        checks=[FaceCheck.SHORT_RANGE],
+                        checks=checks,
                     )
                 )
             else:
@@ -176,18 +237,19 @@ class PersonFaceAnalyzer:
             update={"timings_ms": {**merged.timings_ms, "person_relook": ms_since(tick)}}
         )
 
-    def _verified(self, image: BGRImage, box: Box) -> bool:
-        """The short-range detector, on a close crop around ``box``, finds a face there too."""
-        if self.verifier is None:
-            return False
-        height, width = image.shape[:2]
-        pad = self.config.verify_context * max(box.width, box.height)
-        left, top = max(0, int(box.x - pad)), max(0, int(box.y - pad))
-        right = min(width, int(box.x + box.width + pad))
-        bottom = min(height, int(box.y + box.height + pad))
-        crop = image[top:bottom, left:right]
-        centre = (box.x + box.width / 2.0 - left, box.y + box.height / 2.0 - top)
-        return any(
-            c.left <= centre[0] <= c.right and c.top <= centre[1] <= c.bottom
-            for c in self.verifier.detect(crop, self.config.verify_score)
+    def _new_face(
+        self, crop: BGRImage, region: Box, width: int, height: int, known: list[Box]
+    ) -> tuple[FaceCandidate, Box] | None:
+        """The crop's most confident face that is not one already found (YOLO may box one person
+        twice, and a crop may reach the face beside it, which stays one face, counted once, while
+        the person's own face behind it is still looked at), with its box in the frame."""
+        candidates = sorted(
+            self.detector.detect(crop, self.config.min_score), key=lambda c: c.score, reverse=True
         )
+        for candidate in candidates:
+            box = _box(candidate, region.x, region.y, width, height)
+            if box is not None and not any(
+                box.overlap(seen) >= self.config.same_face_overlap for seen in known
+            ):
+                return _shifted(candidate, region.x, region.y), box
+        return None

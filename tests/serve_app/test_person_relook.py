@@ -7,6 +7,7 @@ from integrity.vision.blazeface import BlazeFace
 from integrity.vision.objects import ObjectAnalyzer
 from integrity.vision.person_faces import PersonFaceAnalyzer
 from serve_app.analyzers import LocalPersonFaces
+from tests.integrity.vision.conftest import face  # noqa: F401 (the relook fixture's verifier)
 from tests.integrity.vision.test_person_faces import (  # noqa: F401 (fixtures)
     beside,
     detector,
@@ -27,9 +28,9 @@ async def test_pipeline_relook_only_where_a_person_has_no_face(
     face beside him is added to the frame's faces."""
     local = LocalPersonFaces(relook)
     alone = read("A01_frontal_webcam_man.png")
-    face = faces_of(alone, whole_frame)
+    found = faces_of(alone, whole_frame)
     objects = detector.analyze(png(alone))
-    assert await local.relook(png(alone), face, objects) is face
+    assert await local.relook(png(alone), found, objects) is found
     image = beside("A11_face_three_quarter_with_dog.jpg", 0.36)
     data = png(image)
     merged = await local.relook(data, faces_of(image, whole_frame), detector.analyze(data))

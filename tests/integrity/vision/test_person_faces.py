@@ -21,9 +21,15 @@ from integrity.session.risk.config import RiskConfig
 from integrity.session.state import EndOutcome, FrameFacts
 from integrity.session.store import MemoryStore
 from integrity.vision.blazeface import BlazeFace, FaceCandidate
+from integrity.vision.face import FaceAnalyzer
 from integrity.vision.object_mapping import ObjectsConfig, PersonRelookConfig
 from integrity.vision.objects import ObjectAnalyzer
-from integrity.vision.person_faces import PersonFaceAnalyzer, head_region, persons_without_face
+from integrity.vision.person_faces import (
+    PersonFaceAnalyzer,
+    ShortRangeCheck,
+    head_region,
+    persons_without_face,
+)
 from tests.conftest import REPO
 
 SHARED = (REPO.parent / "shared").resolve()
@@ -49,10 +55,11 @@ def detector() -> ObjectAnalyzer:
 
 
 @pytest.fixture(scope="module")
-def relook() -> PersonFaceAnalyzer:
+def relook(face: FaceAnalyzer) -> PersonFaceAnalyzer:
+    """As the service runs it: what it finds is judged by the face stage's own verifier."""
     for name in ("face_detection_full_range_sparse.tflite", "face_detection_short_range.tflite"):
         need(MODELS / name, "BlazeFace model file (python -m serve_app.models_cli fetch)")
-    return PersonFaceAnalyzer.load(MODELS, CONFIG.person_relook)
+    return PersonFaceAnalyzer.load(MODELS, CONFIG.person_relook, verifier=face)
 
 
 @pytest.fixture(scope="module")
@@ -178,6 +185,27 @@ async def test_one_person_boxed_twice_is_one_face(
     assert found.merged(face).count == 2
 
 
+async def test_a_dogs_head_in_the_person_box_is_not_a_face(
+    detector: ObjectAnalyzer, relook: PersonFaceAnalyzer, whole_frame: BlazeFace, face: FaceAnalyzer
+) -> None:
+    """A11's woman hugging her Great Dane beside the candidate: the crop of her person box holds
+    her face and the dog's head, and the relook finds both. Her face passes the face stage's test
+    (two of FaceMesh presence, short-range BlazeFace, HOG); the dog's head, which the short-range
+    BlazeFace alone took for a face (a count of 3), does not: 2 faces, the dog unverified."""
+    image = beside("A11_face_three_quarter_with_dog.jpg", 0.6, -15)
+    objects = detector.analyze(png(image))
+    whole = faces_of(image, whole_frame)
+    assert whole.count == 1
+    found = relook.relook(image, whole, objects)
+    assert len(found.faces) == 1 and found.unverified, (found.faces, found.unverified)
+    assert found.merged(whole).count == 2
+    short = BlazeFace(MODELS, FaceDetector.BLAZEFACE_SHORT_RANGE)
+    loose = PersonFaceAnalyzer(
+        relook.detector, ShortRangeCheck(short, CONFIG.person_relook), CONFIG.person_relook
+    )
+    assert len(loose.relook(image, whole, objects).faces) == 2  # what the short-range check alone counted
+
+
 async def test_second_person_without_face_makes_multiple_faces_unknown(
     detector: ObjectAnalyzer, relook: PersonFaceAnalyzer, whole_frame: BlazeFace
 ) -> None:
@@ -271,8 +299,52 @@ def test_a_crop_reaching_the_candidates_face_does_not_count_it_again() -> None:
             return [FaceCandidate(*box, score=0.9, keypoints=np.zeros((6, 2), np.float32))]
 
     finds = FindsTheCandidate()
-    found = PersonFaceAnalyzer(finds, finds, CONFIG.person_relook).relook(
-        np.zeros((480, 640, 3), np.uint8), face, objects
-    )
+    found = PersonFaceAnalyzer(
+        finds, ShortRangeCheck(finds, CONFIG.person_relook), CONFIG.person_relook
+    ).relook(np.zeros((480, 640, 3), np.uint8), face, objects)
     assert found.crops == 1 and found.faces == [] and found.unverified == []
     assert found.merged(face).count == 1
+
+
+def test_the_neighbours_own_face_behind_the_candidates_is_still_looked_at() -> None:
+    """The same crop holds the candidate's face (the detector's best there) and the neighbour's own,
+    found at a lower score: the candidate's is skipped as already counted, the neighbour's counts."""
+    me = Box(x=160, y=80, width=80, height=90)
+    neighbour = Box(x=235, y=70, width=150, height=380)
+    objects = ObjectAnalysis(
+        status=ModelStatus(available=True),
+        objects=[{"label": "person", "confidence": 0.9, "box": neighbour}],
+    )
+    face = FaceAnalysis(
+        image_width=640,
+        image_height=480,
+        detector=FaceDetector.BLAZEFACE_FULL_RANGE,
+        faces=[DetectedFace(box=me, score=0.9, detector=FaceDetector.BLAZEFACE_FULL_RANGE)],
+        primary=0,
+    )
+    region = head_region(neighbour, 640, 480, CONFIG.person_relook)
+    assert region is not None
+    theirs = Box(x=290, y=90, width=50, height=55)  # in the frame
+
+    class FindsBoth:
+        def detect(self, image: np.ndarray, min_score: float | None = None) -> list[FaceCandidate]:
+            assert region is not None
+            if image.shape[:2] != (region.height, region.width):  # the verifier's close crop
+                return [
+                    FaceCandidate(0, 0, image.shape[1], image.shape[0], 0.8, np.zeros((6, 2), np.float32))
+                ]
+            mine = (me.x - region.x, me.y - region.y, me.x - region.x + me.width, me.y - region.y + me.height)
+            own = (theirs.x - region.x, theirs.y - region.y)
+            return [
+                FaceCandidate(
+                    *own, own[0] + theirs.width, own[1] + theirs.height, 0.6, np.zeros((6, 2), np.float32)
+                ),
+                FaceCandidate(*mine, score=0.9, keypoints=np.zeros((6, 2), np.float32)),
+            ]
+
+    finds = FindsBoth()
+    found = PersonFaceAnalyzer(
+        finds, ShortRangeCheck(finds, CONFIG.person_relook), CONFIG.person_relook
+    ).relook(np.zeros((480, 640, 3), np.uint8), face, objects)
+    assert [f.box for f in found.faces] == [theirs]
+    assert found.merged(face).count == 2
