@@ -272,11 +272,13 @@ def test_crops_are_bounded_and_skip_people_with_a_face() -> None:
     assert region is not None and region.y <= people[0].y and region.height <= 0.5 * 300 + 2 * 12 + 1
 
 
-def test_a_crop_reaching_the_candidates_face_does_not_count_it_again() -> None:
-    """A second person's box right beside the candidate: its crop's margin takes in the candidate's
-    face, which the detector finds there again. That face is counted once (the candidate's)."""
-    me = Box(x=160, y=80, width=80, height=90)
-    neighbour = Box(x=235, y=70, width=150, height=380)  # no face centre inside: looked at again
+NEXT_TO_ME = Box(x=160, y=80, width=80, height=90)  # the candidate's face, 640x480
+
+
+def neighbour_beside_me() -> tuple[FaceAnalysis, ObjectAnalysis, Box]:
+    """The candidate's face and a second person's box right beside it (no face centre inside, so
+    looked at again) whose crop's margin takes in the candidate's face: (faces, objects, crop)."""
+    neighbour = Box(x=235, y=70, width=150, height=380)
     objects = ObjectAnalysis(
         status=ModelStatus(available=True),
         objects=[{"label": "person", "confidence": 0.9, "box": neighbour}],
@@ -285,11 +287,19 @@ def test_a_crop_reaching_the_candidates_face_does_not_count_it_again() -> None:
         image_width=640,
         image_height=480,
         detector=FaceDetector.BLAZEFACE_FULL_RANGE,
-        faces=[DetectedFace(box=me, score=0.9, detector=FaceDetector.BLAZEFACE_FULL_RANGE)],
+        faces=[DetectedFace(box=NEXT_TO_ME, score=0.9, detector=FaceDetector.BLAZEFACE_FULL_RANGE)],
         primary=0,
     )
     region = head_region(neighbour, 640, 480, CONFIG.person_relook)
-    assert region is not None and region.x < me.x + me.width  # the margin reaches the candidate
+    assert region is not None and region.x < NEXT_TO_ME.x + NEXT_TO_ME.width  # reaches the candidate
+    return face, objects, region
+
+
+def test_a_crop_reaching_the_candidates_face_does_not_count_it_again() -> None:
+    """A second person's box right beside the candidate: its crop's margin takes in the candidate's
+    face, which the detector finds there again. That face is counted once (the candidate's)."""
+    me = NEXT_TO_ME
+    face, objects, region = neighbour_beside_me()
 
     class FindsTheCandidate:
         def detect(self, image: np.ndarray, min_score: float | None = None) -> list[FaceCandidate]:
@@ -309,21 +319,8 @@ def test_a_crop_reaching_the_candidates_face_does_not_count_it_again() -> None:
 def test_the_neighbours_own_face_behind_the_candidates_is_still_looked_at() -> None:
     """The same crop holds the candidate's face (the detector's best there) and the neighbour's own,
     found at a lower score: the candidate's is skipped as already counted, the neighbour's counts."""
-    me = Box(x=160, y=80, width=80, height=90)
-    neighbour = Box(x=235, y=70, width=150, height=380)
-    objects = ObjectAnalysis(
-        status=ModelStatus(available=True),
-        objects=[{"label": "person", "confidence": 0.9, "box": neighbour}],
-    )
-    face = FaceAnalysis(
-        image_width=640,
-        image_height=480,
-        detector=FaceDetector.BLAZEFACE_FULL_RANGE,
-        faces=[DetectedFace(box=me, score=0.9, detector=FaceDetector.BLAZEFACE_FULL_RANGE)],
-        primary=0,
-    )
-    region = head_region(neighbour, 640, 480, CONFIG.person_relook)
-    assert region is not None
+    me = NEXT_TO_ME
+    face, objects, region = neighbour_beside_me()
     theirs = Box(x=290, y=90, width=50, height=55)  # in the frame
 
     class FindsBoth:
