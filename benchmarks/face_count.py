@@ -31,10 +31,11 @@ from benchmarks.manifest import (
     face_expectations,
     still_images,
 )
-from integrity.core.enums import LandmarkBackend
+from integrity.core.enums import FaceDetector, LandmarkBackend
 from integrity.core.paths import REPO_ROOT
+from integrity.vision.blazeface import BlazeFace
 from integrity.vision.face import FaceAnalyzer
-from integrity.vision.object_mapping import ObjectsConfig
+from integrity.vision.object_mapping import ObjectsConfig, PersonRelookConfig
 from integrity.vision.objects import ObjectAnalyzer
 from integrity.vision.person_faces import PersonFaceAnalyzer
 from integrity.vision.yolo_weights import resolve_weights
@@ -57,10 +58,12 @@ class FaceCount:
 
 @dataclass(frozen=True)
 class SecondLook:
-    """The object model and the second look in its person boxes, as the service runs them."""
+    """The object model and the face detector of the second look in its person boxes; what that
+    finds is judged by the face stage being counted (``for_face``), as in the service."""
 
     objects: ObjectAnalyzer
-    persons: PersonFaceAnalyzer
+    detector: BlazeFace
+    config: PersonRelookConfig
 
     @classmethod
     def load(cls, weights: Path | None, models: Path) -> tuple[SecondLook | None, str]:
@@ -74,12 +77,11 @@ class SecondLook:
         objects.load()
         if not objects.status.available:
             return None, f"object model unavailable ({objects.status.detail}): the face stage alone counts"
-        return cls(objects, PersonFaceAnalyzer.load(models, config.person_relook)), f"second look with {path}"
+        detector = BlazeFace(models, FaceDetector.BLAZEFACE_FULL_RANGE)
+        return cls(objects, detector, config.person_relook), f"second look with {path}"
 
-    def for_face(self, face: FaceAnalyzer) -> SecondLook:
-        """Faces found in person boxes judged by ``face``'s verifier, as the service does."""
-        persons = PersonFaceAnalyzer(self.persons.detector, face, self.persons.config)
-        return SecondLook(self.objects, persons)
+    def for_face(self, face: FaceAnalyzer) -> PersonFaceAnalyzer:
+        return PersonFaceAnalyzer(self.detector, face, self.config)
 
 
 def count_faces(
@@ -89,15 +91,15 @@ def count_faces(
     second: SecondLook | None = None,
 ) -> list[FaceCount]:
     rows = []
-    second = second.for_face(face) if second is not None else None
+    persons = second.for_face(face) if second is not None else None
     for path in images:
         data = path.read_bytes()
         started = time.perf_counter()
         found = face.analyze(data)
         ms = (time.perf_counter() - started) * 1000
         alone = found.count
-        if second is not None:
-            found = second.persons.relook_frame(data, found, second.objects.analyze(data))
+        if second is not None and persons is not None:
+            found = persons.relook_frame(data, found, second.objects.analyze(data))
         rows.append(
             FaceCount(
                 path.name,

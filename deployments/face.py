@@ -59,10 +59,9 @@ class FaceDeployment:
         self.analyzer = FaceAnalyzer(landmarks_dir, config, models_dir)
         self.analyzer.load()
         self.person_faces: PersonFaceAnalyzer | None = None
-        if person_relook is not None and person_relook.active:
+        if person_relook is not None and person_relook.active and self.analyzer.status.available:
             try:
-                verifier = self.analyzer if self.analyzer.status.available else None
-                self.person_faces = PersonFaceAnalyzer.load(models_dir, person_relook, verifier=verifier)
+                self.person_faces = PersonFaceAnalyzer.load(models_dir, person_relook, self.analyzer)
             except Exception:  # not essential: the frames keep what the face stage found
                 logger.exception("the second look for faces in person boxes could not load")
         self.gaze: GazeAnalyzer | None = None

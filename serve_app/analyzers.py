@@ -307,10 +307,8 @@ def build_local_analyzers(spec: AppSpec) -> Analyzers:
     objects.load()
     relook = spec.relook
     person_faces = (
-        PersonFaceAnalyzer.load(
-            spec.settings.model_path, relook, verifier=face if face.status.available else None
-        )
-        if relook.active
+        PersonFaceAnalyzer.load(spec.settings.model_path, relook, face)
+        if relook.active and face.status.available
         else None
     )
     identity = (

@@ -56,16 +56,6 @@ class PersonRelookConfig(ConfigSection):
     margin: float = Field(0.1, ge=0, le=1, description="crop margin around it, share of the box width")
     min_score: float = Field(0.5, ge=0, le=1, description="BlazeFace full range's score on the crop")
 
-    verify_score: float = Field(
-        0.5,
-        ge=0,
-        le=1,
-        description="without the face stage's verifier at hand: short-range BlazeFace's score on a close "
-        "crop that verifies a face",
-    )
-    verify_context: float = Field(
-        1.0, ge=0, description="the close crop: the face plus this share of its side on every side"
-    )
     same_face_overlap: float = Field(
         0.5,
         gt=0,

@@ -7,8 +7,7 @@ cropped and handed to BlazeFace alone: letterboxed into the same 192 px input th
 (a 120 px crop by 1.6, so that face is ~40 px there). A face found there counts only if it passes
 the face stage's own test for doubtful candidates (``FaceAnalyzer.verify_candidate``: two of
 FaceMesh presence, the short-range BlazeFace and HOG, each on a crop around it), which a dog's head
-fails; where that is not at hand, the short-range BlazeFace on a close crop alone. Found but not
-verified: an unverified candidate.
+fails. Found but not verified: an unverified candidate.
 
 Bounded per frame: only person boxes without a face, the most confident first, ``max_crops`` of them.
 What this cannot find (a head seen from behind) stays a person without a face; the session then
@@ -37,7 +36,6 @@ __all__ = [
     "PersonFaceAnalyzer",
     "PersonRelookConfig",
     "Relook",
-    "ShortRangeCheck",
     "head_region",
     "persons_without_face",
 ]
@@ -51,30 +49,6 @@ class CandidateVerifier(Protocol):
     def verify_candidate(self, image: BGRImage, candidate: FaceCandidate) -> list[FaceCheck] | None:
         """The checks ``candidate`` (frame pixels) passed where it is a face, else None."""
         ...
-
-
-class ShortRangeCheck:
-    """The short-range BlazeFace on a close crop around the candidate: the check where the face
-    stage's verifier is not at hand."""
-
-    def __init__(self, detector: FaceDetectorModel, config: PersonRelookConfig) -> None:
-        self.detector = detector
-        self.config = config
-
-    def verify_candidate(self, image: BGRImage, candidate: FaceCandidate) -> list[FaceCheck] | None:
-        height, width = image.shape[:2]
-        pad = self.config.verify_context * max(candidate.width, candidate.height)
-        left, top = max(0, int(candidate.left - pad)), max(0, int(candidate.top - pad))
-        right = min(width, int(candidate.right + pad))
-        bottom = min(height, int(candidate.bottom + pad))
-        crop = image[top:bottom, left:right]
-        cx, cy = candidate.centre
-        centre = (cx - left, cy - top)
-        found = any(
-            c.left <= centre[0] <= c.right and c.top <= centre[1] <= c.bottom
-            for c in self.detector.detect(crop, self.config.verify_score)
-        )
-        return [FaceCheck.SHORT_RANGE] if found else None
 
 
 @dataclass(slots=True)
@@ -164,11 +138,11 @@ def _box(candidate: FaceCandidate, dx: float, dy: float, width: int, height: int
 
 
 class PersonFaceAnalyzer:
-    """The second look: ``detector`` (BlazeFace full range) finds, ``verifier`` decides what counts
-    (None: nothing found counts, all of it stays unverified)."""
+    """The second look: ``detector`` (BlazeFace full range) finds, ``verifier`` (the face stage's)
+    decides what counts."""
 
     def __init__(
-        self, detector: FaceDetectorModel, verifier: CandidateVerifier | None, config: PersonRelookConfig
+        self, detector: FaceDetectorModel, verifier: CandidateVerifier, config: PersonRelookConfig
     ) -> None:
         self.detector = detector
         self.verifier = verifier
@@ -176,19 +150,13 @@ class PersonFaceAnalyzer:
 
     @classmethod
     def load(
-        cls,
-        models_dir: Path,
-        config: PersonRelookConfig,
-        threads: int = 1,
-        verifier: CandidateVerifier | None = None,
+        cls, models_dir: Path, config: PersonRelookConfig, verifier: CandidateVerifier, threads: int = 1
     ) -> PersonFaceAnalyzer:
         """BlazeFace full range from ``models_dir`` (the face models' folder); ``verifier``: the
-        face stage's (``FaceAnalyzer``), else the short-range BlazeFace check from the same folder."""
-        full = BlazeFace(models_dir, FaceDetector.BLAZEFACE_FULL_RANGE, threads=threads)
-        if verifier is None:
-            short = BlazeFace(models_dir, FaceDetector.BLAZEFACE_SHORT_RANGE, threads=threads)
-            verifier = ShortRangeCheck(short, config)
-        return cls(full, verifier, config)
+        face stage (``FaceAnalyzer``), whose test decides what counts."""
+        return cls(
+            BlazeFace(models_dir, FaceDetector.BLAZEFACE_FULL_RANGE, threads=threads), verifier, config
+        )
 
     def relook(self, image: BGRImage, face: FaceAnalysis, objects: ObjectAnalysis) -> Relook:
         """Look again inside the person boxes without a face (``image``: the frame, BGR)."""
@@ -209,7 +177,7 @@ class PersonFaceAnalyzer:
                 continue
             best, box = new
             known.append(box)
-            checks = None if self.verifier is None else self.verifier.verify_candidate(image, best)
+            checks = self.verifier.verify_candidate(image, best)
             if checks is not None:
                 found.faces.append(
                     DetectedFace(

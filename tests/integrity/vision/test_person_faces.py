@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from integrity.core.enums import EventType, FaceDetector
+from integrity.core.enums import EventType, FaceCheck, FaceDetector
 from integrity.core.geometry import Box
 from integrity.core.results import DetectedFace, FaceAnalysis, ModelStatus, ObjectAnalysis
 from integrity.session.manager import SessionManager
@@ -26,7 +26,6 @@ from integrity.vision.object_mapping import ObjectsConfig, PersonRelookConfig
 from integrity.vision.objects import ObjectAnalyzer
 from integrity.vision.person_faces import (
     PersonFaceAnalyzer,
-    ShortRangeCheck,
     head_region,
     persons_without_face,
 )
@@ -59,7 +58,7 @@ def relook(face: FaceAnalyzer) -> PersonFaceAnalyzer:
     """As the service runs it: what it finds is judged by the face stage's own verifier."""
     for name in ("face_detection_full_range_sparse.tflite", "face_detection_short_range.tflite"):
         need(MODELS / name, "BlazeFace model file (python -m serve_app.models_cli fetch)")
-    return PersonFaceAnalyzer.load(MODELS, CONFIG.person_relook, verifier=face)
+    return PersonFaceAnalyzer.load(MODELS, CONFIG.person_relook, face)
 
 
 @pytest.fixture(scope="module")
@@ -200,9 +199,23 @@ async def test_a_dogs_head_in_the_person_box_is_not_a_face(
     assert len(found.faces) == 1 and found.unverified, (found.faces, found.unverified)
     assert found.merged(whole).count == 2
     short = BlazeFace(MODELS, FaceDetector.BLAZEFACE_SHORT_RANGE)
-    loose = PersonFaceAnalyzer(
-        relook.detector, ShortRangeCheck(short, CONFIG.person_relook), CONFIG.person_relook
-    )
+
+    class ShortRangeAlone:
+        """The check the second look used before: the short-range BlazeFace at 0.5, on a close crop."""
+
+        def verify_candidate(self, image: np.ndarray, candidate: FaceCandidate) -> list[FaceCheck] | None:
+            side = 3 * max(candidate.width, candidate.height)
+            (cx, cy), half = candidate.centre, side / 2
+            left, top = max(0, int(cx - half)), max(0, int(cy - half))
+            crop = image[top : int(cy + half), left : int(cx + half)]
+            hits = [
+                c
+                for c in short.detect(crop, 0.5)
+                if c.left <= cx - left <= c.right and c.top <= cy - top <= c.bottom
+            ]
+            return [FaceCheck.SHORT_RANGE] if hits else None
+
+    loose = PersonFaceAnalyzer(relook.detector, ShortRangeAlone(), CONFIG.person_relook)
     assert len(loose.relook(image, whole, objects).faces) == 2  # what the short-range check alone counted
 
 
@@ -266,10 +279,17 @@ def test_crops_are_bounded_and_skip_people_with_a_face() -> None:
             return []
 
     image = np.zeros((480, 640, 3), np.uint8)
-    assert PersonFaceAnalyzer(Counting(), None, config).relook(image, face, objects).crops == 1  # type: ignore[arg-type]
+    assert PersonFaceAnalyzer(Counting(), AcceptsAll(), config).relook(image, face, objects).crops == 1  # type: ignore[arg-type]
     assert Counting.calls == 1
     region = head_region(people[0], 640, 480, PersonRelookConfig())
     assert region is not None and region.y <= people[0].y and region.height <= 0.5 * 300 + 2 * 12 + 1
+
+
+class AcceptsAll:
+    """A verifier that takes every candidate for a face (these tests are about what is looked at)."""
+
+    def verify_candidate(self, image: np.ndarray, candidate: FaceCandidate) -> list[FaceCheck] | None:
+        return [FaceCheck.SHORT_RANGE]
 
 
 NEXT_TO_ME = Box(x=160, y=80, width=80, height=90)  # the candidate's face, 640x480
@@ -308,10 +328,9 @@ def test_a_crop_reaching_the_candidates_face_does_not_count_it_again() -> None:
             box = (left + 5, top, left + me.width + 5, top + me.height)
             return [FaceCandidate(*box, score=0.9, keypoints=np.zeros((6, 2), np.float32))]
 
-    finds = FindsTheCandidate()
-    found = PersonFaceAnalyzer(
-        finds, ShortRangeCheck(finds, CONFIG.person_relook), CONFIG.person_relook
-    ).relook(np.zeros((480, 640, 3), np.uint8), face, objects)
+    found = PersonFaceAnalyzer(FindsTheCandidate(), AcceptsAll(), CONFIG.person_relook).relook(
+        np.zeros((480, 640, 3), np.uint8), face, objects
+    )
     assert found.crops == 1 and found.faces == [] and found.unverified == []
     assert found.merged(face).count == 1
 
@@ -326,10 +345,6 @@ def test_the_neighbours_own_face_behind_the_candidates_is_still_looked_at() -> N
     class FindsBoth:
         def detect(self, image: np.ndarray, min_score: float | None = None) -> list[FaceCandidate]:
             assert region is not None
-            if image.shape[:2] != (region.height, region.width):  # the verifier's close crop
-                return [
-                    FaceCandidate(0, 0, image.shape[1], image.shape[0], 0.8, np.zeros((6, 2), np.float32))
-                ]
             mine = (me.x - region.x, me.y - region.y, me.x - region.x + me.width, me.y - region.y + me.height)
             own = (theirs.x - region.x, theirs.y - region.y)
             return [
@@ -339,9 +354,8 @@ def test_the_neighbours_own_face_behind_the_candidates_is_still_looked_at() -> N
                 FaceCandidate(*mine, score=0.9, keypoints=np.zeros((6, 2), np.float32)),
             ]
 
-    finds = FindsBoth()
-    found = PersonFaceAnalyzer(
-        finds, ShortRangeCheck(finds, CONFIG.person_relook), CONFIG.person_relook
-    ).relook(np.zeros((480, 640, 3), np.uint8), face, objects)
+    found = PersonFaceAnalyzer(FindsBoth(), AcceptsAll(), CONFIG.person_relook).relook(
+        np.zeros((480, 640, 3), np.uint8), face, objects
+    )
     assert [f.box for f in found.faces] == [theirs]
     assert found.merged(face).count == 2
