@@ -43,8 +43,8 @@ class Settings(BaseSettings):
     max_concurrent_sessions: int = Field(100, ge=1, description="Open sessions allowed at once.")
 
     # --- our own ----------------------------------------------------------------------------------
-    # One actor keeps up with far more frames than one node analyses (its engine work is ~2 ms a
-    # frame) and every actor costs idle CPU; clusters of several nodes set more (k8s/rayservice.yaml).
+    # One actor keeps up with far more frames than one node analyses (docs/SCALING.md) and every
+    # actor costs idle CPU; clusters of several nodes set more (k8s/rayservice.yaml).
     session_shards: int = Field(1, ge=1, le=64, description="Ray actors the sessions are sharded over.")
     session_shard_idle_exit_s: float = Field(
         7200.0, ge=0, description="A shard actor with no session for this long exits (0: never)."
