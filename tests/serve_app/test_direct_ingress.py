@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import signal
 import socket
-import statistics
 import subprocess
 import time
 from collections.abc import Iterator
@@ -153,9 +152,9 @@ def test_limits_and_overload_refusals_hold_on_the_api_port(
     refused = [o for o in outcomes if o[0] == 503]
     assert accepted and refused and len(accepted) + len(refused) == len(outcomes)
     assert all(retry is not None and int(retry) >= 1 for _, _, retry in refused)
-    # Refused without waiting for the analysis: the typical refusal comes back before the slowest
-    # analysed frame (the single slowest refusal is the busy machine's, not the service's).
-    assert statistics.median(t for _, t, _ in refused) < max(t for _, t, _ in accepted)
+    # Refused, not queued: a queue would have answered all eight with 200. That the refusals are
+    # also quick is measured in benchmarks/load.py, not timed here: under a parallel test run a
+    # refusal can take longer than a small frame's analysis.
     for session_id in sessions:  # the burst is over: every session is served again
         time.sleep(0.15)  # under RATE_LIMIT_FPS
         analyze(direct, session_id, fixture_bytes["A01_frontal_webcam_man.png"])
