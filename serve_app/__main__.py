@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -53,20 +54,29 @@ def main(argv: list[str] | None = None) -> None:
         http |= {"ssl_certfile": str(settings.tls_certfile), "ssl_keyfile": str(settings.tls_keyfile)}
     serve.start(http_options=http)
 
+    stop, serving = threading.Event(), threading.Event()
+
     def _stop(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
+        stop.set()
+        if not serving.is_set():  # still starting: abandon the start
+            raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _stop)
     try:
         serve.run(build_app(args), name="interview-integrity", route_prefix="/")
+        serving.set()
         scheme = "https" if settings.tls_certfile else "http"
         logger.info("serving on %s://%s:%s (docs at /docs)", scheme, settings.api_host, settings.api_port)
         if settings.direct_ingress:
             logger.info("Serve's proxy (fallback) on port %s", settings.serve_proxy_port)
-        signal.pause()
+        # Not signal.pause(): Ray's threads can take the SIGTERM, and pause() in this thread then
+        # never returns. Python runs the handler here whenever this wait wakes.
+        while not stop.wait(0.5):
+            pass
     except KeyboardInterrupt:
-        logger.info("shutting down")
+        pass
     finally:
+        logger.info("shutting down")
         serve.shutdown()
         ray.shutdown()
     sys.exit(0)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import ctypes
 import os
+import platform
 import signal
 import subprocess
 import sys
@@ -13,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from tests.conftest import REPO, free_port
@@ -81,8 +84,26 @@ def test_run_command_serves_on_the_configured_address_and_stops_cleanly(
         assert result["faces"] == 1
         assert client.get("/health").json()["active_sessions"] == 1
 
-    proc.send_signal(signal.SIGTERM)
+    # The kernel hands a process's SIGTERM to any of its threads that does not block it: here one
+    # of Ray's, the case where a main thread asleep in signal.pause() never woke.
+    sigterm_to_another_thread(proc.pid)
     assert proc.wait(timeout=90) == 0
+
+
+def sigterm_to_another_thread(pid: int) -> None:
+    """SIGTERM to one of ``pid``'s threads other than its main thread (``tgkill``), one that the
+    kernel could choose: a thread blocking SIGTERM (some of Ray's do) would keep it pending."""
+
+    def takes_sigterm(tid: int) -> bool:
+        status = Path(f"/proc/{pid}/task/{tid}/status").read_text()
+        blocked = int(status.split("SigBlk:", 1)[1].split()[0], 16)
+        return not blocked & (1 << (signal.SIGTERM - 1))
+
+    others = [t.id for t in psutil.Process(pid).threads() if t.id != pid and takes_sigterm(t.id)]
+    assert others, "no thread of the service besides its main thread takes SIGTERM"
+    tgkill = {"x86_64": 234, "aarch64": 131}[platform.machine()]
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.syscall(tgkill, pid, others[-1], signal.SIGTERM) == 0, os.strerror(ctypes.get_errno())
 
 
 def test_https_with_a_certificate_and_api_keys(tmp_path: Path) -> None:
