@@ -1,4 +1,4 @@
-"""Overload is refused at once (503 + Retry-After), never queued; service is full again after."""
+"""Overload is refused (503 + Retry-After), never queued; the service is full again after."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def client(serve_port: int) -> Iterator[httpx.Client]:
         yield http
 
 
-def test_frames_beyond_capacity_are_refused_fast_and_service_recovers(
+def test_frames_beyond_capacity_are_refused_not_queued_and_service_recovers(
     client: httpx.Client, fixture_bytes: dict[str, bytes]
 ) -> None:
     frame = b64(fixture_bytes["A04_group_meeting_laptop_notebook.jpg"])  # a large frame: slow to analyse
