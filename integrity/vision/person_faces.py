@@ -127,11 +127,10 @@ def _shifted(candidate: FaceCandidate, dx: float, dy: float) -> FaceCandidate:
     )
 
 
-def _box(candidate: FaceCandidate, dx: float, dy: float, width: int, height: int) -> Box | None:
-    left = max(0.0, candidate.left + dx)
-    top = max(0.0, candidate.top + dy)
-    right = min(float(width), candidate.right + dx)
-    bottom = min(float(height), candidate.bottom + dy)
+def _box(candidate: FaceCandidate, width: int, height: int) -> Box | None:
+    """A candidate in frame pixels as a box clipped to the frame (None where nothing is left)."""
+    left, top = max(0.0, candidate.left), max(0.0, candidate.top)
+    right, bottom = min(float(width), candidate.right), min(float(height), candidate.bottom)
     if right - left < 1 or bottom - top < 1:
         return None
     return Box(x=int(left), y=int(top), width=round(right - left), height=round(bottom - top))
@@ -215,9 +214,10 @@ class PersonFaceAnalyzer:
             self.detector.detect(crop, self.config.min_score), key=lambda c: c.score, reverse=True
         )
         for candidate in candidates:
-            box = _box(candidate, region.x, region.y, width, height)
+            candidate = _shifted(candidate, region.x, region.y)
+            box = _box(candidate, width, height)
             if box is not None and not any(
                 box.overlap(seen) >= self.config.same_face_overlap for seen in known
             ):
-                return _shifted(candidate, region.x, region.y), box
+                return candidate, box
         return None
